@@ -1,0 +1,113 @@
+/**
+ * The per-chunk transform of flist-format.md §4.2 (libflist `libflist_chunk_encrypt`), and its inverse (§4.5).
+ *
+ *   key  = BLAKE2b-128(plain)     decipher key (FileBlock.key)
+ *   enc  = XXTEA(snappy(plain), key)
+ *   hash = BLAKE2b-128(enc)       store key (FileBlock.hash)
+ *
+ * The compressed bytes must equal libsnappy 1.1.9's so that `hash` equals zflist's and chunks dedup against
+ * data already on the hub (§4.6): see ./snappy.ts for why npm `snappy` alone is not enough.
+ */
+import { blake2b } from "@noble/hashes/blake2.js";
+import snappy from "snappy";
+import { snappyCompress } from "./snappy.ts";
+import { xxteaDecrypt, xxteaEncrypt } from "./xxtea.ts";
+
+/** libflist CHUNK_SIZE: files are cut into pieces of exactly this size, only the last one shorter (§4.1). */
+export const CHUNK_SIZE = 512 * 1024;
+
+export interface EncryptedChunk {
+  /** BLAKE2b-128 of `data`: the store key. */
+  hash: Uint8Array;
+  /** BLAKE2b-128 of the plain piece: the decipher key. */
+  key: Uint8Array;
+  /** The stored value. */
+  data: Uint8Array;
+}
+
+/** Unkeyed BLAKE2b with digest length 16 (the length is in the parameter block: not a truncated BLAKE2b-512). */
+export function blake2b128(data: Uint8Array): Uint8Array {
+  return blake2b(data, { dkLen: 16 });
+}
+
+export function encryptChunk(plain: Uint8Array): EncryptedChunk {
+  if (plain.length === 0) throw new Error("chunk: empty pieces are never stored (empty files have no blocks)");
+  if (plain.length > CHUNK_SIZE) throw new Error(`chunk: piece of ${plain.length} bytes exceeds ${CHUNK_SIZE}`);
+  const key = blake2b128(plain);
+  const comp = compress(plain);
+  const data = xxteaEncrypt(comp, key);
+  return { hash: blake2b128(data), key, data };
+}
+
+/**
+ * libsnappy 1.1.9 output. The native compressor (napi `snappy`, several times faster on compressible data) gives
+ * the same bytes when every 64 KiB fragment is larger than 8 KiB (full 2^14-entry hash table, see ./snappy.ts),
+ * which is the case for all full 512 KiB pieces; other sizes use the TS port. Equality of the two on such
+ * inputs is checked by test/chunks-transform.test.ts.
+ */
+export function compress(plain: Uint8Array): Uint8Array {
+  const lastFragment = plain.length % 65536 || 65536;
+  return lastFragment > 8192 ? snappy.compressSync(plain) : snappyCompress(plain);
+}
+
+export class ChunkIntegrityError extends Error {
+  override name = "ChunkIntegrityError";
+}
+
+/** Reads the raw-snappy preamble (uncompressed length as a little-endian base-128 varint). */
+function snappyLength(comp: Uint8Array): number {
+  let len = 0;
+  for (let i = 0, shift = 0; i < 5 && i < comp.length; i++, shift += 7) {
+    const b = comp[i]!;
+    len += (b & 0x7f) * 2 ** shift;
+    if ((b & 0x80) === 0) return len;
+  }
+  throw new ChunkIntegrityError("snappy: bad length preamble");
+}
+
+/**
+ * Inverse transform with every check a reader should make: `hash` (when given) matches the stored value,
+ * the XXTEA length word is sane, snappy decodes to at most one chunk, and BLAKE2b-128(plain) == key.
+ * `label` names the chunk in errors (hex hash), so tampering is reported precisely.
+ */
+export function decryptChunk(data: Uint8Array, key: Uint8Array, hash?: Uint8Array): Uint8Array {
+  const label = hex(hash ?? blake2b128(data));
+  if (hash && !equalBytes(blake2b128(data), hash)) {
+    throw new ChunkIntegrityError(`chunk ${label}: stored value does not hash to its key (corrupt or tampered)`);
+  }
+  let comp: Uint8Array;
+  try {
+    comp = xxteaDecrypt(data, key);
+  } catch (e) {
+    throw new ChunkIntegrityError(`chunk ${label}: ${(e as Error).message}`);
+  }
+  let plain: Uint8Array;
+  try {
+    // Check the announced size before letting snappy allocate it: a hostile value must not cost memory.
+    const len = snappyLength(comp);
+    if (len === 0 || len > CHUNK_SIZE) throw new Error(`announces ${len} bytes, outside 1..${CHUNK_SIZE}`);
+    const buf = snappy.uncompressSync(comp, { asBuffer: true }) as Buffer;
+    plain = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  } catch (e) {
+    throw new ChunkIntegrityError(`chunk ${label}: snappy decode failed (${(e as Error).message})`);
+  }
+  if (!equalBytes(blake2b128(plain), key)) {
+    throw new ChunkIntegrityError(`chunk ${label}: integrity mismatch (plain data does not hash to decipher key ${hex(key)})`);
+  }
+  return plain;
+}
+
+export function hex(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex");
+}
+
+export function fromHex(s: string): Uint8Array {
+  if (!/^([0-9a-fA-F]{2})*$/.test(s)) throw new Error(`not hex: ${JSON.stringify(s)}`);
+  return new Uint8Array(Buffer.from(s, "hex"));
+}
+
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
