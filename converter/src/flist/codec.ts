@@ -1,0 +1,174 @@
+/**
+ * Cap'n Proto encoding of the two entry kinds of the flist database (`Dir` and `ACI`,
+ * flist-format.md §2), as plain records. The generated `flist.ts` (capnp-es) does the wire work:
+ * it reads multi-segment messages, far pointers and negative offsets as written by c-capnproto,
+ * and writes single-segment unpacked messages, which zflist, rfs and 0-fs accept.
+ */
+import { Message } from "capnp-es";
+import { ACI, Dir, Inode_Attributes_Which, Special_Type } from "./flist.ts";
+
+export type SpecialTypeCode = 0 | 1 | 2 | 3 | 4;
+
+export type InodeAttributes =
+  | { kind: "dir"; key: string }
+  | { kind: "file"; blockSize: number; blocks: { hash: Uint8Array; key: Uint8Array }[] }
+  | { kind: "link"; target: string }
+  | { kind: "special"; type: number; data: Uint8Array };
+
+export interface InodeRecord {
+  name: string;
+  size: bigint;
+  attributes: InodeAttributes;
+  aclkey: string;
+  modificationTime: number;
+  creationTime: number;
+}
+
+export interface DirRecord {
+  name: string;
+  location: string;
+  contents: InodeRecord[];
+  parent: string;
+  size: bigint;
+  aclkey: string;
+  modificationTime: number;
+  creationTime: number;
+}
+
+export interface AciRecord {
+  uname: string;
+  gname: string;
+  mode: number;
+  uid: bigint;
+  gid: bigint;
+}
+
+/** capnp-es returns views into the message buffer; copy so a tree does not pin whole messages. */
+function copyBytes(view: Uint8Array): Uint8Array {
+  return Uint8Array.prototype.slice.call(view);
+}
+
+export function decodeDir(value: Uint8Array): DirRecord {
+  const dir = new Message(value, false).getRoot(Dir);
+  const contents: InodeRecord[] = [];
+  for (const inode of dir.contents) {
+    const attrs = inode.attributes;
+    const which = attrs.which();
+    let attributes: InodeAttributes;
+    switch (which) {
+      case Inode_Attributes_Which.DIR:
+        attributes = { kind: "dir", key: attrs.dir.key };
+        break;
+      case Inode_Attributes_Which.FILE: {
+        const file = attrs.file;
+        const blocks: { hash: Uint8Array; key: Uint8Array }[] = [];
+        for (const block of file.blocks) {
+          blocks.push({ hash: copyBytes(block.hash.toUint8Array()), key: copyBytes(block.key.toUint8Array()) });
+        }
+        attributes = { kind: "file", blockSize: file.blockSize, blocks };
+        break;
+      }
+      case Inode_Attributes_Which.LINK:
+        attributes = { kind: "link", target: attrs.link.target };
+        break;
+      case Inode_Attributes_Which.SPECIAL: {
+        const special = attrs.special;
+        attributes = { kind: "special", type: special.type, data: copyBytes(special.data.toUint8Array()) };
+        break;
+      }
+      default:
+        throw new Error(`inode "${inode.name}" has unknown attributes discriminant ${String(which)}`);
+    }
+    contents.push({
+      name: inode.name,
+      size: inode.size,
+      attributes,
+      aclkey: inode.aclkey,
+      modificationTime: inode.modificationTime,
+      creationTime: inode.creationTime,
+    });
+  }
+  return {
+    name: dir.name,
+    location: dir.location,
+    contents,
+    parent: dir.parent,
+    size: dir.size,
+    aclkey: dir.aclkey,
+    modificationTime: dir.modificationTime,
+    creationTime: dir.creationTime,
+  };
+}
+
+export function decodeAci(value: Uint8Array): AciRecord {
+  const aci = new Message(value, false).getRoot(ACI);
+  return { uname: aci.uname, gname: aci.gname, mode: aci.mode, uid: aci.uid, gid: aci.gid };
+}
+
+function toUint8Array(buffer: ArrayBuffer): Uint8Array {
+  return new Uint8Array(buffer);
+}
+
+export function encodeDir(record: DirRecord): Uint8Array {
+  const message = new Message();
+  const dir = message.initRoot(Dir);
+  dir.name = record.name;
+  dir.location = record.location;
+  dir.parent = record.parent;
+  dir.size = record.size;
+  dir.aclkey = record.aclkey;
+  dir.modificationTime = record.modificationTime;
+  dir.creationTime = record.creationTime;
+  const list = dir._initContents(record.contents.length);
+  record.contents.forEach((src, i) => {
+    const inode = list.get(i);
+    inode.name = src.name;
+    inode.size = src.size;
+    inode.aclkey = src.aclkey;
+    inode.modificationTime = src.modificationTime;
+    inode.creationTime = src.creationTime;
+    const attrs = inode.attributes;
+    const a = src.attributes;
+    switch (a.kind) {
+      case "dir":
+        attrs._initDir().key = a.key;
+        break;
+      case "file": {
+        const file = attrs._initFile();
+        file.blockSize = a.blockSize;
+        // An empty file gets a null `blocks` pointer, as libflist writes it.
+        if (a.blocks.length > 0) {
+          const blocks = file._initBlocks(a.blocks.length);
+          a.blocks.forEach((b, j) => {
+            const block = blocks.get(j);
+            block._initHash(b.hash.length).copyBuffer(b.hash);
+            block._initKey(b.key.length).copyBuffer(b.key);
+          });
+        }
+        break;
+      }
+      case "link":
+        attrs._initLink().target = a.target;
+        break;
+      case "special": {
+        const special = attrs._initSpecial();
+        special.type = a.type as Special_Type;
+        special._initData(a.data.length).copyBuffer(a.data);
+        break;
+      }
+    }
+  });
+  return toUint8Array(message.toArrayBuffer());
+}
+
+export function encodeAci(record: AciRecord): Uint8Array {
+  const message = new Message();
+  const aci = message.initRoot(ACI);
+  aci.uname = record.uname;
+  aci.gname = record.gname;
+  aci.mode = record.mode;
+  aci.id = 0;
+  aci.uid = record.uid;
+  aci.gid = record.gid;
+  return toUint8Array(message.toArrayBuffer());
+}

@@ -1,0 +1,62 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { readFlist } from "../src/flist/reader.ts";
+import type { FlistTree } from "../src/flist/model.ts";
+import { findView, lsView, metadataGetView, metadataListView, metadataObject, statView, zflistJson } from "../src/flist/views.ts";
+import { FUNK, REFERENCE_FLISTS, flistPath, funkExpected } from "./support/flist-fixtures.ts";
+import { expectZflistViews } from "./support/flist-views.ts";
+
+describe.each(REFERENCE_FLISTS)("zflist views of %s.flist", (name) => {
+  let tree: FlistTree;
+  beforeAll(async () => {
+    tree = await readFlist(flistPath(name));
+  });
+  it("find, ls, stat, metadata and error cases equal zflist's JSON", () => {
+    expectZflistViews(tree, name);
+  });
+});
+
+describe("views details", () => {
+  it("metadata values: objects/arrays parsed, anything else a raw string", async () => {
+    const tree = await readFlist(flistPath("meta"));
+    const object = metadataObject(tree);
+    expect(Object.keys(object)).toEqual(["backend", "entrypoint", "environ", "maintainer", "port", "readme", "volume"]);
+    expect(object.maintainer).toBe("fixtures@example.invalid");
+    expect(object.backend).toEqual({ namespace: "fixtures-ns", password: "fixtures-pw", host: "127.0.0.1", port: 9911 });
+    tree.metadata.set("number", "123");
+    expect(metadataGetView(tree, "number").value).toBe("123");
+    expect(zflistJson(() => metadataGetView(tree, "nope"))).toEqual({
+      success: false, error: { function: "metadata", message: "metadata not found" }, response: {},
+    });
+  });
+
+  it("stat can show the stored device data instead of zflist's empty string", async () => {
+    const tree = await readFlist(flistPath("main"));
+    expect(statView(tree, "/dev/big-minor").device).toBe("");
+    expect(statView(tree, "/dev/big-minor", { device: "data" }).device).toBe("136,300");
+    expect(statView(tree, "/dev/pipe", { device: "data" }).device).toBe("(nothing)");
+    expect(statView(tree, "dev/pipe/").file).toBe("/dev/pipe");
+  });
+});
+
+describe("real hub flist (funk)", () => {
+  it("reads 6,881 directories, 30,370 files, 830 symlinks and equals zflist's find/ls/metadata", async () => {
+    const tree = await readFlist(FUNK);
+    const expected = funkExpected();
+    const find = findView(tree);
+    expect(find).toEqual(expected.find);
+    expect(find.directory + 1).toBe(6881);
+    expect(find.regular).toBe(30370);
+    expect(find.symlink).toBe(830);
+    let blocks = 0;
+    const walk = (dir: FlistTree["root"]): void => {
+      for (const c of dir.children) {
+        if (c.kind === "file") blocks += c.blocks.length;
+        if (c.kind === "dir") walk(c);
+      }
+    };
+    walk(tree.root);
+    expect(blocks).toBe(30851);
+    expect(lsView(tree, "/")).toEqual(expected.lsRoot);
+    expect(metadataListView(tree)).toEqual(expected.metadata);
+  });
+});
