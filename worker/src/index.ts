@@ -1,6 +1,11 @@
-import { Hono } from "hono";
+/**
+ * Worker entry point. `fetch` serves the hub; `queue` and `scheduled` (jobs) are added by later issues.
+ */
+import { app } from "./app";
+import type { Env } from "./env";
 
-const app = new Hono();
-app.get("/api/health", (c) => c.json({ status: "success" }));
-
-export default app;
+export default {
+  fetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response> {
+    return app.fetch(request, env, ctx);
+  },
+} satisfies ExportedHandler<Env>;

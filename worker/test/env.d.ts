@@ -1,10 +1,17 @@
 import type { Env } from "../src/env";
 
+// An alias: inside `namespace Cloudflare`, `Env` names Cloudflare.Env itself.
+type HubEnv = Env;
+
 declare global {
   namespace Cloudflare {
-    interface Env extends import("../src/env").Env {
+    interface Env extends HubEnv {
       TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
       TEST_FIXTURES: Record<string, { flist: string; find: FindListing; metadata: Record<string, unknown> }>;
+    }
+    // Types `exports.default` of "cloudflare:workers" in tests (what `wrangler types` would generate).
+    interface GlobalProps {
+      mainModule: typeof import("../src/index");
     }
   }
   interface FindListing {

@@ -1,0 +1,28 @@
+/**
+ * The hub's HTTP application: CORS on every response, JSON errors everywhere, then the route groups in
+ * precedence order (static `/api/...` and `/internal/...` paths before the `/<repo>/<file>` downloads,
+ * `/api/flist/me/...` before `/api/flist/<repo>/...`).
+ */
+import { Hono } from "hono";
+import { authApi } from "./auth/routes";
+import type { AppEnv } from "./env";
+import { cors } from "./http/cors";
+import { notFound, onError } from "./http/errors";
+import { downloads } from "./routes/downloads";
+import { internalPublish } from "./routes/internal-publish";
+import { meApi } from "./routes/me-api";
+import { publicApi } from "./routes/public-api";
+
+// strict: false — a trailing slash is optional everywhere, as in the original (Flask strict_slashes=False).
+export const app = new Hono<AppEnv>({ strict: false });
+
+app.use("*", cors());
+app.notFound(notFound);
+app.onError(onError);
+
+app.get("/api/health", (c) => c.json({ status: "success" }));
+app.route("/", authApi);
+app.route("/", internalPublish);
+app.route("/api/flist/me", meApi);
+app.route("/", publicApi);
+app.route("/", downloads);

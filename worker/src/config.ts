@@ -1,0 +1,36 @@
+/** Typed views of the Worker's string configuration (wrangler.toml `[vars]`). */
+import type { Env } from "./env";
+
+export interface Backend {
+  host: string;
+  port: number;
+  namespace: string;
+}
+
+/** `HUB_BACKEND` = `host:port[/namespace]`; the namespace defaults to `default` as in the original. */
+export function publicBackend(env: Env): Backend | null {
+  const match = /^([^:/\s]+):(\d{1,5})(?:\/([^/\s]+))?$/.exec((env.HUB_BACKEND ?? "").trim());
+  if (!match) return null;
+  return { host: match[1]!, port: Number(match[2]), namespace: match[3] ?? "default" };
+}
+
+/** `zdb://host:port`, the "Storage" line of `.txt`/`.json` (the original shows no namespace there). */
+export function storageUrl(env: Env): string {
+  const backend = publicBackend(env);
+  return backend ? `zdb://${backend.host}:${backend.port}` : "";
+}
+
+export function officialRepositories(env: Env): Set<string> {
+  return new Set(
+    (env.HUB_OFFICIAL_REPOSITORIES ?? "")
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+}
+
+/** Base URL of the hub for "Source" links: configuration, else the origin the client used. */
+export function publicUrl(env: Env, requestUrl: string): string {
+  const configured = (env.HUB_PUBLIC_URL ?? "").trim().replace(/\/+$/, "");
+  return configured || new URL(requestUrl).origin;
+}

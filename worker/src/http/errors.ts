@@ -1,0 +1,27 @@
+import type { Context, ErrorHandler, NotFoundHandler } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { fail } from "./respond";
+
+/**
+ * An expected failure with the status and message the client should see (bad name, missing source, …).
+ * Services throw it; the app's error handler turns it into the JSON error envelope, so no route ever
+ * answers an HTML error page (the original did on several API routes).
+ */
+export class HubError extends Error {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = "HubError";
+  }
+}
+
+export const notFound: NotFoundHandler = (c) => fail(c, 404, "not found");
+
+export const onError: ErrorHandler = (err, c: Context) => {
+  if (err instanceof HubError) return fail(c, err.status, err.message);
+  // Unexpected: log the error class and message only (never request headers, which carry tokens).
+  console.error(`unhandled error on ${c.req.method} ${new URL(c.req.url).pathname}: ${String(err)}`);
+  return fail(c, 500, "internal error");
+};

@@ -1,0 +1,141 @@
+/**
+ * Serving .flist bytes (DESIGN.md "Downloads"): always a direct 200/206 streamed from R2 (Zero-OS nodes
+ * cannot follow redirects), with Content-Length, ETag = quoted md5, Last-Modified, Range/206, 304 on
+ * If-None-Match / If-Modified-Since, and an edge cache keyed by content: every name that resolves to the same
+ * bytes shares one cache entry, stored under the immutable blob URL.
+ */
+import type { Context } from "hono";
+import type { AppEnv } from "../env";
+import type { BlobRow } from "../storage/rows";
+import { httpDate } from "../catalog/format";
+import { fail } from "./respond";
+
+/** Content-addressed URL of a blob: its bytes can never change, so it is cacheable forever. */
+export function blobPath(sha256: string): string {
+  return `/api/blobs/${sha256}.flist`;
+}
+
+export const CACHE_IMMUTABLE = "public, max-age=31536000, immutable";
+/** Named URLs can be re-pointed at other bytes (upload, link, rename): caches must revalidate soon. */
+export const CACHE_NAMED = "public, max-age=60";
+
+export interface ServeOptions {
+  /** Unix seconds: the file's time (named URL) or the blob's creation (blob URL). */
+  lastModified: number;
+  cacheControl: string;
+}
+
+function etagOf(blob: BlobRow): string {
+  return `"${blob.md5}"`;
+}
+
+function notModified(req: Request, etag: string, lastModified: number): boolean {
+  const inm = req.headers.get("If-None-Match");
+  if (inm !== null) {
+    if (inm.trim() === "*") return true;
+    return inm.split(",").some((tag) => tag.trim().replace(/^W\//, "") === etag);
+  }
+  const ims = req.headers.get("If-Modified-Since");
+  if (ims !== null) {
+    const since = Date.parse(ims);
+    return !Number.isNaN(since) && lastModified * 1000 <= since;
+  }
+  return false;
+}
+
+/** A single `bytes=` range resolved against `size`; null = serve the whole file; "unsatisfiable" = 416. */
+export function parseRange(header: string | null, size: number): { offset: number; length: number } | null | "unsatisfiable" {
+  if (!header) return null;
+  const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  // Multiple ranges or another unit: a 200 with the whole body is a valid answer (RFC 9110 §14.2).
+  if (!match || (match[1] === "" && match[2] === "")) return null;
+  if (match[1] === "") {
+    const suffix = Number(match[2]);
+    if (suffix === 0 || size === 0) return "unsatisfiable";
+    const length = Math.min(suffix, size);
+    return { offset: size - length, length };
+  }
+  const start = Number(match[1]);
+  const end = match[2] === "" ? size - 1 : Math.min(Number(match[2]), size - 1);
+  if (start >= size || end < start) return "unsatisfiable";
+  return { offset: start, length: end - start + 1 };
+}
+
+/** Streams `body` with a known length, so the runtime sends Content-Length instead of chunked encoding. */
+function withLength(body: ReadableStream, length: number): ReadableStream {
+  const fixed = new FixedLengthStream(length);
+  void body.pipeTo(fixed.writable).catch(() => {
+    // The client went away or R2 failed mid-stream; the response is already truncated, nothing to add.
+  });
+  return fixed.readable;
+}
+
+/**
+ * `caches.default`: the tsconfig's "WebWorker" lib declares a browser CacheStorage without it, which shadows
+ * the Workers type; the runtime object has it.
+ */
+function edgeCache(): Cache {
+  return (caches as unknown as { default: Cache }).default;
+}
+
+function waitUntil(c: Context<AppEnv>, promise: Promise<unknown>): void {
+  try {
+    c.executionCtx.waitUntil(promise);
+  } catch {
+    // No execution context (e.g. app.request in unit code): let the promise run on its own.
+    void promise.catch(() => undefined);
+  }
+}
+
+export async function serveFlist(c: Context<AppEnv>, blob: BlobRow, options: ServeOptions): Promise<Response> {
+  const req = c.req.raw;
+  const etag = etagOf(blob);
+  const headers = new Headers({
+    "Content-Type": "application/octet-stream",
+    ETag: etag,
+    "Last-Modified": httpDate(options.lastModified),
+    "Cache-Control": options.cacheControl,
+    "Accept-Ranges": "bytes",
+    "X-Flist-Sha256": blob.sha256,
+  });
+
+  if (notModified(req, etag, options.lastModified)) {
+    headers.delete("Content-Type");
+    return new Response(null, { status: 304, headers });
+  }
+
+  const ifRange = req.headers.get("If-Range");
+  const range = ifRange !== null && ifRange.trim() !== etag ? null : parseRange(req.headers.get("Range"), blob.size);
+  if (range === "unsatisfiable") {
+    headers.set("Content-Range", `bytes */${blob.size}`);
+    return new Response(null, { status: 416, headers });
+  }
+
+  // HEAD: everything is known from D1, R2 is not touched.
+  if (req.method === "HEAD") {
+    headers.set("Content-Length", String(blob.size));
+    return new Response(null, { status: 200, headers });
+  }
+
+  if (range) {
+    const part = await c.env.FLISTS.get(blob.blob_key, { range });
+    if (!part) return fail(c, 500, "flist missing from storage");
+    headers.set("Content-Range", `bytes ${range.offset}-${range.offset + range.length - 1}/${blob.size}`);
+    headers.set("Content-Length", String(range.length));
+    return new Response(withLength(part.body, range.length), { status: 206, headers });
+  }
+
+  headers.set("Content-Length", String(blob.size));
+  const cache = edgeCache();
+  const cacheKey = new Request(new URL(blobPath(blob.sha256), req.url).toString(), { method: "GET" });
+  const cached = await cache.match(cacheKey);
+  if (cached?.body) return new Response(withLength(cached.body, blob.size), { status: 200, headers });
+
+  const object = await c.env.FLISTS.get(blob.blob_key);
+  if (!object) return fail(c, 500, "flist missing from storage");
+  const [toClient, toCache] = object.body.tee();
+  const cacheHeaders = new Headers(headers);
+  cacheHeaders.set("Cache-Control", CACHE_IMMUTABLE);
+  waitUntil(c, cache.put(cacheKey, new Response(withLength(toCache, blob.size), { status: 200, headers: cacheHeaders })));
+  return new Response(withLength(toClient, blob.size), { status: 200, headers });
+}

@@ -1,0 +1,149 @@
+/**
+ * Read side of the catalog: what the public API answers. Routes validate names and call these; errors are
+ * HubErrors with the original's messages ("user not found", "source not found").
+ */
+import { officialRepositories, publicBackend } from "../config";
+import type { Env } from "../env";
+import { HubError } from "../http/errors";
+import { buildListings, buildTagListing, type ListingEntry } from "../catalog/listing";
+import { stripFlist } from "../catalog/names";
+import {
+  followChain,
+  getEntry,
+  getRepository,
+  getTag,
+  listAllEntryPaths,
+  listRepositories,
+  readListing,
+  readTagListing,
+  type Chain,
+} from "../storage/catalog-reads";
+import type { BlobRow, EntryRow, RepositoryRow } from "../storage/rows";
+import { cleanTarget } from "../catalog/names";
+
+export async function requireRepository(db: D1Database, repository: string): Promise<RepositoryRow> {
+  const row = await getRepository(db, repository);
+  if (!row) throw new HubError(404, "user not found");
+  return row;
+}
+
+/** An entry and what it resolves to (`blob` null: dangling, looping, or a taglink). */
+export interface Resolved {
+  entry: EntryRow;
+  /** The regular entry at the end of the chain (the "file" the original's stat() saw). */
+  file: EntryRow | null;
+  blob: BlobRow | null;
+}
+
+function fromChain(chain: Chain): Resolved | null {
+  const entry = chain.entries[0];
+  if (!entry) return null;
+  const last = chain.entries.at(-1)!;
+  return chain.blob ? { entry, file: last, blob: chain.blob } : { entry, file: null, blob: null };
+}
+
+/** Looks up `<repo>/<name>` (name already normalised) and follows its links. 404 if repo or entry is missing. */
+export async function resolveEntry(db: D1Database, repository: string, name: string): Promise<Resolved> {
+  const [repo, chain] = await Promise.all([getRepository(db, repository), followChain(db, repository, name)]);
+  if (!repo) throw new HubError(404, "user not found");
+  const resolved = fromChain(chain);
+  if (!resolved) throw new HubError(404, "source not found");
+  return resolved;
+}
+
+/** Like resolveEntry, but the entry must resolve to a flist (downloads, contents, metadata). */
+export async function resolveFlist(db: D1Database, repository: string, name: string): Promise<Resolved & { blob: BlobRow; file: EntryRow }> {
+  const resolved = await resolveEntry(db, repository, name);
+  if (!resolved.blob || !resolved.file) throw new HubError(404, "source not found");
+  return resolved as Resolved & { blob: BlobRow; file: EntryRow };
+}
+
+export async function repositoryListing(db: D1Database, repository: string): Promise<ListingEntry[]> {
+  await requireRepository(db, repository);
+  return buildListings(await readListing(db, repository)).get(repository) ?? [];
+}
+
+export async function filesList(db: D1Database): Promise<Record<string, ListingEntry[]>> {
+  const [repositories, rows] = await Promise.all([listRepositories(db), readListing(db, null)]);
+  const listings = buildListings(rows);
+  const out: Record<string, ListingEntry[]> = {};
+  for (const r of repositories) out[r.name] = listings.get(r.name) ?? [];
+  return out;
+}
+
+export async function repositoriesList(env: Env): Promise<{ name: string; official: boolean; updated: number }[]> {
+  const official = officialRepositories(env);
+  return (await listRepositories(env.DB)).map((r) => ({ name: r.name, official: official.has(r.name), updated: r.updated }));
+}
+
+export function allEntryPaths(db: D1Database): Promise<string[]> {
+  return listAllEntryPaths(db);
+}
+
+export async function tagListing(db: D1Database, repository: string, tag: string): Promise<ListingEntry[]> {
+  const [repo, tagRow] = await Promise.all([getRepository(db, repository), getTag(db, repository, tag)]);
+  if (!repo) throw new HubError(404, "user not found");
+  if (!tagRow) throw new HubError(404, "tag not found");
+  return buildTagListing(await readTagListing(db, repository, tag));
+}
+
+/**
+ * `/light` (and `INFO`): `size` an int, `md5` of the resolved file (null when dangling or looping), and for
+ * links `linktime` and the **raw** target. Times and size of a dangling link are the link's own.
+ */
+export async function lightInfo(db: D1Database, repository: string, name: string): Promise<Record<string, unknown>> {
+  const { entry, file, blob } = await resolveEntry(db, repository, name);
+  if (entry.kind === "regular") {
+    return { name: entry.name, size: blob!.size, updated: entry.updated, type: "regular", md5: blob!.md5 };
+  }
+  if (entry.kind === "taglink") throw new HubError(404, "source not found");
+  const raw = entry.target_raw ?? "";
+  const linktime = entry.linktime ?? entry.updated;
+  return {
+    name: entry.name,
+    size: blob ? blob.size : new TextEncoder().encode(raw).length,
+    updated: file ? file.updated : linktime,
+    linktime,
+    type: "symlink",
+    target: raw,
+    md5: blob ? blob.md5 : null,
+  };
+}
+
+/** `/taglink`: `{target: "repo/tags/tag"}` when `<name without .flist>` is a taglink. */
+export async function taglinkTarget(db: D1Database, repository: string, name: string): Promise<{ target: string }> {
+  const [repo, entry] = await Promise.all([getRepository(db, repository), getEntry(db, repository, stripFlist(name))]);
+  if (!repo) throw new HubError(404, "user not found");
+  if (!entry || entry.kind !== "taglink") throw new HubError(404, "source not found");
+  return { target: cleanTarget(entry.target_raw ?? "") };
+}
+
+/** The contents listing stored at publish time (zflist `find` shape), as a JSON string straight from R2. */
+export async function contentsListing(env: Env, repository: string, name: string): Promise<ReadableStream> {
+  const { blob } = await resolveFlist(env.DB, repository, name);
+  const object = await env.FLISTS.get(blob.contents_key);
+  if (!object) throw new HubError(500, "contents listing missing from storage");
+  return object.body;
+}
+
+/** Secrets a flist's backend may carry (zdb namespace password, 0-hub-gw token): never served. */
+const SECRET_BACKEND_KEYS = ["password", "token"];
+
+/**
+ * `/metadata`: every metadata key of the flist. Adds `backend-forced` (the hub's public backend) when the
+ * flist has no `backend`, as the original, and strips backend credentials (the original served them).
+ */
+export async function flistMetadata(env: Env, repository: string, name: string): Promise<Record<string, unknown>> {
+  const { blob } = await resolveFlist(env.DB, repository, name);
+  const metadata = JSON.parse(blob.metadata) as Record<string, unknown>;
+  const backend = metadata.backend;
+  if (backend && typeof backend === "object" && !Array.isArray(backend)) {
+    const safe = { ...(backend as Record<string, unknown>) };
+    for (const k of SECRET_BACKEND_KEYS) delete safe[k];
+    metadata.backend = safe;
+  } else if (!("backend" in metadata)) {
+    const forced = publicBackend(env);
+    if (forced) metadata["backend-forced"] = forced;
+  }
+  return metadata;
+}

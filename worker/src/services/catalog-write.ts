@@ -1,0 +1,254 @@
+/**
+ * Mutations of `/api/flist/me/*` (hub-api.md §5.3 with the DESIGN.md §3 fixes). `me` is the acting repository
+ * (`c.var.actor.repository`); every write lands in it only. Names arrive validated and normalised. Each
+ * operation checks, then writes all its rows in one D1 batch; an overwritten entry is kept in history.
+ */
+import { HubError } from "../http/errors";
+import { nowSeconds } from "../catalog/format";
+import { FLIST_SUFFIX, rawTarget, stripFlist } from "../catalog/names";
+import { followChain, getEntry, getRepository, getTag, getTagMember, getVersion } from "../storage/catalog-reads";
+import {
+  archiveEntry,
+  deleteEntry,
+  deleteTagIfEmpty,
+  deleteTagMember,
+  putEntry,
+  putTagMember,
+  renameEntry,
+  touchRepository,
+  touchTag,
+} from "../storage/catalog-writes";
+
+async function requireRepo(db: D1Database, repository: string, message = "user not found"): Promise<void> {
+  if (!(await getRepository(db, repository))) throw new HubError(404, message);
+}
+
+/** "exists" as the original: the entry is there, even if it is a dangling link. */
+async function requireSource(db: D1Database, repository: string, name: string): Promise<void> {
+  if (!(await getEntry(db, repository, name))) throw new HubError(404, "source not found");
+}
+
+/** A link may replace a link, never a flist (the original: "link destination is already a file"). */
+async function checkLinkDestination(db: D1Database, repository: string, name: string): Promise<void> {
+  const existing = await getEntry(db, repository, name);
+  if (existing?.kind === "regular") throw new HubError(409, "link destination is already a file");
+}
+
+/** GET|POST `/me/<source>/link/<linkname>`: `<linkname>.flist -> <source>.flist` in the same repository. */
+export async function link(db: D1Database, me: string, source: string, linkname: string): Promise<void> {
+  await requireRepo(db, me);
+  await requireSource(db, me, source);
+  await checkLinkDestination(db, me, linkname);
+  const now = nowSeconds();
+  await db.batch([
+    archiveEntry(db, me, linkname, now, "link"),
+    putEntry(
+      db,
+      {
+        repository: me,
+        name: linkname,
+        kind: "symlink",
+        targetRepository: me,
+        targetName: source,
+        targetRaw: rawTarget.link(source),
+        updated: now,
+        linktime: now,
+      },
+      now,
+    ),
+    touchRepository(db, me, now),
+  ]);
+}
+
+/** GET|POST `/me/<linkname>/crosslink/<repo>/<src>`: `<linkname>.flist -> ../<repo>/<src>.flist`. */
+export async function crosslink(db: D1Database, me: string, linkname: string, repository: string, source: string): Promise<void> {
+  await requireRepo(db, repository, "source repository not found");
+  await requireSource(db, repository, source);
+  await checkLinkDestination(db, me, linkname);
+  const now = nowSeconds();
+  // The acting repository is created if needed (the original answered an HTML 500 here).
+  await db.batch([
+    archiveEntry(db, me, linkname, now, "crosslink"),
+    putEntry(
+      db,
+      {
+        repository: me,
+        name: linkname,
+        kind: "symlink",
+        targetRepository: repository,
+        targetName: source,
+        targetRaw: rawTarget.crosslink(repository, source),
+        updated: now,
+        linktime: now,
+      },
+      now,
+    ),
+    touchRepository(db, me, now),
+  ]);
+}
+
+/** GET|POST `/me/<linkname>/crosstag/<repo>/<tag>`: taglink `<linkname> -> ../<repo>/.tag-<tag>`. */
+export async function crosstag(db: D1Database, me: string, linkname: string, repository: string, tag: string): Promise<void> {
+  if (linkname.endsWith(FLIST_SUFFIX)) throw new HubError(400, "tag symlink cannot ends with .flist");
+  if (!(await getTag(db, repository, tag))) throw new HubError(404, "source tag not found");
+  if (await getEntry(db, me, linkname + FLIST_SUFFIX)) {
+    throw new HubError(409, "there is a .flist file with the same name existing already");
+  }
+  const now = nowSeconds();
+  await db.batch([
+    archiveEntry(db, me, linkname, now, "crosstag"),
+    putEntry(
+      db,
+      {
+        repository: me,
+        name: linkname,
+        kind: "taglink",
+        targetRepository: repository,
+        targetName: tag,
+        targetRaw: rawTarget.taglink(repository, tag),
+        updated: now,
+        linktime: now,
+      },
+      now,
+    ),
+    touchRepository(db, me, now),
+  ]);
+}
+
+/** GET|POST `/me/<tag>/<linkname>/tag/<repo>/<src>`: adds (or replaces) a member of tag `<tag>` of me. */
+export async function tagAdd(
+  db: D1Database,
+  me: string,
+  tag: string,
+  linkname: string,
+  repository: string,
+  source: string,
+): Promise<void> {
+  await requireRepo(db, repository);
+  await requireSource(db, repository, source);
+  const now = nowSeconds();
+  await db.batch([
+    touchRepository(db, me, now),
+    touchTag(db, me, tag, now),
+    putTagMember(db, { repository: me, tag, name: linkname, targetRepository: repository, targetName: source }, now),
+  ]);
+}
+
+/**
+ * DELETE `/me/<tag>/<linkname>/tag/<repo>/<src>`: removes the member only if it points at `<repo>/<src>`
+ * (the original did not check; a dangling member can be removed too). An emptied tag disappears.
+ */
+export async function tagRemove(
+  db: D1Database,
+  me: string,
+  tag: string,
+  linkname: string,
+  repository: string,
+  source: string,
+): Promise<void> {
+  const member = await getTagMember(db, me, tag, linkname);
+  if (!member || member.target_repository !== repository || member.target_name !== source) {
+    throw new HubError(404, "target not found on this tag");
+  }
+  const now = nowSeconds();
+  await db.batch([
+    deleteTagMember(db, me, tag, linkname),
+    touchTag(db, me, tag, now),
+    deleteTagIfEmpty(db, me, tag),
+    touchRepository(db, me, now),
+  ]);
+}
+
+/** GET|POST `/me/<source>/rename/<dest>`: moves an entry (flist or link); an existing `<dest>` is overwritten and kept in history. */
+export async function rename(db: D1Database, me: string, source: string, dest: string): Promise<void> {
+  await requireRepo(db, me);
+  await requireSource(db, me, source);
+  if (source === dest) return;
+  const now = nowSeconds();
+  await db.batch([
+    archiveEntry(db, me, dest, now, "rename"),
+    deleteEntry(db, me, dest),
+    renameEntry(db, me, source, dest),
+    touchRepository(db, me, now),
+  ]);
+}
+
+export interface PromoteResult {
+  source: { username: string; filename: string };
+  destination: { username: string; filename: string };
+}
+
+/**
+ * GET|POST `/me/promote/<srcrepo>/<srcfile>/<localname>`: copies the flist (following links) into me as a
+ * regular entry. The copy is a new row pointing at the same blob: no byte is copied.
+ */
+export async function promote(db: D1Database, me: string, srcRepository: string, srcName: string, localName: string): Promise<PromoteResult> {
+  await requireRepo(db, srcRepository);
+  const chain = await followChain(db, srcRepository, srcName);
+  if (!chain.blob) throw new HubError(404, "source not found");
+  const now = nowSeconds();
+  await db.batch([
+    archiveEntry(db, me, localName, now, "promote"),
+    putEntry(db, { repository: me, name: localName, kind: "regular", blob: chain.blob.sha256, updated: now }, now),
+    touchRepository(db, me, now),
+  ]);
+  return {
+    source: { username: srcRepository, filename: srcName },
+    destination: { username: me, filename: localName },
+  };
+}
+
+/**
+ * DELETE `/me/<name>`: removes `<name>.flist` (flist or link; links to it then dangle), else the taglink
+ * `<name>`. The removed entry stays in history and can be restored.
+ */
+export async function remove(db: D1Database, me: string, name: string): Promise<void> {
+  await requireRepo(db, me);
+  let target = name;
+  if (!(await getEntry(db, me, target))) {
+    const taglink = await getEntry(db, me, stripFlist(name));
+    if (!taglink || taglink.kind !== "taglink") throw new HubError(404, "source not found");
+    target = taglink.name;
+  }
+  const now = nowSeconds();
+  await db.batch([archiveEntry(db, me, target, now, "delete"), deleteEntry(db, me, target), touchRepository(db, me, now)]);
+}
+
+/**
+ * POST `/me/<name>/restore/<version>`: makes history version `<version>` of `<name>` current again. The
+ * entry it replaces (if any) is itself archived first, so a restore can be undone.
+ */
+export async function restore(
+  db: D1Database,
+  me: string,
+  names: string[],
+  version: number,
+): Promise<{ name: string; restored: number }> {
+  await requireRepo(db, me);
+  for (const name of names) {
+    const row = await getVersion(db, me, name, version);
+    if (!row) continue;
+    const now = nowSeconds();
+    await db.batch([
+      archiveEntry(db, me, name, now, "restore"),
+      putEntry(
+        db,
+        {
+          repository: me,
+          name,
+          kind: row.kind,
+          blob: row.blob,
+          targetRepository: row.target_repository,
+          targetName: row.target_name,
+          targetRaw: row.target_raw,
+          updated: now,
+          linktime: row.kind === "regular" ? null : now,
+        },
+        now,
+      ),
+      touchRepository(db, me, now),
+    ]);
+    return { name, restored: version };
+  }
+  throw new HubError(404, "version not found");
+}

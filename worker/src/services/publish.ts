@@ -1,0 +1,141 @@
+/**
+ * Publishing: the one way a flist enters the catalog. The converter (or an operator, or a test) hands over
+ * the .flist bytes plus what it computed (contents listing in zflist `find` shape, metadata); the Worker
+ * hashes the bytes, stores them content-addressed in R2 and writes every D1 row in one batch.
+ *
+ * Atomic: R2 objects are written first under content-derived keys (harmless if the batch then fails: a retry
+ * reuses them); the catalog changes only when the D1 batch commits. Idempotent: with a job id, a second
+ * delivery of the same job answers the first result and writes nothing.
+ */
+import { z } from "zod";
+import type { Env } from "../env";
+import { HubError } from "../http/errors";
+import { nowSeconds } from "../catalog/format";
+import { getPublishJob } from "../storage/catalog-reads";
+import { archiveEntry, insertBlob, insertPublishJob, putEntry, touchRepository } from "../storage/catalog-writes";
+import { blobKey, contentsKey, putBlob, putContents } from "../storage/blobs";
+
+/** Largest .flist accepted (flists describe trees; their chunks live in 0-db, so they stay small). */
+export const MAX_FLIST_BYTES = 100 * 1024 * 1024;
+
+const count = z.number().int().nonnegative();
+
+/** zflist `find` response: the contents listing served by `GET /api/flist/<repo>/<name>`. */
+export const contentsSchema = z.object({
+  content: z.array(z.object({ path: z.string(), size: count })),
+  regular: count,
+  symlink: count,
+  directory: count,
+  special: count,
+  failure: count,
+  fullsize: count,
+});
+export type ContentsListing = z.infer<typeof contentsSchema>;
+
+export const publishInfoSchema = z.object({
+  /** Queue job id; the same id published twice is answered once. */
+  jobId: z.string().min(1).max(200).optional(),
+  contents: contentsSchema,
+  /** Flist metadata key → value (JSON-decoded, as `zflist metadata <key>` prints it). */
+  metadata: z.record(z.string(), z.unknown()).default({}),
+});
+export type PublishInfo = z.infer<typeof publishInfoSchema>;
+
+export interface PublishResult {
+  repository: string;
+  name: string;
+  sha256: string;
+  md5: string;
+  size: number;
+}
+
+function hex(buffer: ArrayBuffer): string {
+  return [...new Uint8Array(buffer)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** SHA-256 and MD5 of the bytes in one streamed pass each (no extra copy of the file). */
+async function digests(file: Blob): Promise<{ sha256: string; md5: string }> {
+  // The tsconfig's "WebWorker" lib types `crypto` as the browser Crypto, which lacks the Workers extension.
+  const { DigestStream: Digest } = crypto as unknown as { DigestStream: typeof DigestStream };
+  const sha = new Digest("SHA-256");
+  const md5 = new Digest("MD5");
+  const [a, b] = file.stream().tee();
+  await Promise.all([a.pipeTo(sha), b.pipeTo(md5)]);
+  return { sha256: hex(await sha.digest), md5: hex(await md5.digest) };
+}
+
+/** The first two bytes of every .flist (a gzip'd tar). The Worker never parses further (DESIGN.md). */
+async function looksLikeGzip(file: Blob): Promise<boolean> {
+  const head = new Uint8Array(await file.slice(0, 2).arrayBuffer());
+  return head[0] === 0x1f && head[1] === 0x8b;
+}
+
+/** Canonical JSON of the listing, field order as zflist prints it. */
+function listingJson(c: ContentsListing): string {
+  return JSON.stringify({
+    content: c.content.map((e) => ({ size: e.size, path: e.path })),
+    regular: c.regular,
+    symlink: c.symlink,
+    directory: c.directory,
+    special: c.special,
+    failure: c.failure,
+    fullsize: c.fullsize,
+  });
+}
+
+/**
+ * Publishes `file` as `<repository>/<name>` (name already validated and normalised to `*.flist`). An
+ * existing entry of that name, flist or link, is replaced (never written through) and kept in history.
+ */
+export async function publishFlist(
+  env: Env,
+  input: { repository: string; name: string; file: Blob; info: PublishInfo },
+): Promise<PublishResult> {
+  const { repository, name, file, info } = input;
+  if (info.jobId) {
+    const done = await getPublishJob(env.DB, info.jobId);
+    if (done) return JSON.parse(done.result) as PublishResult;
+  }
+  if (file.size === 0) throw new HubError(400, "empty flist");
+  if (file.size > MAX_FLIST_BYTES) throw new HubError(413, `flist larger than ${MAX_FLIST_BYTES} bytes`);
+  if (!(await looksLikeGzip(file))) throw new HubError(400, "not a flist: the file is not gzip-compressed");
+
+  const { sha256, md5 } = await digests(file);
+  await Promise.all([putBlob(env.FLISTS, sha256, md5, file), putContents(env.FLISTS, sha256, listingJson(info.contents))]);
+
+  const result: PublishResult = { repository, name, sha256, md5, size: file.size };
+  const now = nowSeconds();
+  const db = env.DB;
+  const statements = [
+    insertBlob(
+      db,
+      {
+        sha256,
+        md5,
+        size: file.size,
+        counts: info.contents,
+        metadata: JSON.stringify(info.metadata),
+        blobKey: blobKey(sha256),
+        contentsKey: contentsKey(sha256),
+      },
+      now,
+    ),
+    archiveEntry(db, repository, name, now, "publish"),
+    putEntry(db, { repository, name, kind: "regular", blob: sha256, updated: now }, now),
+    touchRepository(db, repository, now),
+  ];
+  if (info.jobId) {
+    statements.push(insertPublishJob(db, { jobId: info.jobId, repository, name, sha256, result: JSON.stringify(result) }, now));
+  }
+  try {
+    await db.batch(statements);
+  } catch (err) {
+    // Two deliveries of one job raced: the loser's batch rolled back entirely; answer the winner's result.
+    if (info.jobId && /UNIQUE constraint failed: publish_jobs/.test(String(err))) {
+      const done = await getPublishJob(db, info.jobId);
+      if (done) return JSON.parse(done.result) as PublishResult;
+    }
+    throw err;
+  }
+  return result;
+}
