@@ -82,10 +82,11 @@ authApi.post("/api/flist/me/tokens/revoke", requireActor(), async (c) => {
   return ok(c, { user, revoked: 1 });
 });
 
+// The guard is per route (not `use("*")`) so that it never runs in front of other groups' `/internal/*` routes.
 const internal = new Hono<AppEnv>();
-internal.use("*", requireInternal());
+const admin = requireInternal();
 
-internal.put("/members/:repository/:user", async (c) => {
+internal.put("/members/:repository/:user", admin, async (c) => {
   const parsed = names(c, "repository", "user");
   if (parsed instanceof Response) return parsed;
   const [repository, user] = parsed as [string, string];
@@ -95,7 +96,7 @@ internal.put("/members/:repository/:user", async (c) => {
   return ok(c, { repository, user, added });
 });
 
-internal.delete("/members/:repository/:user", async (c) => {
+internal.delete("/members/:repository/:user", admin, async (c) => {
   const parsed = names(c, "repository", "user");
   if (parsed instanceof Response) return parsed;
   const [repository, user] = parsed as [string, string];
@@ -103,21 +104,21 @@ internal.delete("/members/:repository/:user", async (c) => {
   return ok(c, { repository, user });
 });
 
-internal.get("/members/:repository", async (c) => {
+internal.get("/members/:repository", admin, async (c) => {
   const parsed = names(c, "repository");
   if (parsed instanceof Response) return parsed;
   const [repository] = parsed as [string];
   return ok(c, { repository, members: await listMembers(c.env.DB, repository) });
 });
 
-internal.get("/users/:user/repositories", async (c) => {
+internal.get("/users/:user/repositories", admin, async (c) => {
   const parsed = names(c, "user");
   if (parsed instanceof Response) return parsed;
   const [user] = parsed as [string];
   return ok(c, { user, repositories: await listRepositoriesOf(c.env.DB, user) });
 });
 
-internal.post("/tokens/revoke", async (c) => {
+internal.post("/tokens/revoke", admin, async (c) => {
   const body = await readJson(c);
   if (!body.ok) return fail(c, 400, "malformed json request");
   const parsed = adminRevokeSchema.safeParse(body.value);
