@@ -1,0 +1,230 @@
+/**
+ * The streaming chunk engine that ingestion feeds file by file.
+ *
+ *   addFile(source) ──cut 512 KiB pieces──▶ worker threads (BLAKE2b / snappy / XXTEA)
+ *        │                                       │
+ *        │ resolves when the source is read     ▼
+ *        │ and its pieces are queued       dedup: same hash earlier in this run → share its result;
+ *        ▼                                  otherwise batched EXISTS → put only the missing ones
+ *   { blocks }  settles when all of the file's pieces are stored (or known to be)
+ *
+ * Memory is bounded by `maxInFlight` pieces (each ≤ 512 KiB plain + its ciphertext) whatever the input size:
+ * addFile waits for a free slot before cutting the next piece. The reader therefore never waits for the
+ * encryption of one file before reading the next, only for capacity.
+ *
+ * Errors: a store or worker failure fails the whole pipeline: `finish()`, every pending `blocks` and every
+ * later `addFile` reject with it (a StoreError names the redacted store address). An error of one `source`
+ * only rejects that file.
+ */
+import { availableParallelism } from "node:os";
+import type { Block } from "../flist/model.ts";
+import type { ChunkStore } from "../store/types.ts";
+import { CHUNK_SIZE, hex, type EncryptedChunk } from "./transform.ts";
+import { WorkerPool } from "./workers.ts";
+
+export interface PipelineOptions {
+  /** Worker threads (default: os.availableParallelism()). */
+  threads?: number;
+  /** Pieces read but not yet stored, at most (default 8 per thread, at least 16). */
+  maxInFlight?: number;
+  /** Keys per EXISTS batch (default 64). */
+  existsBatch?: number;
+}
+
+export interface PipelineStats {
+  /** Pieces processed (one per block of every file). */
+  chunks: number;
+  /** Values written to the store. */
+  written: number;
+  /** Pieces not written: already in the store, or repeated earlier in this run. */
+  skipped: number;
+  /** Plain bytes read from the sources. */
+  bytesIn: number;
+  /** Bytes of the values written. */
+  bytesStored: number;
+}
+
+export type ByteSource = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+
+export class ChunkPipeline {
+  private readonly pool: WorkerPool;
+  private readonly maxInFlight: number;
+  private readonly existsBatch: number;
+  private inFlight = 0;
+  private waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  /** Store state per chunk hash (hex) seen in this run: identical pieces are stored once. */
+  private readonly seen = new Map<string, Promise<void>>();
+  private pendingExists: { chunk: EncryptedChunk; resolve: () => void; reject: (e: Error) => void }[] = [];
+  private existsScheduled = false;
+  private readonly tasks = new Set<Promise<unknown>>();
+  private failure: Error | null = null;
+  private finished = false;
+  private readonly stats: PipelineStats = { chunks: 0, written: 0, skipped: 0, bytesIn: 0, bytesStored: 0 };
+
+  constructor(private readonly store: ChunkStore, opts: PipelineOptions = {}) {
+    const threads = opts.threads ?? availableParallelism();
+    this.pool = new WorkerPool(threads);
+    this.maxInFlight = Math.max(1, opts.maxInFlight ?? Math.max(16, threads * 8));
+    this.existsBatch = Math.max(1, opts.existsBatch ?? 64);
+  }
+
+  /**
+   * Reads `source` to its end, cutting it into 512 KiB pieces (the last one shorter; an empty file has none),
+   * and resolves once every piece is queued. `blocks` resolves, in file order, when all of them are stored.
+   */
+  async addFile(source: ByteSource): Promise<{ blocks: Promise<Block[]> }> {
+    if (this.finished) throw new Error("chunk pipeline: addFile after finish()");
+    if (this.failure) throw this.failure;
+    const pieces: Promise<Block>[] = [];
+    let parts: Uint8Array[] = [];
+    let have = 0;
+    const emit = async (len: number) => {
+      // One copy per byte: the piece gets its own exact-size buffer, which is then transferred to a worker.
+      const buf = new ArrayBuffer(len);
+      const piece = new Uint8Array(buf);
+      let off = 0;
+      const rest: Uint8Array[] = [];
+      for (const p of parts) {
+        const take = Math.min(p.length, len - off);
+        piece.set(take === p.length ? p : p.subarray(0, take), off);
+        off += take;
+        if (take < p.length) rest.push(p.subarray(take));
+      }
+      parts = rest;
+      have -= len;
+      await this.acquire();
+      pieces.push(this.process(buf, len));
+    };
+    try {
+      for await (const data of source) {
+        if (this.failure) throw this.failure;
+        if (data.length === 0) continue;
+        this.stats.bytesIn += data.length;
+        parts.push(data);
+        have += data.length;
+        while (have >= CHUNK_SIZE) await emit(CHUNK_SIZE);
+      }
+      if (have > 0) await emit(have);
+    } catch (e) {
+      // Pieces already queued still complete (their chunks are valid and finish() waits for them); only this
+      // file failed.
+      throw e;
+    }
+    const blocks = Promise.all(pieces);
+    blocks.catch(() => {}); // the caller gets the rejection; no unhandled-rejection noise if it looks later
+    return { blocks };
+  }
+
+  /** Waits until every piece is stored, stops the workers and returns the counters. */
+  async finish(): Promise<PipelineStats> {
+    this.finished = true;
+    try {
+      while (this.tasks.size > 0) await Promise.allSettled([...this.tasks]);
+      if (this.failure) throw this.failure;
+      return { ...this.stats };
+    } finally {
+      await this.pool.close();
+    }
+  }
+
+  /** Stops everything now (e.g. the ingestion failed); pending work rejects with `reason`. */
+  async abort(reason: Error = new Error("chunk pipeline aborted")): Promise<void> {
+    this.fail(reason);
+    this.finished = true;
+    await this.pool.close();
+  }
+
+  private fail(e: Error): void {
+    if (this.failure) return;
+    this.failure = e;
+    for (const w of this.waiters.splice(0)) w.reject(e);
+    for (const p of this.pendingExists.splice(0)) p.reject(e);
+  }
+
+  private acquire(): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.inFlight < this.maxInFlight) {
+      this.inFlight++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => this.waiters.push({
+      resolve: () => { this.inFlight++; resolve(); },
+      reject,
+    }));
+  }
+
+  private release(): void {
+    this.inFlight--;
+    const next = this.waiters.shift();
+    if (next) next.resolve();
+  }
+
+  private process(buf: ArrayBuffer, len: number): Promise<Block> {
+    this.stats.chunks++;
+    const task = (async () => {
+      try {
+        const chunk = await this.pool.encrypt(buf, len);
+        await this.storeOnce(chunk);
+        return { hash: chunk.hash, key: chunk.key };
+      } catch (e) {
+        this.fail(e as Error);
+        throw this.failure ?? e;
+      } finally {
+        this.release();
+      }
+    })();
+    this.tasks.add(task);
+    const done = () => { this.tasks.delete(task); };
+    task.then(done, done);
+    return task;
+  }
+
+  private storeOnce(chunk: EncryptedChunk): Promise<void> {
+    const id = hex(chunk.hash);
+    const earlier = this.seen.get(id);
+    if (earlier) {
+      this.stats.skipped++;
+      return earlier;
+    }
+    const stored = new Promise<void>((resolve, reject) => {
+      this.pendingExists.push({ chunk, resolve, reject });
+      if (this.pendingExists.length >= this.existsBatch) this.flushExists();
+      else if (!this.existsScheduled) {
+        // Gather the pieces that finish around the same time into one round trip.
+        this.existsScheduled = true;
+        setImmediate(() => { this.existsScheduled = false; this.flushExists(); });
+      }
+    });
+    stored.catch(() => {});
+    this.seen.set(id, stored);
+    return stored;
+  }
+
+  private flushExists(): void {
+    const batch = this.pendingExists.splice(0);
+    if (batch.length === 0) return;
+    const run = (async () => {
+      try {
+        const present = await this.store.exists(batch.map((b) => b.chunk.hash));
+        await Promise.all(batch.map(async ({ chunk, resolve, reject }, i) => {
+          try {
+            if (present[i]) {
+              this.stats.skipped++;
+            } else {
+              await this.store.put(chunk.hash, chunk.data);
+              this.stats.written++;
+              this.stats.bytesStored += chunk.data.length;
+            }
+            resolve();
+          } catch (e) {
+            reject(e as Error);
+          }
+        }));
+      } catch (e) {
+        for (const b of batch) b.reject(e as Error);
+      }
+    })();
+    this.tasks.add(run);
+    run.finally(() => this.tasks.delete(run));
+  }
+}

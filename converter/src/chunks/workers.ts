@@ -1,0 +1,101 @@
+/**
+ * A fixed pool of worker threads running the chunk transform (BLAKE2b, snappy, XXTEA are CPU-bound; the main
+ * thread keeps reading/gunzipping input and talking to the store). Pieces are transferred, never copied.
+ */
+import { Worker } from "node:worker_threads";
+import type { EncryptedChunk } from "./transform.ts";
+import type { WorkerReply, WorkerRequest } from "./worker-impl.ts";
+
+interface Task { req: WorkerRequest; resolve: (c: EncryptedChunk) => void; reject: (e: Error) => void }
+
+interface Slot {
+  worker: Worker;
+  ready: boolean;
+  running: Map<number, Task>;
+}
+
+/** Tasks handed to one worker ahead of time, so it never idles between a reply and the next request. */
+const PER_WORKER = 2;
+
+export class WorkerPool {
+  private readonly slots: Slot[] = [];
+  private readonly queue: Task[] = [];
+  private nextId = 0;
+  private failure: Error | null = null;
+  private referenced = false;
+
+  constructor(private readonly size: number) {
+    if (!(size >= 1)) throw new Error(`worker pool needs at least one thread, got ${size}`);
+  }
+
+  /** Encrypts `len` bytes at the start of `buf`; `buf` is transferred (unusable by the caller afterwards). */
+  encrypt(buf: ArrayBuffer, len: number): Promise<EncryptedChunk> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.slots.length === 0) this.start();
+    return new Promise((resolve, reject) => {
+      this.queue.push({ req: { id: this.nextId++, buf, len }, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private start(): void {
+    for (let i = 0; i < this.size; i++) {
+      const worker = new Worker(new URL("./worker.mjs", import.meta.url));
+      const slot: Slot = { worker, ready: false, running: new Map() };
+      worker.on("message", (msg: WorkerReply) => this.onMessage(slot, msg));
+      worker.on("error", (e) => this.fail(new Error(`chunk worker crashed: ${e.message}`)));
+      worker.on("exit", (code) => {
+        if (slot.running.size > 0 || this.queue.length > 0) this.fail(new Error(`chunk worker exited (code ${code})`));
+      });
+      worker.unref(); // referenced only while there is work (see pump), so an idle pool never keeps a process alive
+      this.slots.push(slot);
+    }
+  }
+
+  private onMessage(slot: Slot, msg: WorkerReply): void {
+    if ("ready" in msg) {
+      slot.ready = true;
+      this.pump();
+      return;
+    }
+    const task = slot.running.get(msg.id);
+    if (!task) return;
+    slot.running.delete(msg.id);
+    if ("error" in msg) task.reject(new Error(msg.error));
+    else task.resolve({ hash: msg.hash, key: msg.key, data: msg.data });
+    this.pump();
+  }
+
+  private pump(): void {
+    for (const slot of this.slots) {
+      while (slot.ready && slot.running.size < PER_WORKER && this.queue.length > 0) {
+        const task = this.queue.shift()!;
+        slot.running.set(task.req.id, task);
+        slot.worker.postMessage(task.req, [task.req.buf]);
+      }
+    }
+    // While work is queued or running the workers must keep the event loop alive (the caller may be awaiting
+    // nothing else); once idle they must not.
+    const busy = this.queue.length > 0 || this.slots.some((s) => s.running.size > 0);
+    if (busy !== this.referenced) {
+      this.referenced = busy;
+      for (const s of this.slots) busy ? s.worker.ref() : s.worker.unref();
+    }
+  }
+
+  private fail(e: Error): void {
+    if (this.failure) return;
+    this.failure = e;
+    for (const t of this.queue.splice(0)) t.reject(e);
+    for (const s of this.slots) {
+      for (const t of s.running.values()) t.reject(e);
+      s.running.clear();
+    }
+    void this.close();
+  }
+
+  async close(): Promise<void> {
+    const slots = this.slots.splice(0);
+    await Promise.all(slots.map((s) => s.worker.terminate()));
+  }
+}
