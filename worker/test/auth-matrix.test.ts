@@ -56,8 +56,8 @@ async function dumpCatalog(): Promise<string> {
   const objects: string[] = [];
   let cursor: string | undefined;
   do {
-    const page = await env.FLISTS.list({ cursor, include: ["httpMetadata", "customMetadata"] });
-    for (const o of page.objects) objects.push(`${o.key} ${o.size} ${o.etag} ${JSON.stringify(o.customMetadata ?? {})}`);
+    const page = await env.FLISTS.list({ cursor });
+    for (const o of page.objects) objects.push(`${o.key} ${o.size} ${o.etag} ${o.uploaded.getTime()}`);
     cursor = page.truncated ? page.cursor : undefined;
   } while (cursor);
   dump.r2 = objects.sort();

@@ -8,7 +8,10 @@ import { authApi } from "../src/auth/routes";
 import { signToken } from "../src/auth/tokens";
 
 /** The test bindings, typed (test/env.d.ts's augmentation does not reach the Env members under tsc). */
-export const env = rawEnv as unknown as Env & { TEST_MIGRATIONS: D1Migration[] };
+export const env = rawEnv as unknown as Env & {
+  TEST_MIGRATIONS: D1Migration[];
+  TEST_FIXTURES: Record<string, { flist: string; find: unknown; metadata: Record<string, unknown> }>;
+};
 export const SEED = env.HUB_SIGNING_SEED;
 /** A different, valid seed: tokens it signs must be refused by the hub. */
 export const OTHER_SEED = "1111111111111111111111111111111111111111111111111111111111111111";
