@@ -47,7 +47,9 @@ export function encryptChunk(plain: Uint8Array): EncryptedChunk {
  */
 export function compress(plain: Uint8Array): Uint8Array {
   const lastFragment = plain.length % 65536 || 65536;
-  return lastFragment > 8192 ? snappy.compressSync(plain) : snappyCompress(plain);
+  // copyOutputData: napi's default hands back memory V8 does not account for, so garbage buffers are not
+  // collected in time and RSS grows by ~1 MiB per chunk (measured: +412 MiB for 400 chunks, +14 MiB with it).
+  return lastFragment > 8192 ? snappy.compressSync(plain, { copyOutputData: true }) : snappyCompress(plain);
 }
 
 export class ChunkIntegrityError extends Error {
@@ -86,7 +88,7 @@ export function decryptChunk(data: Uint8Array, key: Uint8Array, hash?: Uint8Arra
     // Check the announced size before letting snappy allocate it: a hostile value must not cost memory.
     const len = snappyLength(comp);
     if (len === 0 || len > CHUNK_SIZE) throw new Error(`announces ${len} bytes, outside 1..${CHUNK_SIZE}`);
-    const buf = snappy.uncompressSync(comp, { asBuffer: true }) as Buffer;
+    const buf = snappy.uncompressSync(comp, { asBuffer: true, copyOutputData: true }) as Buffer; // see compress()
     plain = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   } catch (e) {
     throw new ChunkIntegrityError(`chunk ${label}: snappy decode failed (${(e as Error).message})`);
