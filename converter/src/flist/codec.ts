@@ -48,10 +48,46 @@ function copyBytes(view: Uint8Array): Uint8Array {
   return Uint8Array.prototype.slice.call(view);
 }
 
+/**
+ * Checks the stream framing (segment table) before capnp-es sees it: capnp-es 0.0.16 allocates an
+ * array of `segmentCount` slots before checking the count against the buffer, so 4 bytes of
+ * garbage would make it try to allocate billions of entries.
+ */
+function framedMessage(value: Uint8Array): Message {
+  if (value.length < 8 || value.length % 8 !== 0) {
+    throw new Error(`message length ${value.length} is not a positive multiple of 8 bytes`);
+  }
+  const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
+  const segments = view.getUint32(0, true) + 1;
+  const header = 4 * (segments + 1) + (segments % 2 === 0 ? 4 : 0);
+  if (header > value.length) throw new Error(`segment table of ${segments} segments exceeds the message`);
+  let body = 0;
+  for (let i = 0; i < segments; i++) body += view.getUint32(4 + 4 * i, true) * 8;
+  if (header + body > value.length) throw new Error(`segments (${body} bytes) exceed the message`);
+  const message = new Message(value, false);
+  // capnp-es charges 8 per pointer object it creates against a 64 MiB default; decoding a real
+  // entry creates far fewer than one per byte, so allow that and no more (bounds amplification by
+  // pointers shared between many list elements).
+  message._capnp.traversalLimit = 8 * value.length + 65536;
+  return message;
+}
+
+/**
+ * Every element of a legitimately encoded Inode or FileBlock list occupies at least one word, so a
+ * list longer than the message has words is hostile (a composite list of zero-sized elements passes
+ * capnp-es' bounds checks and would otherwise make us materialise billions of default records).
+ */
+function checkedLength(length: number, value: Uint8Array, what: string): number {
+  if (length > value.length / 8) throw new Error(`${what} list of ${length} elements cannot fit in a ${value.length}-byte message`);
+  return length;
+}
+
 export function decodeDir(value: Uint8Array): DirRecord {
-  const dir = new Message(value, false).getRoot(Dir);
+  const dir = framedMessage(value).getRoot(Dir);
   const contents: InodeRecord[] = [];
-  for (const inode of dir.contents) {
+  const list = dir.contents;
+  checkedLength(list.length, value, "contents");
+  for (const inode of list) {
     const attrs = inode.attributes;
     const which = attrs.which();
     let attributes: InodeAttributes;
@@ -62,7 +98,9 @@ export function decodeDir(value: Uint8Array): DirRecord {
       case Inode_Attributes_Which.FILE: {
         const file = attrs.file;
         const blocks: { hash: Uint8Array; key: Uint8Array }[] = [];
-        for (const block of file.blocks) {
+        const list = file.blocks;
+        checkedLength(list.length, value, "blocks");
+        for (const block of list) {
           blocks.push({ hash: copyBytes(block.hash.toUint8Array()), key: copyBytes(block.key.toUint8Array()) });
         }
         attributes = { kind: "file", blockSize: file.blockSize, blocks };
@@ -101,7 +139,7 @@ export function decodeDir(value: Uint8Array): DirRecord {
 }
 
 export function decodeAci(value: Uint8Array): AciRecord {
-  const aci = new Message(value, false).getRoot(ACI);
+  const aci = framedMessage(value).getRoot(ACI);
   return { uname: aci.uname, gname: aci.gname, mode: aci.mode, uid: aci.uid, gid: aci.gid };
 }
 
