@@ -120,6 +120,25 @@ describe("hostile and broken flists fail with a clear FlistFormatError", () => {
   });
 });
 
+describe("non-UTF-8 names", () => {
+  // "café" is written as UTF-8 (c3 a9) and then patched to Latin-1 (e9) followed by "A"
+  const latin1 = async (): Promise<Buffer> => {
+    const file: InodeRecord = {
+      name: "caf\u00e9", size: 0n, attributes: { kind: "file", blockSize: 128, blocks: [] }, aclkey: ACL, modificationTime: 0, creationTime: 0,
+    };
+    const value = Buffer.from(dirValue("", [file]));
+    const at = value.indexOf(Buffer.from("caf\u00e9"));
+    value[at + 3] = 0xe9;
+    value[at + 4] = 0x41;
+    return flistOf(database([[ROOT_KEY, value], [ACL, aci]]));
+  };
+  it("are refused by default, with the name shown", () => rejects(latin1(), /entry name "caf\uFFFDA" is not valid UTF-8/));
+  it("can be read lossily for listing", async () => {
+    const tree = await readFlist(await latin1(), { strictUtf8: false });
+    expect(tree.root.children.map((c) => c.name)).toEqual(["caf\uFFFDA"]);
+  });
+});
+
 describe("tolerated legacy shapes", () => {
   it("a flist without a metadata table reads with no metadata", async () => {
     const bytes = await flistOf(database([[ROOT_KEY, dirValue("")], [ACL, aci]], [FLIST_SCHEMA[0] as string]));

@@ -42,6 +42,16 @@ describe("merge (zflist semantics, flist-format.md §5.1)", () => {
     expect([...m.metadata]).toEqual([["backend", "A"]]);
   });
 
+  it("keeps only the first of duplicate names (zflist quirks), so the result can be written", async () => {
+    const a = tree([file("d", 1), file("d", 2), dir("s", [file("x", 1), file("x", 2)])]);
+    const m = merge(a, tree([dir("t", [file("y", 1), file("y", 2)])]));
+    expect(findView(m).content).toEqual([
+      { size: 1, path: "/d" }, { size: 4096, path: "/s" }, { size: 1, path: "/s/x" }, { size: 4096, path: "/t" }, { size: 1, path: "/t/y" },
+    ]);
+    expect(a.root.children).toHaveLength(3);
+    await expect(writeFlist(m)).resolves.toMatchObject({ size: expect.any(Number) });
+  });
+
   it("mergeAll: earlier flists win over later ones", () => {
     const m = mergeAll([tree([file("a", 1)]), tree([file("a", 2), file("b", 2)]), tree([file("b", 3), file("c", 3)])]);
     expect(findView(m).content).toEqual([{ size: 1, path: "/a" }, { size: 2, path: "/b" }, { size: 3, path: "/c" }]);

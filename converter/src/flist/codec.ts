@@ -4,7 +4,7 @@
  * it reads multi-segment messages, far pointers and negative offsets as written by c-capnproto,
  * and writes single-segment unpacked messages, which zflist, rfs and 0-fs accept.
  */
-import { Message } from "capnp-es";
+import { Message, Text, type Struct, utils } from "capnp-es";
 import { ACI, Dir, Inode_Attributes_Which, Special_Type } from "./flist.ts";
 
 export type SpecialTypeCode = 0 | 1 | 2 | 3 | 4;
@@ -82,12 +82,39 @@ function checkedLength(length: number, value: Uint8Array, what: string): number 
   return length;
 }
 
-export function decodeDir(value: Uint8Array): DirRecord {
+export interface DecodeOptions {
+  /**
+   * Entry names and link targets must be valid UTF-8 (default). The tree model holds strings, so
+   * other bytes cannot be written back faithfully (directory keys hash the exact bytes); `false`
+   * decodes them lossily (U+FFFD), which is fine for listing only.
+   */
+  strictUtf8?: boolean;
+}
+
+// ignoreBOM: a name may legitimately start with U+FEFF; keep it.
+const strictDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** Text field `index` of `struct`, decoded strictly (capnp-es' own getters replace bad bytes silently). */
+function strictText(index: number, struct: Struct, what: string): string {
+  const text = Text.fromPointer(utils.getPointer(index, struct));
+  if (utils.isNull(text)) return "";
+  const content = utils.getContent(text);
+  const bytes = new Uint8Array(content.segment.buffer, content.byteOffset, text.length);
+  try {
+    return strictDecoder.decode(bytes);
+  } catch {
+    throw new Error(`${what} ${JSON.stringify(new TextDecoder().decode(bytes))} is not valid UTF-8`);
+  }
+}
+
+export function decodeDir(value: Uint8Array, options: DecodeOptions = {}): DirRecord {
+  const strict = options.strictUtf8 ?? true;
   const dir = framedMessage(value).getRoot(Dir);
   const contents: InodeRecord[] = [];
   const list = dir.contents;
   checkedLength(list.length, value, "contents");
   for (const inode of list) {
+    const name = strict ? strictText(0, inode, "entry name") : inode.name;
     const attrs = inode.attributes;
     const which = attrs.which();
     let attributes: InodeAttributes;
@@ -107,7 +134,7 @@ export function decodeDir(value: Uint8Array): DirRecord {
         break;
       }
       case Inode_Attributes_Which.LINK:
-        attributes = { kind: "link", target: attrs.link.target };
+        attributes = { kind: "link", target: strict ? strictText(0, attrs.link, `link target of "${name}"`) : attrs.link.target };
         break;
       case Inode_Attributes_Which.SPECIAL: {
         const special = attrs.special;
@@ -115,10 +142,10 @@ export function decodeDir(value: Uint8Array): DirRecord {
         break;
       }
       default:
-        throw new Error(`inode "${inode.name}" has unknown attributes discriminant ${String(which)}`);
+        throw new Error(`inode "${name}" has unknown attributes discriminant ${String(which)}`);
     }
     contents.push({
-      name: inode.name,
+      name,
       size: inode.size,
       attributes,
       aclkey: inode.aclkey,

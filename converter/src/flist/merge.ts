@@ -13,26 +13,49 @@
  * - a name clash between an earlier non-directory and a later directory keeps only the earlier
  *   entry (zflist appends the directory too, leaving two entries with one name);
  * - a merged-in directory keeps its own size and the ACL/times of its entry (zflist rebuilds the
- *   entry with size 4096 and the ACL/times of the directory record, which are the same in practice).
+ *   entry with size 4096 and the ACL/times of the directory record, which are the same in practice);
+ * - duplicate names inside one input (left by zflist quirks) keep only their first entry.
  *
  * Metadata is not merged, as in zflist: the result keeps the first tree's metadata (backend,
  * entrypoint, …). Inputs are not modified; leaf nodes are shared between input and result.
  */
 import type { DirNode, FlistNode, FlistTree } from "./model.ts";
 
+/**
+ * Copies the directories (leaves are shared) and keeps only the first entry of each name: zflist's
+ * putdir/merge quirks can leave duplicate names in a flist, which first-match readers shadow anyway
+ * and which the writer refuses.
+ */
 function cloneDir(dir: DirNode): DirNode {
-  return { ...dir, children: dir.children.map((c) => (c.kind === "dir" ? cloneDir(c) : c)) };
+  const seen = new Set<string>();
+  const children: FlistNode[] = [];
+  for (const c of dir.children) {
+    if (seen.has(c.name)) continue;
+    seen.add(c.name);
+    children.push(c.kind === "dir" ? cloneDir(c) : c);
+  }
+  return { ...dir, children };
+}
+
+function firstOfEachName(nodes: readonly FlistNode[]): FlistNode[] {
+  const seen = new Set<string>();
+  return nodes.filter((n) => {
+    if (seen.has(n.name)) return false;
+    seen.add(n.name);
+    return true;
+  });
 }
 
 function mergeDir(local: DirNode, target: DirNode): DirNode {
-  const children: FlistNode[] = local.children.map((c) => (c.kind === "dir" ? cloneDir(c) : c));
+  // `done[i]`: children[i] is already a fresh copy (merged or appended); the rest are copied at the end.
+  const children = firstOfEachName(local.children);
+  const done = children.map(() => false);
   const index = new Map<string, number>();
-  children.forEach((c, i) => {
-    if (!index.has(c.name)) index.set(c.name, i);
-  });
+  children.forEach((c, i) => index.set(c.name, i));
   const append = (node: FlistNode): void => {
     index.set(node.name, children.length);
     children.push(node);
+    done.push(true);
   };
   for (const t of target.children) {
     if (t.kind !== "dir") continue;
@@ -42,12 +65,15 @@ function mergeDir(local: DirNode, target: DirNode): DirNode {
       continue;
     }
     const existing = children[at] as FlistNode;
-    if (existing.kind === "dir") children[at] = mergeDir(existing, t);
+    if (existing.kind === "dir") {
+      children[at] = mergeDir(existing, t);
+      done[at] = true;
+    }
   }
   for (const t of target.children) {
     if (t.kind !== "dir" && !index.has(t.name)) append(t);
   }
-  return { ...local, children };
+  return { ...local, children: children.map((c, i) => (c.kind === "dir" && !done[i] ? cloneDir(c) : c)) };
 }
 
 /** `first` with `second` merged in (first wins on every name clash; first's metadata). */

@@ -17,7 +17,8 @@
  * - an entry's permissions, owner, size and times come from its `Inode` in the parent's `contents`
  *   (what `zflist ls/stat` show); the root's come from its own `Dir` record;
  * - `mode` is masked to 07777 (old flists stored the full st_mode);
- * - a missing `metadata` table reads as no metadata.
+ * - a missing `metadata` table reads as no metadata;
+ * - names and link targets must be valid UTF-8 unless `strictUtf8: false` (lossy, for listing).
  * Every malformed input fails with a {@link FlistFormatError} naming the problem.
  */
 import Database from "better-sqlite3";
@@ -30,6 +31,12 @@ import type { DirNode, FlistNode, FlistTree, Metadata, Owner, SpecialType } from
 export interface ReadOptions extends Partial<ExtractLimits> {
   /** Largest number of entries (all kinds) a tree may have; protects against DAG blow-ups. Default 20,000,000. */
   maxEntries?: number;
+  /**
+   * Reject entry names and link targets that are not valid UTF-8 (default true): the tree holds
+   * strings, so such a flist could not be written back with the same directory keys. `false`
+   * reads them lossily (U+FFFD) for listing.
+   */
+  strictUtf8?: boolean;
 }
 
 export interface FlistReader {
@@ -66,6 +73,7 @@ class SqliteFlistReader implements FlistReader {
   constructor(
     private readonly db: Database.Database,
     private readonly maxEntries: number,
+    private readonly strictUtf8: boolean,
   ) {
     this.getEntry = db.prepare("SELECT value FROM entries WHERE key = ?");
   }
@@ -127,7 +135,7 @@ class SqliteFlistReader implements FlistReader {
       return undefined;
     }
     try {
-      return decodeDir(value);
+      return decodeDir(value, { strictUtf8: this.strictUtf8 });
     } catch (error) {
       throw new FlistFormatError(`corrupt Cap'n Proto Dir in entry ${key} ("${displayPath(location)}"): ${messageOf(error)}`, { cause: error });
     }
@@ -163,11 +171,11 @@ class SqliteFlistReader implements FlistReader {
     for (const inode of record.contents) {
       const path = location === "" ? inode.name : `${location}/${inode.name}`;
       this.countEntry(path);
-      node.children.push(this.child(inode, path, record, ancestors));
+      node.children.push(this.child(inode, path, ancestors));
     }
   }
 
-  private child(inode: InodeRecord, path: string, parent: DirRecord, ancestors: Set<string>): FlistNode {
+  private child(inode: InodeRecord, path: string, ancestors: Set<string>): FlistNode {
     const a = inode.attributes;
     const base = {
       name: inode.name,
@@ -209,7 +217,6 @@ class SqliteFlistReader implements FlistReader {
           data: utf8.decode(a.data),
         };
     }
-    void parent;
   }
 }
 
@@ -237,7 +244,7 @@ export function openFlistDatabase(bytes: Uint8Array, options: ReadOptions = {}):
     if (error instanceof FlistFormatError) throw error;
     throw new FlistFormatError(`flistdb.sqlite3 is not a valid SQLite database: ${messageOf(error)}`, { cause: error });
   }
-  return new SqliteFlistReader(db, options.maxEntries ?? 20_000_000);
+  return new SqliteFlistReader(db, options.maxEntries ?? 20_000_000, options.strictUtf8 ?? true);
 }
 
 /** Opens a `.flist` file (path) or its bytes. */
