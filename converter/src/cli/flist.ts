@@ -229,7 +229,9 @@ async function stat(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(args, ["json"], 2, 2);
   const tree = await readFlist(positionals[0] as string);
   const path = positionals[1] as string;
-  return view(io, values.json, () => statView(tree, path), (s) => statText(s, typeName(nodeAt(tree, s.file) as FlistNode)));
+  // JSON is zflist's (which shows every device as ""); the text shows the stored "major,minor".
+  const compute = () => statView(tree, path, { device: values.json ? "zflist" : "data" });
+  return view(io, values.json, compute, (s) => statText(s, typeName(nodeAt(tree, s.file) as FlistNode)));
 }
 
 async function metadata(args: string[], io: Io): Promise<number> {
