@@ -1,4 +1,8 @@
+import Database from "better-sqlite3";
 import { beforeAll, describe, expect, it } from "vitest";
+import { extractDatabase, sourceOf } from "../src/flist/archive.ts";
+import { decodeDir } from "../src/flist/codec.ts";
+import { dirKey } from "../src/flist/keys.ts";
 import { readFlist } from "../src/flist/reader.ts";
 import type { FlistTree } from "../src/flist/model.ts";
 import { findView, lsView, metadataGetView, metadataListView, metadataObject, statView, zflistJson } from "../src/flist/views.ts";
@@ -58,5 +62,16 @@ describe("real hub flist (funk)", () => {
     expect(blocks).toBe(30851);
     expect(lsView(tree, "/")).toEqual(expected.lsRoot);
     expect(metadataListView(tree)).toEqual(expected.metadata);
+  });
+
+  it("has multi-segment messages (far pointers) and every Dir sits at dirKey(location)", async () => {
+    const db = new Database(await extractDatabase(sourceOf(FUNK)));
+    const rows = db.prepare("SELECT key, value FROM entries WHERE length(key) = 32").all() as { key: string; value: Buffer }[];
+    db.close();
+    const segments = rows.map((r) => r.value.readUInt32LE(0) + 1);
+    expect(rows).toHaveLength(6881);
+    expect(segments.filter((n) => n > 1)).toHaveLength(212);
+    expect(Math.max(...segments)).toBe(23);
+    for (const r of rows) expect(r.key).toBe(dirKey(decodeDir(r.value).location));
   });
 });
