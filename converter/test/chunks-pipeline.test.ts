@@ -124,6 +124,24 @@ describe("chunk pipeline", () => {
     await (await import("node:fs/promises")).rm(await dir, { recursive: true });
   });
 
+  it("in-run dedup memory is bounded: forgotten repeats are found by EXISTS instead", async () => {
+    const dir = await (await import("node:fs/promises")).mkdtemp(join((await import("node:os")).tmpdir(), "zhub-pipe-"));
+    const store = await openStore("file://" + dir);
+    try {
+      const pipeline = new ChunkPipeline(store, { threads: 1, rememberHashes: 2, maxInFlight: 1 });
+      const piece = (n: number) => new Uint8Array(100).fill(n);
+      const files = [1, 2, 3, 1, 3].map(piece); // 1 is forgotten by the time it repeats, 3 is not
+      const results = [];
+      for (const f of files) results.push((await pipeline.addFile([f])).blocks);
+      const stats = await pipeline.finish();
+      const blocks = await Promise.all(results);
+      expect(show(blocks[3]!)).toEqual(show(blocks[0]!));
+      expect(stats).toMatchObject({ chunks: 5, written: 3, skipped: 2 });
+    } finally {
+      await (await import("node:fs/promises")).rm(dir, { recursive: true });
+    }
+  });
+
   it("store down mid-run: finish() and pending blocks reject with a StoreError, no hang", async () => {
     const own = await startRedis();
     const store = await openStore(own.url, { connectTimeoutMs: 1000 });

@@ -29,6 +29,11 @@ export interface PipelineOptions {
   maxInFlight?: number;
   /** Keys per EXISTS batch (default 64). */
   existsBatch?: number;
+  /**
+   * Chunk hashes remembered for in-run dedup (default 200,000, about 30 MB). Older ones are forgotten so memory
+   * does not grow with the input; a repeat of a forgotten piece costs one EXISTS (the store dedups anyway).
+   */
+  rememberHashes?: number;
 }
 
 export interface PipelineStats {
@@ -50,6 +55,7 @@ export class ChunkPipeline {
   private readonly pool: WorkerPool;
   private readonly maxInFlight: number;
   private readonly existsBatch: number;
+  private readonly rememberHashes: number;
   private inFlight = 0;
   private waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
   /** Store state per chunk hash (hex) seen in this run: identical pieces are stored once. */
@@ -66,6 +72,7 @@ export class ChunkPipeline {
     this.pool = new WorkerPool(threads);
     this.maxInFlight = Math.max(1, opts.maxInFlight ?? Math.max(16, threads * 8));
     this.existsBatch = Math.max(1, opts.existsBatch ?? 64);
+    this.rememberHashes = Math.max(1, opts.rememberHashes ?? 200_000);
   }
 
   /**
@@ -197,6 +204,8 @@ export class ChunkPipeline {
     });
     stored.catch(() => {});
     this.seen.set(id, stored);
+    // Map iteration order is insertion order: drop the oldest.
+    if (this.seen.size > this.rememberHashes) this.seen.delete(this.seen.keys().next().value!);
     return stored;
   }
 
