@@ -25,7 +25,7 @@ export function requireInternal(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     if (!c.env.INTERNAL_SECRET) return fail(c, 503, "internal routes are disabled (INTERNAL_SECRET is not set)");
     const header = c.req.header("Authorization");
-    if (header === undefined) return fail(c, 401, "no authorization provided");
+    if (!header) return fail(c, 401, "no authorization provided");
     const match = /^bearer (.*)$/i.exec(header);
     if (!match) return fail(c, 400, "invalid authorization header");
     if (!(await isInternalSecret(match[1] ?? "", c.env.INTERNAL_SECRET))) return fail(c, 401, "invalid internal secret");

@@ -53,8 +53,9 @@ export async function authenticate(c: Context<AppEnv>, now = Math.floor(Date.now
   if (env.HUB_READONLY === "true") throw new AuthError(400, "readonly mode");
 
   // 2. header presence, then its shape. The original's regex is `^bearer (.*)$`, case-insensitive.
+  // The original tests `not request.headers.get("Authorization")`: an empty header counts as missing.
   const header = c.req.header("Authorization");
-  if (header === undefined) throw new AuthError(401, "no authorization provided");
+  if (!header) throw new AuthError(401, "no authorization provided");
   const match = /^bearer (.*)$/i.exec(header);
   if (!match) throw new AuthError(400, "invalid authorization header");
   const token = match[1] ?? "";
