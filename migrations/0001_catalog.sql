@@ -48,8 +48,7 @@ CREATE TABLE entries (
   CHECK ((kind = 'regular') = (blob IS NOT NULL)),
   CHECK ((kind = 'regular') = (target_name IS NULL))
 ) WITHOUT ROWID;
--- Reverse lookups (which links point at an entry/tag) stay per-target index lookups.
-CREATE INDEX entries_by_target ON entries (target_repository, target_name);
+-- Links are followed forwards only: (target_repository, target_name) is looked up as the primary key.
 
 -- Tags of a repository (the original's `.tag-<name>` directories). A tag exists while it has members.
 CREATE TABLE tags (

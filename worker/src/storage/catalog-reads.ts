@@ -45,6 +45,21 @@ export async function getTagMember(
     .first<TagMemberRow>();
 }
 
+const CHAIN_SQL = `WITH RECURSIVE chain(depth, ${ENTRY_COLUMNS}) AS (
+         SELECT 0, ${ENTRY_COLUMNS} FROM entries WHERE repository = ?1 AND name = ?2
+         UNION ALL
+         SELECT c.depth + 1, e.repository, e.name, e.kind, e.blob, e.target_repository, e.target_name,
+                e.target_raw, e.created, e.updated, e.linktime
+           FROM chain c JOIN entries e ON e.repository = c.target_repository AND e.name = c.target_name
+          WHERE c.kind = 'symlink' AND c.depth < ?3
+       )
+       SELECT c.*, b.sha256 AS b_sha256, b.md5 AS b_md5, b.size AS b_size, b.regular AS b_regular,
+              b.symlink AS b_symlink, b.directory AS b_directory, b.special AS b_special, b.failure AS b_failure,
+              b.fullsize AS b_fullsize, b.metadata AS b_metadata, b.blob_key AS b_blob_key,
+              b.contents_key AS b_contents_key, b.created AS b_created
+         FROM chain c LEFT JOIN blobs b ON b.sha256 = c.blob
+        ORDER BY c.depth`;
+
 /** A link chain as followed from its first entry; `blob` is set when the chain ends on a regular entry. */
 export interface Chain {
   entries: EntryRow[];
@@ -60,22 +75,7 @@ type ChainRow = EntryRow & { depth: number } & { [K in keyof BlobRow as `b_${K}`
  */
 export async function followChain(db: D1Database, repository: string, name: string): Promise<Chain> {
   const { results } = await db
-    .prepare(
-      `WITH RECURSIVE chain(depth, ${ENTRY_COLUMNS}) AS (
-         SELECT 0, ${ENTRY_COLUMNS} FROM entries WHERE repository = ?1 AND name = ?2
-         UNION ALL
-         SELECT c.depth + 1, e.repository, e.name, e.kind, e.blob, e.target_repository, e.target_name,
-                e.target_raw, e.created, e.updated, e.linktime
-           FROM chain c JOIN entries e ON e.repository = c.target_repository AND e.name = c.target_name
-          WHERE c.kind = 'symlink' AND c.depth < ?3
-       )
-       SELECT c.*, b.sha256 AS b_sha256, b.md5 AS b_md5, b.size AS b_size, b.regular AS b_regular,
-              b.symlink AS b_symlink, b.directory AS b_directory, b.special AS b_special, b.failure AS b_failure,
-              b.fullsize AS b_fullsize, b.metadata AS b_metadata, b.blob_key AS b_blob_key,
-              b.contents_key AS b_contents_key, b.created AS b_created
-         FROM chain c LEFT JOIN blobs b ON b.sha256 = c.blob
-        ORDER BY c.depth`,
-    )
+    .prepare(CHAIN_SQL)
     .bind(repository, name, MAX_LINK_HOPS)
     .all<ChainRow>();
   const entries: EntryRow[] = results.map((r) => ({
@@ -160,22 +160,38 @@ function resolveLinksSql(seed: string): string {
      WHERE c.kind = 'regular'`;
 }
 
-function listingStatements(db: D1Database, repository: string | null): D1PreparedStatement[] {
+/** The four listing queries, for one repository (`?1`) or, with `null`, for the whole catalog. */
+function listingSql(oneRepository: boolean): Record<"entries" | "tags" | "resolved" | "taglinks", string> {
   // One repository: every query is a primary-key prefix scan. All repositories: full reads, on purpose.
-  const where = (alias: string) => (repository === null ? "1" : `${alias}.repository = ?1`);
-  const stmts = [
-    `SELECT e.repository, e.name, e.kind, e.target_raw, e.updated, e.linktime, b.size
-       FROM entries e LEFT JOIN blobs b ON b.sha256 = e.blob WHERE ${where("e")}`,
-    `SELECT t.repository, t.name, t.created, t.updated FROM tags t WHERE ${where("t")}`,
-    resolveLinksSql(
+  const where = (alias: string) => (oneRepository ? `${alias}.repository = ?1` : "1");
+  return {
+    entries: `SELECT e.repository, e.name, e.kind, e.target_raw, e.updated, e.linktime, b.size
+                FROM entries e LEFT JOIN blobs b ON b.sha256 = e.blob WHERE ${where("e")}`,
+    tags: `SELECT t.repository, t.name, t.created, t.updated FROM tags t WHERE ${where("t")}`,
+    resolved: resolveLinksSql(
       `SELECT e.repository, e.name, 0, e.kind, e.blob, e.target_repository, e.target_name, e.updated
          FROM entries e WHERE ${where("e")} AND e.kind = 'symlink'`,
     ),
-    `SELECT e.repository, e.name, t.updated FROM entries e
-       JOIN tags t ON t.repository = e.target_repository AND t.name = e.target_name
-      WHERE ${where("e")} AND e.kind = 'taglink'`,
-  ];
-  return stmts.map((sql) => (repository === null ? db.prepare(sql) : db.prepare(sql).bind(repository)));
+    taglinks: `SELECT e.repository, e.name, t.updated FROM entries e
+                 JOIN tags t ON t.repository = e.target_repository AND t.name = e.target_name
+                WHERE ${where("e")} AND e.kind = 'taglink'`,
+  };
+}
+
+const REPOSITORY_LISTING_SQL = listingSql(true);
+const CATALOG_LISTING_SQL = listingSql(false);
+
+const TAG_MEMBERS_SQL = "SELECT * FROM tag_members WHERE repository = ?1 AND tag = ?2";
+const TAG_RESOLVED_SQL = resolveLinksSql(
+  `SELECT m.repository, m.name, 0, 'symlink', NULL, m.target_repository, m.target_name, m.linktime
+     FROM tag_members m WHERE m.repository = ?1 AND m.tag = ?2`,
+);
+
+function listingStatements(db: D1Database, repository: string | null): D1PreparedStatement[] {
+  const sql = repository === null ? CATALOG_LISTING_SQL : REPOSITORY_LISTING_SQL;
+  return [sql.entries, sql.tags, sql.resolved, sql.taglinks].map((q) =>
+    repository === null ? db.prepare(q) : db.prepare(q).bind(repository),
+  );
 }
 
 /** Everything a repository listing needs, in one round trip; `null` lists every repository. */
@@ -196,15 +212,8 @@ export interface TagListingRows {
 
 export async function readTagListing(db: D1Database, repository: string, tag: string): Promise<TagListingRows> {
   const [members, resolved] = await db.batch([
-    db.prepare("SELECT * FROM tag_members WHERE repository = ?1 AND tag = ?2").bind(repository, tag),
-    db
-      .prepare(
-        resolveLinksSql(
-          `SELECT m.repository, m.name, 0, 'symlink', NULL, m.target_repository, m.target_name, m.linktime
-             FROM tag_members m WHERE m.repository = ?1 AND m.tag = ?2`,
-        ),
-      )
-      .bind(repository, tag),
+    db.prepare(TAG_MEMBERS_SQL).bind(repository, tag),
+    db.prepare(TAG_RESOLVED_SQL).bind(repository, tag),
   ]);
   return {
     members: (members?.results ?? []) as TagMemberRow[],
@@ -231,12 +240,12 @@ export async function listAllEntryPaths(db: D1Database): Promise<string[]> {
 
 // ---- history ----------------------------------------------------------------------------------------
 
+const VERSIONS_SQL = `SELECT v.*, b.md5, b.size FROM entry_versions v LEFT JOIN blobs b ON b.sha256 = v.blob
+        WHERE v.repository = ?1 AND v.name = ?2 ORDER BY v.version DESC`;
+
 export async function listVersions(db: D1Database, repository: string, name: string): Promise<(VersionRow & { md5: string | null; size: number | null })[]> {
   const { results } = await db
-    .prepare(
-      `SELECT v.*, b.md5, b.size FROM entry_versions v LEFT JOIN blobs b ON b.sha256 = v.blob
-        WHERE v.repository = ?1 AND v.name = ?2 ORDER BY v.version DESC`,
-    )
+    .prepare(VERSIONS_SQL)
     .bind(repository, name)
     .all<VersionRow & { md5: string | null; size: number | null }>();
   return results;
@@ -260,3 +269,15 @@ export async function getPublishJob(
 ): Promise<{ job_id: string; result: string } | null> {
   return db.prepare("SELECT job_id, result FROM publish_jobs WHERE job_id = ?1").bind(jobId).first();
 }
+
+/**
+ * The multi-row queries run on per-repository requests (listing, tag listing, link resolution, history), by
+ * name. Exported so a test can check with EXPLAIN QUERY PLAN that none of them scans a whole table.
+ */
+export const PER_REPOSITORY_SQL: Record<string, string> = {
+  chain: CHAIN_SQL,
+  versions: VERSIONS_SQL,
+  tagMembers: TAG_MEMBERS_SQL,
+  tagResolved: TAG_RESOLVED_SQL,
+  ...Object.fromEntries(Object.entries(REPOSITORY_LISTING_SQL).map(([k, v]) => [`listing.${k}`, v])),
+};
