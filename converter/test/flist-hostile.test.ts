@@ -71,6 +71,12 @@ describe("hostile and broken flists fail with a clear FlistFormatError", () => {
   it("database that is not SQLite", () => rejects(flistOf(randomBytes(8192)), /not a valid SQLite database/));
   it("SQLite without an entries table", () =>
     rejects(flistOf(database([], ["CREATE TABLE other (a)"])), /no entries table/));
+  it("SQLite with corrupt pages", () => {
+    const db = database([[ROOT_KEY, dirValue("")], [ACL, aci]]);
+    const pageSize = db.readUInt16BE(16);
+    db.fill(0xa5, pageSize, 3 * pageSize); // the b-tree pages after the schema page
+    return rejects(flistOf(db), /cannot read .* from flistdb\.sqlite3|not a valid SQLite database/);
+  });
   it("no root directory", () => rejects(flistOf(database([[ACL, aci]])), /no root directory entry/));
   it("Cap'n Proto garbage", async () => {
     await rejects(flistOf(database([[ROOT_KEY, randomBytes(256)], [ACL, aci]])), /corrupt Cap'n Proto Dir in entry cae66941/);

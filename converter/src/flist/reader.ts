@@ -84,14 +84,23 @@ class SqliteFlistReader implements FlistReader {
 
   metadata(): Metadata {
     const result: Metadata = new Map();
-    let rows: { key: unknown; value: unknown }[];
-    try {
-      rows = this.db.prepare("SELECT key, value FROM metadata ORDER BY key").all() as { key: unknown; value: unknown }[];
-    } catch {
-      return result; // old flists have no metadata table (rfs v1 treats the SQL error as "no tags" too)
+    // Old flists have no metadata table (rfs v1 treats that as "no tags" too); a table that exists
+    // but cannot be read is an error, not "no metadata".
+    if (!this.sql("metadata", () => this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'metadata'").get())) {
+      return result;
     }
-    for (const row of rows) result.set(String(row.key), row.value == null ? "" : textOf(row.value));
+    const rows = this.sql("metadata", () => this.db.prepare("SELECT key, value FROM metadata ORDER BY key").all() as { key: unknown; value: unknown }[]);
+    for (const row of rows) result.set(textOf(row.key), row.value == null ? "" : textOf(row.value));
     return result;
+  }
+
+  /** Runs a query; SQLite failures (a corrupt database) become FlistFormatErrors. */
+  private sql<T>(what: string, query: () => T): T {
+    try {
+      return query();
+    } catch (error) {
+      throw new FlistFormatError(`cannot read ${what} from flistdb.sqlite3: ${messageOf(error)}`, { cause: error });
+    }
   }
 
   tree(): FlistTree {
@@ -122,7 +131,7 @@ class SqliteFlistReader implements FlistReader {
   }
 
   private raw(key: string): Uint8Array | undefined {
-    const row = this.getEntry.get(key);
+    const row = this.sql(`entry ${key}`, () => this.getEntry.get(key));
     if (!row) return undefined;
     if (row.value instanceof Uint8Array) return row.value;
     throw new FlistFormatError(`entry ${key} does not hold a BLOB value`);
