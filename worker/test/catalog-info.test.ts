@@ -1,6 +1,7 @@
 /** Per-flist reads: `/light`, `/taglink`, `/metadata`, contents, history; `.flist` suffix handling. */
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { app } from "../src/app";
 import { fixtureBytes, json, md5Hex, me, migrate, publish } from "./support/hub";
 
 async function ok(user: string, path: string, method = "GET") {
@@ -63,6 +64,18 @@ describe("/light", () => {
 
   it("treats foo and foo.flist as the same name", async () => {
     expect((await json("/api/flist/inf/app.flist/light")).body).toEqual((await json("/api/flist/inf/app/light")).body);
+  });
+});
+
+describe("INFO /api/flist/<repo>/<name>", () => {
+  it("is routed like /light", async () => {
+    // workerd's Request constructor refuses methods it does not know (INFO included), so the router gets a
+    // request-shaped object directly; on a real deployment the runtime answers before the Worker runs.
+    expect(() => new Request("http://hub.test/", { method: "INFO" })).toThrow();
+    const request = { method: "INFO", url: "http://hub.test/api/flist/inf/latest", headers: new Headers() } as unknown as Request;
+    const res = await app.fetch(request, env);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual((await json("/api/flist/inf/latest/light")).body);
   });
 });
 

@@ -160,6 +160,17 @@ describe("rename / promote / delete", () => {
   });
 });
 
+describe("GET /api/flist/me/<name>", () => {
+  it("answers the contents listing of the acting repository's flist", async () => {
+    await publish("mu-g", "a", "meta");
+    const mine = await me("mu-g", "/a");
+    expect(mine.status).toBe(200);
+    expect(mine.body).toEqual(env.TEST_FIXTURES.meta!.find);
+    expect(mine.body).toEqual((await json("/api/flist/mu-g/a.flist")).body);
+    expect((await me("mu-g", "/nope")).status).toBe(404);
+  });
+});
+
 describe("bad input", () => {
   it("bad names are a clear 400 and change nothing", async () => {
     await publish("mu-bad", "a", "main");
