@@ -111,6 +111,28 @@ describe("redis:// and zdb:// stores against a real redis-server", () => {
     }
   });
 
+  it("a hung server (SIGSTOP): commands and connects time out with a StoreError, then recover", async () => {
+    const own = await startRedis();
+    const store = await openStore(own.url, { connectTimeoutMs: 400, commandTimeoutMs: 400 });
+    try {
+      await store.put(key(1), new Uint8Array([1]));
+      process.kill(own.pid, "SIGSTOP");
+      const t0 = Date.now();
+      const err = await store.exists([key(1)]).catch((e) => e);
+      expect(err).toBeInstanceOf(StoreError);
+      expect(err.message).toMatch(/^chunk store redis:\/\/127\.0\.0\.1:\d+: (unreachable \(no answer to PING: (Command timed out|timed out after 400 ms)\)|EXISTS failed \(Command timed out\))$/);
+      expect(Date.now() - t0).toBeLessThan(3000);
+      const err2 = await openStore(own.url, { connectTimeoutMs: 400 }).catch((e) => e);
+      expect(err2.message).toMatch(/: unreachable \(no answer to PING: timed out after 400 ms\)$/);
+      process.kill(own.pid, "SIGCONT");
+      expect(await store.exists([key(1)])).toEqual([true]);
+    } finally {
+      process.kill(own.pid, "SIGCONT");
+      await store.close();
+      await own.stop();
+    }
+  });
+
   it("redis stopped mid-way: operations fail with a StoreError, no hang", async () => {
     const own = await startRedis();
     const store = await openStore(own.url, { connectTimeoutMs: 1000 });

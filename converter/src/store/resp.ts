@@ -80,39 +80,58 @@ export class RespStore implements ChunkStore {
     let lastError: unknown;
     // Errors surface through the failing commands; the listener keeps ioredis from logging them itself.
     conn.on("error", (e) => { lastError = e; });
+    // The whole setup (TCP, AUTH, SELECT, PING) must finish within connectTimeoutMs: a server that accepts
+    // connections but never answers (hung, or not a RESP server) must not hold us for the command timeout.
+    let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      const t = setTimeout(() => reject(new Error(`no answer within ${this.connectTimeoutMs} ms`)), this.connectTimeoutMs);
-      t.unref();
+      timer = setTimeout(() => reject(new Error(`timed out after ${this.connectTimeoutMs} ms`)), this.connectTimeoutMs);
     });
+    timeout.catch(() => {});
+    const bounded = <T>(p: Promise<T>): Promise<T> => Promise.race([p, timeout]);
     try {
-      await Promise.race([conn.connect(), timeout]);
+      return await this.setUp(conn, bounded, () => lastError);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async setUp(conn: Redis, bounded: <T>(p: Promise<T>) => Promise<T>, lastError: () => unknown): Promise<Redis> {
+    const { url } = this;
+    try {
+      await bounded(conn.connect());
     } catch (e) {
       conn.disconnect();
-      const why = lastError ?? e;
+      const why = lastError() ?? e;
       if (why instanceof ReplyError || /WRONGPASS|NOAUTH|auth/i.test(reason(why))) {
         throw this.fail(`refused authentication (${reason(why)})`, why);
       }
       throw this.fail(`unreachable (${reason(why)})`, why);
     }
+    // Per-connection setup. `step` names the command for the error message.
+    let step = "PING";
     try {
       if (url.kind === "zdb" && (url.namespace !== null || url.password !== null)) {
         const ns = url.namespace ?? "default";
+        step = `SELECT of namespace ${ns}`;
         const args = url.password !== null ? [ns, url.password] : [ns];
-        const reply = await conn.call("SELECT", ...args);
+        const reply = await bounded(conn.call("SELECT", ...args));
         if (reply !== "OK") throw this.fail(`unexpected reply to SELECT ${ns}: ${String(reply)}`);
       } else if (url.kind === "redis" && url.db !== null) {
-        await conn.call("SELECT", String(url.db));
+        step = `SELECT of db ${url.db}`;
+        await bounded(conn.call("SELECT", String(url.db)));
       }
       // One round trip proves the server answers commands with these credentials (Redis answers NOAUTH
       // here when it needs a password we did not give).
-      await conn.call("PING");
+      step = "PING";
+      await bounded(conn.call("PING"));
     } catch (e) {
       conn.disconnect();
       if (e instanceof StoreError) throw e;
-      const what = url.kind === "zdb" ? `namespace ${url.namespace ?? "default"}` : `db ${url.kind === "redis" ? url.db : ""}`;
-      if (e instanceof ReplyError && /NOAUTH|WRONGPASS/i.test(reason(e))) throw this.fail(`refused: ${reason(e)}`, e);
-      if (e instanceof ReplyError) throw this.fail(`refused SELECT of ${what} (${reason(e)})`, e);
-      throw this.fail(`connection lost while selecting ${what} (${reason(e)})`, e);
+      if (e instanceof ReplyError) {
+        if (/NOAUTH|WRONGPASS/i.test(reason(e))) throw this.fail(`refused: ${reason(e)}`, e);
+        throw this.fail(`refused ${step} (${reason(e)})`, e);
+      }
+      throw this.fail(`unreachable (no answer to ${step}: ${reason(e)})`, e);
     }
     return conn;
   }

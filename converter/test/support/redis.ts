@@ -14,6 +14,8 @@ export interface RunningRedis {
   /** `redis://[:password@]127.0.0.1:<port>` */
   url: string;
   port: number;
+  /** The redis-server process id (e.g. to SIGSTOP it and simulate a hung server). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -80,8 +82,10 @@ export async function startRedis(opts: { password?: string } = {}): Promise<Runn
     return {
       url: `redis://${auth}127.0.0.1:${port}`,
       port,
+      pid: child.pid!,
       stop: () => (stopped ??= (async () => {
         if (child.exitCode === null && child.signalCode === null) {
+          child.kill("SIGCONT"); // in case a test froze it
           child.kill("SIGTERM");
           const t = setTimeout(() => child.kill("SIGKILL"), 5000);
           await exited;
