@@ -30,7 +30,7 @@ import type { Writable } from "node:stream";
 import { CollectBytes, packArchive } from "./archive.ts";
 import { type AciRecord, type InodeRecord, encodeAci, encodeDir } from "./codec.ts";
 import { FlistTreeError } from "./errors.ts";
-import { aclKey, dirKey } from "./keys.ts";
+import { aclKey, aclString, dirKey } from "./keys.ts";
 import type { DirNode, FlistNode, FlistTree, SpecialType } from "./model.ts";
 
 export interface WriteResult {
@@ -86,15 +86,32 @@ function checkName(name: string, path: string): void {
   }
 }
 
+interface Plan {
+  dirs: Map<string, PlannedDir>;
+  acls: Map<string, AciRecord>;
+  aclOf: (node: FlistNode) => string;
+}
+
 /** Walks the tree once: validates it, records every directory and every distinct ACL. */
-function plan(tree: FlistTree): { dirs: Map<string, PlannedDir>; acls: Map<string, AciRecord> } {
+function plan(tree: FlistTree): Plan {
   const dirs = new Map<string, PlannedDir>();
   const acls = new Map<string, AciRecord>();
-  const addAcl = (node: FlistNode): void => {
+  // Few distinct ACLs in a tree: hash each ACL string once.
+  const aclKeys = new Map<string, string>();
+  const aclOf = (node: FlistNode): string => {
     const fields = { user: node.owner.user, group: node.owner.group, mode: node.mode, uid: node.owner.uid, gid: node.owner.gid };
-    const key = aclKey(fields);
+    const text = aclString(fields);
+    let key = aclKeys.get(text);
+    if (key === undefined) {
+      key = aclKey(fields);
+      aclKeys.set(text, key);
+    }
+    return key;
+  };
+  const addAcl = (node: FlistNode): void => {
+    const key = aclOf(node);
     if (!acls.has(key)) {
-      acls.set(key, { uname: fields.user, gname: fields.group, mode: fields.mode, uid: BigInt(fields.uid), gid: BigInt(fields.gid) });
+      acls.set(key, { uname: node.owner.user, gname: node.owner.group, mode: node.mode, uid: BigInt(node.owner.uid), gid: BigInt(node.owner.gid) });
     }
   };
   const visit = (node: DirNode, location: string, parentKey: string): void => {
@@ -116,18 +133,14 @@ function plan(tree: FlistTree): { dirs: Map<string, PlannedDir>; acls: Map<strin
   addAcl(tree.root);
   const rootKey = dirKey("");
   visit(tree.root, "", rootKey);
-  return { dirs, acls };
+  return { dirs, acls, aclOf };
 }
 
-function aclOf(node: FlistNode): string {
-  return aclKey({ user: node.owner.user, group: node.owner.group, mode: node.mode, uid: node.owner.uid, gid: node.owner.gid });
-}
-
-function inodeOf(child: FlistNode, location: string): InodeRecord {
+function inodeOf(child: FlistNode, location: string, p: Plan): InodeRecord {
   const common = {
     name: child.name,
     size: BigInt(child.size),
-    aclkey: aclOf(child),
+    aclkey: p.aclOf(child),
     modificationTime: child.mtime,
     creationTime: child.ctime,
   };
@@ -143,14 +156,14 @@ function inodeOf(child: FlistNode, location: string): InodeRecord {
   }
 }
 
-function encodePlannedDir(d: PlannedDir): Uint8Array {
+function encodePlannedDir(d: PlannedDir, p: Plan): Uint8Array {
   return encodeDir({
     name: d.location === "" ? "" : d.node.name,
     location: d.location,
-    contents: d.node.children.map((child) => inodeOf(child, d.location)),
+    contents: d.node.children.map((child) => inodeOf(child, d.location, p)),
     parent: d.parentKey,
     size: BigInt(d.node.size),
-    aclkey: aclOf(d.node),
+    aclkey: p.aclOf(d.node),
     modificationTime: d.node.mtime,
     creationTime: d.node.ctime,
   });
@@ -162,7 +175,8 @@ function byKey(a: string, b: string): number {
 
 /** Builds `flistdb.sqlite3` at `path`. */
 function buildDatabase(path: string, tree: FlistTree): void {
-  const { dirs, acls } = plan(tree);
+  const p = plan(tree);
+  const { dirs, acls } = p;
   const db = new Database(path);
   try {
     db.pragma("journal_mode = DELETE");
@@ -174,7 +188,7 @@ function buildDatabase(path: string, tree: FlistTree): void {
       const keys = [...dirs.keys(), ...acls.keys()].sort(byKey);
       for (const key of keys) {
         const dir = dirs.get(key);
-        const value = dir ? encodePlannedDir(dir) : encodeAci(acls.get(key) as AciRecord);
+        const value = dir ? encodePlannedDir(dir, p) : encodeAci(acls.get(key) as AciRecord);
         insertEntry.run(key, Buffer.from(value.buffer, value.byteOffset, value.byteLength));
       }
       for (const key of [...tree.metadata.keys()].sort(byKey)) insertMeta.run(key, tree.metadata.get(key) as string);
