@@ -100,3 +100,10 @@ CREATE TABLE publish_jobs (
   result TEXT NOT NULL,                  -- JSON payload answered to the publisher
   created INTEGER NOT NULL
 ) WITHOUT ROWID;
+
+-- Preconditions inside a D1 batch (one transaction): a service inserts EXISTS(<condition>) here; a false
+-- condition violates the CHECK, which fails the batch and rolls back the whole operation. The batch deletes
+-- its rows before committing, so the table stays empty.
+CREATE TABLE batch_guards (
+  ok INTEGER NOT NULL CHECK (ok = 1)
+);

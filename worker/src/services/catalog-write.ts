@@ -9,7 +9,11 @@ import { FLIST_SUFFIX, rawTarget, stripFlist } from "../catalog/names";
 import { followChain, getEntry, getRepository, getTag, getTagMember, getVersion } from "../storage/catalog-reads";
 import {
   archiveEntry,
+  clearGuards,
   deleteEntry,
+  expectNoRow,
+  expectRow,
+  isGuardFailure,
   deleteTagIfEmpty,
   deleteTagMember,
   putEntry,
@@ -18,6 +22,23 @@ import {
   touchRepository,
   touchTag,
 } from "../storage/catalog-writes";
+
+const ENTRY_EXISTS = "SELECT 1 FROM entries WHERE repository = ?1 AND name = ?2";
+const FLIST_EXISTS = "SELECT 1 FROM entries WHERE repository = ?1 AND name = ?2 AND kind = 'regular'";
+const TAG_EXISTS = "SELECT 1 FROM tags WHERE repository = ?1 AND name = ?2";
+
+/**
+ * Runs an operation's statements as one transaction. Its guards (expectRow/expectNoRow) repeat the checks
+ * made before, so a concurrent change in between makes the whole operation a no-op with a 409.
+ */
+async function commit(db: D1Database, statements: D1PreparedStatement[]): Promise<void> {
+  try {
+    await db.batch([...statements, clearGuards(db)]);
+  } catch (err) {
+    if (isGuardFailure(err)) throw new HubError(409, "the catalog changed during this operation, try again");
+    throw err;
+  }
+}
 
 async function requireRepo(db: D1Database, repository: string, message = "user not found"): Promise<void> {
   if (!(await getRepository(db, repository))) throw new HubError(404, message);
@@ -40,7 +61,9 @@ export async function link(db: D1Database, me: string, source: string, linkname:
   await requireSource(db, me, source);
   await checkLinkDestination(db, me, linkname);
   const now = nowSeconds();
-  await db.batch([
+  await commit(db, [
+    expectRow(db, ENTRY_EXISTS, me, source),
+    expectNoRow(db, FLIST_EXISTS, me, linkname),
     archiveEntry(db, me, linkname, now, "link"),
     putEntry(
       db,
@@ -67,7 +90,9 @@ export async function crosslink(db: D1Database, me: string, linkname: string, re
   await checkLinkDestination(db, me, linkname);
   const now = nowSeconds();
   // The acting repository is created if needed (the original answered an HTML 500 here).
-  await db.batch([
+  await commit(db, [
+    expectRow(db, ENTRY_EXISTS, repository, source),
+    expectNoRow(db, FLIST_EXISTS, me, linkname),
     archiveEntry(db, me, linkname, now, "crosslink"),
     putEntry(
       db,
@@ -95,7 +120,9 @@ export async function crosstag(db: D1Database, me: string, linkname: string, rep
     throw new HubError(409, "there is a .flist file with the same name existing already");
   }
   const now = nowSeconds();
-  await db.batch([
+  await commit(db, [
+    expectRow(db, TAG_EXISTS, repository, tag),
+    expectNoRow(db, ENTRY_EXISTS, me, linkname + FLIST_SUFFIX),
     archiveEntry(db, me, linkname, now, "crosstag"),
     putEntry(
       db,
@@ -127,7 +154,8 @@ export async function tagAdd(
   await requireRepo(db, repository);
   await requireSource(db, repository, source);
   const now = nowSeconds();
-  await db.batch([
+  await commit(db, [
+    expectRow(db, ENTRY_EXISTS, repository, source),
     touchRepository(db, me, now),
     touchTag(db, me, tag, now),
     putTagMember(db, { repository: me, tag, name: linkname, targetRepository: repository, targetName: source }, now),
@@ -151,7 +179,16 @@ export async function tagRemove(
     throw new HubError(404, "target not found on this tag");
   }
   const now = nowSeconds();
-  await db.batch([
+  await commit(db, [
+    expectRow(
+      db,
+      "SELECT 1 FROM tag_members WHERE repository = ?1 AND tag = ?2 AND name = ?3 AND target_repository = ?4 AND target_name = ?5",
+      me,
+      tag,
+      linkname,
+      repository,
+      source,
+    ),
     deleteTagMember(db, me, tag, linkname),
     touchTag(db, me, tag, now),
     deleteTagIfEmpty(db, me, tag),
@@ -165,7 +202,8 @@ export async function rename(db: D1Database, me: string, source: string, dest: s
   await requireSource(db, me, source);
   if (source === dest) return;
   const now = nowSeconds();
-  await db.batch([
+  await commit(db, [
+    expectRow(db, ENTRY_EXISTS, me, source),
     archiveEntry(db, me, dest, now, "rename"),
     deleteEntry(db, me, dest),
     renameEntry(db, me, source, dest),
@@ -187,7 +225,7 @@ export async function promote(db: D1Database, me: string, srcRepository: string,
   const chain = await followChain(db, srcRepository, srcName);
   if (!chain.blob) throw new HubError(404, "source not found");
   const now = nowSeconds();
-  await db.batch([
+  await commit(db, [
     archiveEntry(db, me, localName, now, "promote"),
     putEntry(db, { repository: me, name: localName, kind: "regular", blob: chain.blob.sha256, updated: now }, now),
     touchRepository(db, me, now),
@@ -211,7 +249,12 @@ export async function remove(db: D1Database, me: string, name: string): Promise<
     target = taglink.name;
   }
   const now = nowSeconds();
-  await db.batch([archiveEntry(db, me, target, now, "delete"), deleteEntry(db, me, target), touchRepository(db, me, now)]);
+  await commit(db, [
+    expectRow(db, ENTRY_EXISTS, me, target),
+    archiveEntry(db, me, target, now, "delete"),
+    deleteEntry(db, me, target),
+    touchRepository(db, me, now),
+  ]);
 }
 
 /**
@@ -229,7 +272,7 @@ export async function restore(
     const row = await getVersion(db, me, name, version);
     if (!row) continue;
     const now = nowSeconds();
-    await db.batch([
+    await commit(db, [
       archiveEntry(db, me, name, now, "restore"),
       putEntry(
         db,

@@ -171,3 +171,28 @@ export function deleteTagIfEmpty(db: D1Database, repository: string, tag: string
     )
     .bind(repository, tag);
 }
+
+// ---- preconditions ---------------------------------------------------------------------------------
+
+/**
+ * Fails the batch unless `existsSql` (a SELECT) finds a row. Services check conditions first to answer
+ * precise errors; these guards re-check inside the transaction, so a concurrent change between the check and
+ * the write cannot slip through (e.g. a rename whose source was just deleted).
+ */
+export function expectRow(db: D1Database, existsSql: string, ...params: unknown[]): D1PreparedStatement {
+  return db.prepare(`INSERT INTO batch_guards (ok) SELECT EXISTS (${existsSql})`).bind(...params);
+}
+
+/** Fails the batch if `existsSql` finds a row. */
+export function expectNoRow(db: D1Database, existsSql: string, ...params: unknown[]): D1PreparedStatement {
+  return db.prepare(`INSERT INTO batch_guards (ok) SELECT NOT EXISTS (${existsSql})`).bind(...params);
+}
+
+/** Last statement of a guarded batch: leaves `batch_guards` empty. */
+export function clearGuards(db: D1Database): D1PreparedStatement {
+  return db.prepare("DELETE FROM batch_guards");
+}
+
+export function isGuardFailure(err: unknown): boolean {
+  return /CHECK constraint failed/.test(String(err)) && /ok = 1|batch_guards/.test(String(err));
+}
