@@ -93,6 +93,15 @@ describe("hostile archives through the full ingestion", () => {
     expect(err.message).toContain("zeros");
   });
 
+  it("fails at once on a hostile entry even if the source then stalls, and releases the source", async () => {
+    const head = await makeTar([{ name: "../x", data: "x" }]);
+    const source = new Readable({ read() {} });
+    source.push(head.subarray(0, 1024)); // the member and its data, then nothing more (and no end)
+    const err = await ingestArchive(source, { store }).catch((e: unknown) => e);
+    expect((err as IngestError).rule).toBe("dot-dot");
+    expect(source.destroyed).toBe(true);
+  });
+
   it("rules are checked before a file's bytes are stored", async () => {
     const err = await failure(await makeTar([{ name: "l", type: "symlink", linkname: "/" }, { name: "l/etc/x", data: "x" }]));
     expect(err.rule).toBe("symlink-parent");

@@ -81,7 +81,7 @@ const README_NAMES = [".README.md", ".README"];
 /** Readmes are metadata text shown on a web page: larger ones are left out rather than held in memory. */
 const README_MAX_BYTES = 1024 * 1024;
 
-/** Ingests a `.tar` / `.tar.gz` from a stream or a file path. */
+/** Ingests a `.tar` / `.tar.gz` from a stream or a file path. On failure the source stream is destroyed. */
 export async function ingestArchive(source: Readable | string, options: IngestOptions = {}): Promise<IngestResult> {
   const input = typeof source === "string" ? fs.createReadStream(source, { highWaterMark: 1024 * 1024 }) : source;
   const reader = new ArchiveReader(input, {
@@ -90,6 +90,10 @@ export async function ingestArchive(source: Readable | string, options: IngestOp
   });
   try {
     return await ingestEntries(reader.entries(), options, reader.counters, (err) => reader.explain(err));
+  } catch (err) {
+    // Nothing more will be read: release the source (an upload stream included) instead of leaving it paused.
+    input.destroy();
+    throw err;
   } finally {
     if (typeof source === "string") input.destroy();
   }

@@ -93,8 +93,9 @@ export class ArchiveReader {
       this.failure ??= err;
       extract.destroy(err instanceof Error ? err : new Error(String(err)));
     });
+    let completed = false;
     try {
-      for await (const stream of extract ) {
+      for await (const stream of extract) {
         this.counters.entries++;
         if (this.counters.entries > this.caps.maxEntries) {
           throw new IngestError(
@@ -109,11 +110,15 @@ export class ArchiveReader {
         // Skip whatever the consumer left unread (bodies of hardlinks with data, or an ignored file).
         for await (const _ of stream) void _;
       }
+      completed = true;
     } catch (err) {
       throw this.explain(err);
     } finally {
       extract.destroy();
-      await feeder;
+      // After a complete pass the feeder is done (it ended the parser); after an early stop it may be waiting on a
+      // stalled source, which must not hang the caller: it ends by itself at the next chunk (or when the source
+      // is destroyed, as ingestArchive does).
+      if (completed) await feeder;
     }
     if (this.failure !== undefined) throw this.explain(this.failure);
   }
