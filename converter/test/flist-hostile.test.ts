@@ -154,6 +154,18 @@ describe("tolerated legacy shapes", () => {
     reader.close();
   });
 
+  it("a SubDir.key without entry falls back to the path key, as zflist and 0-fs look directories up", async () => {
+    const a = dirKey("a");
+    const bytes = await flistOf(database([
+      [ROOT_KEY, dirValue("", [subdir("a", "ffffffffffffffffffffffffffffffff")])],
+      [a, dirValue("a", [subdir("b", dirKey("a/b"))])],
+      [dirKey("a/b"), dirValue("a/b")],
+      [ACL, aci],
+    ]));
+    const tree = await readFlist(bytes);
+    expect(tree.root.children.map((c) => (c.kind === "dir" ? [c.name, c.children.map((d) => d.name)] : []))).toEqual([["a", ["b"]]]);
+  });
+
   it("dir(location) loads one directory by its path key", async () => {
     const reader = await openFlist(flistPath("main"));
     expect(reader.dir("/deep/l1/l2/l3/l4/l5/l6/")?.children.map((c) => c.name)).toEqual(["leaf.txt"]);

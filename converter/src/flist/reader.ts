@@ -112,7 +112,7 @@ class SqliteFlistReader implements FlistReader {
   dir(location: string): DirNode | undefined {
     const clean = cleanLocation(location);
     const key = dirKey(clean);
-    const record = this.loadDirRecord(key, clean, false);
+    const record = this.loadDirRecord(key, clean);
     if (!record) return undefined;
     this.entries = 0;
     const access = this.access(record.aclkey, clean);
@@ -137,12 +137,9 @@ class SqliteFlistReader implements FlistReader {
     throw new FlistFormatError(`entry ${key} does not hold a BLOB value`);
   }
 
-  private loadDirRecord(key: string, location: string, required: boolean): DirRecord | undefined {
+  private loadDirRecord(key: string, location: string): DirRecord | undefined {
     const value = this.raw(key);
-    if (!value) {
-      if (required) throw new FlistFormatError(`directory entry ${key} for "${displayPath(location)}" is missing`);
-      return undefined;
-    }
+    if (!value) return undefined;
     try {
       return decodeDir(value, { strictUtf8: this.strictUtf8 });
     } catch (error) {
@@ -184,6 +181,18 @@ class SqliteFlistReader implements FlistReader {
     }
   }
 
+  /** Follows SubDir.key (as rfs does); when that entry is absent, the path key (as zflist and 0-fs do). */
+  private subdir(subKey: string, path: string, ancestors: Set<string>): { key: string; record: DirRecord } {
+    for (const key of [subKey, dirKey(path)]) {
+      if (ancestors.has(key)) {
+        throw new FlistFormatError(`directory cycle: "${displayPath(path)}" refers to its ancestor entry ${key}`);
+      }
+      const record = this.loadDirRecord(key, path);
+      if (record) return { key, record };
+    }
+    throw new FlistFormatError(`directory entry ${subKey} for "${displayPath(path)}" is missing`);
+  }
+
   private child(inode: InodeRecord, path: string, ancestors: Set<string>): FlistNode {
     const a = inode.attributes;
     const base = {
@@ -194,13 +203,7 @@ class SqliteFlistReader implements FlistReader {
     };
     switch (a.kind) {
       case "dir": {
-        let key = a.key;
-        if (!this.raw(key)) key = dirKey(path);
-        if (ancestors.has(key)) {
-          throw new FlistFormatError(`directory cycle: "${displayPath(path)}" refers to its ancestor entry ${key}`);
-        }
-        const record = this.loadDirRecord(key, path, true) as DirRecord;
-        // zflist shows the inode's ACL; an inode without one falls back to the Dir's own.
+        const { key, record } = this.subdir(a.key, path, ancestors);
         const access = this.access(inode.aclkey !== "" ? inode.aclkey : record.aclkey, path);
         const dir: DirNode = { kind: "dir", ...base, ...access, children: [] };
         ancestors.add(key);
@@ -241,19 +244,17 @@ function messageOf(error: unknown): string {
 
 /** Opens an extracted `flistdb.sqlite3` (bytes) as a flist. */
 export function openFlistDatabase(bytes: Uint8Array, options: ReadOptions = {}): FlistReader {
-  let db: Database.Database;
+  let db: Database.Database | undefined;
   try {
     db = new Database(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     const table = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'entries'").get();
-    if (!table) {
-      db.close();
-      throw new FlistFormatError("flistdb.sqlite3 has no entries table: not a flist database");
-    }
+    if (!table) throw new FlistFormatError("flistdb.sqlite3 has no entries table: not a flist database");
+    return new SqliteFlistReader(db, options.maxEntries ?? 20_000_000, options.strictUtf8 ?? true);
   } catch (error) {
+    db?.close();
     if (error instanceof FlistFormatError) throw error;
     throw new FlistFormatError(`flistdb.sqlite3 is not a valid SQLite database: ${messageOf(error)}`, { cause: error });
   }
-  return new SqliteFlistReader(db, options.maxEntries ?? 20_000_000, options.strictUtf8 ?? true);
 }
 
 /** Opens a `.flist` file (path) or its bytes. */
