@@ -44,7 +44,9 @@ function notModified(req: Request, etag: string, lastModified: number): boolean 
 }
 
 /** A single `bytes=` range resolved against `size`; null = serve the whole file; "unsatisfiable" = 416. */
-export function parseRange(header: string | null, size: number): { offset: number; length: number } | null | "unsatisfiable" {
+export type ByteRange = { offset: number; length: number };
+
+export function parseRange(header: string | null, size: number): ByteRange | null | "unsatisfiable" {
   if (!header) return null;
   const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
   // Multiple ranges or another unit: a 200 with the whole body is a valid answer (RFC 9110 §14.2).
@@ -136,6 +138,7 @@ export async function serveFlist(c: Context<AppEnv>, blob: BlobRow, options: Ser
   const [toClient, toCache] = object.body.tee();
   const cacheHeaders = new Headers(headers);
   cacheHeaders.set("Cache-Control", CACHE_IMMUTABLE);
-  waitUntil(c, cache.put(cacheKey, new Response(withLength(toCache, blob.size), { status: 200, headers: cacheHeaders })));
+  const toStore = new Response(withLength(toCache, blob.size), { status: 200, headers: cacheHeaders });
+  waitUntil(c, cache.put(cacheKey, toStore));
   return new Response(withLength(toClient, blob.size), { status: 200, headers });
 }

@@ -47,7 +47,8 @@ internalPublish.put("/internal/publish/:repo/:name", requireInternal(), async (c
   const info = publishInfoSchema.safeParse(infoJson);
   if (!info.success) {
     const issue = info.error.issues[0];
-    throw new HubError(400, `invalid info: ${issue ? `${issue.path.join(".") || "(root)"}: ${issue.message}` : "bad value"}`);
+    const where = issue?.path.join(".") || "(root)";
+    throw new HubError(400, `invalid info: ${where}: ${issue?.message ?? "bad value"}`);
   }
 
   return ok(c, await publishFlist(c.env, { repository, name, file, info: info.data }));

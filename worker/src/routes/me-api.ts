@@ -10,7 +10,17 @@ import { flistNameSchema, nameSchema } from "../catalog/names";
 import { fail, ok } from "../http/respond";
 import { param } from "../http/params";
 import { HubError } from "../http/errors";
-import { crosslink, crosstag, link, promote, remove, rename, restore, tagAdd, tagRemove } from "../services/catalog-write";
+import {
+  crosslink,
+  crosstag,
+  link,
+  promote,
+  remove,
+  rename,
+  restore,
+  tagAdd,
+  tagRemove,
+} from "../services/catalog-write";
 import { historyNames } from "../services/history";
 import { contentsResponse } from "./public-api";
 

@@ -79,7 +79,8 @@ publicApi.get("/api/blobs/:file", async (c) => {
   const blob = await getBlob(c.env.DB, match[1]!);
   if (!blob) throw new HubError(404, "source not found");
   if (match[2]) {
-    return c.text(`${blob.md5}\n`, 200, { "Cache-Control": CACHE_IMMUTABLE, "Content-Type": "text/plain; charset=utf-8" });
+    const headers = { "Cache-Control": CACHE_IMMUTABLE, "Content-Type": "text/plain; charset=utf-8" };
+    return c.text(`${blob.md5}\n`, 200, headers);
   }
   return serveFlist(c, blob, { lastModified: blob.created, cacheControl: CACHE_IMMUTABLE });
 });

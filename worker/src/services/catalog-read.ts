@@ -6,7 +6,8 @@ import { officialRepositories, publicBackend } from "../config";
 import type { Env } from "../env";
 import { HubError } from "../http/errors";
 import { buildListings, buildTagListing, type ListingEntry } from "../catalog/listing";
-import { stripFlist } from "../catalog/names";
+import { cleanTarget, stripFlist } from "../catalog/names";
+import { byteLength } from "../catalog/format";
 import {
   followChain,
   getEntry,
@@ -19,7 +20,6 @@ import {
   type Chain,
 } from "../storage/catalog-reads";
 import type { BlobRow, EntryRow, RepositoryRow } from "../storage/rows";
-import { cleanTarget } from "../catalog/names";
 
 export async function requireRepository(db: D1Database, repository: string): Promise<RepositoryRow> {
   const row = await getRepository(db, repository);
@@ -52,15 +52,17 @@ export async function resolveEntry(db: D1Database, repository: string, name: str
 }
 
 /** Like resolveEntry, but the entry must resolve to a flist (downloads, contents, metadata). */
-export async function resolveFlist(db: D1Database, repository: string, name: string): Promise<Resolved & { blob: BlobRow; file: EntryRow }> {
+export type ResolvedFlist = Resolved & { blob: BlobRow; file: EntryRow };
+
+export async function resolveFlist(db: D1Database, repository: string, name: string): Promise<ResolvedFlist> {
   const resolved = await resolveEntry(db, repository, name);
   if (!resolved.blob || !resolved.file) throw new HubError(404, "source not found");
-  return resolved as Resolved & { blob: BlobRow; file: EntryRow };
+  return resolved as ResolvedFlist;
 }
 
 export async function repositoryListing(db: D1Database, repository: string): Promise<ListingEntry[]> {
-  await requireRepository(db, repository);
-  return buildListings(await readListing(db, repository)).get(repository) ?? [];
+  const [, rows] = await Promise.all([requireRepository(db, repository), readListing(db, repository)]);
+  return buildListings(rows).get(repository) ?? [];
 }
 
 export async function filesList(db: D1Database): Promise<Record<string, ListingEntry[]>> {
@@ -73,7 +75,8 @@ export async function filesList(db: D1Database): Promise<Record<string, ListingE
 
 export async function repositoriesList(env: Env): Promise<{ name: string; official: boolean; updated: number }[]> {
   const official = officialRepositories(env);
-  return (await listRepositories(env.DB)).map((r) => ({ name: r.name, official: official.has(r.name), updated: r.updated }));
+  const rows = await listRepositories(env.DB);
+  return rows.map((r) => ({ name: r.name, official: official.has(r.name), updated: r.updated }));
 }
 
 export function allEntryPaths(db: D1Database): Promise<string[]> {
@@ -101,7 +104,7 @@ export async function lightInfo(db: D1Database, repository: string, name: string
   const linktime = entry.linktime ?? entry.updated;
   return {
     name: entry.name,
-    size: blob ? blob.size : new TextEncoder().encode(raw).length,
+    size: blob ? blob.size : byteLength(raw),
     updated: file ? file.updated : linktime,
     linktime,
     type: "symlink",

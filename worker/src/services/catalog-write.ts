@@ -84,7 +84,13 @@ export async function link(db: D1Database, me: string, source: string, linkname:
 }
 
 /** GET|POST `/me/<linkname>/crosslink/<repo>/<src>`: `<linkname>.flist -> ../<repo>/<src>.flist`. */
-export async function crosslink(db: D1Database, me: string, linkname: string, repository: string, source: string): Promise<void> {
+export async function crosslink(
+  db: D1Database,
+  me: string,
+  linkname: string,
+  repository: string,
+  source: string,
+): Promise<void> {
   await requireRepo(db, repository, "source repository not found");
   await requireSource(db, repository, source);
   await checkLinkDestination(db, me, linkname);
@@ -113,7 +119,13 @@ export async function crosslink(db: D1Database, me: string, linkname: string, re
 }
 
 /** GET|POST `/me/<linkname>/crosstag/<repo>/<tag>`: taglink `<linkname> -> ../<repo>/.tag-<tag>`. */
-export async function crosstag(db: D1Database, me: string, linkname: string, repository: string, tag: string): Promise<void> {
+export async function crosstag(
+  db: D1Database,
+  me: string,
+  linkname: string,
+  repository: string,
+  tag: string,
+): Promise<void> {
   if (linkname.endsWith(FLIST_SUFFIX)) throw new HubError(400, "tag symlink cannot ends with .flist");
   if (!(await getTag(db, repository, tag))) throw new HubError(404, "source tag not found");
   if (await getEntry(db, me, linkname + FLIST_SUFFIX)) {
@@ -182,7 +194,8 @@ export async function tagRemove(
   await commit(db, [
     expectRow(
       db,
-      "SELECT 1 FROM tag_members WHERE repository = ?1 AND tag = ?2 AND name = ?3 AND target_repository = ?4 AND target_name = ?5",
+      `SELECT 1 FROM tag_members WHERE repository = ?1 AND tag = ?2 AND name = ?3
+          AND target_repository = ?4 AND target_name = ?5`,
       me,
       tag,
       linkname,
@@ -196,7 +209,10 @@ export async function tagRemove(
   ]);
 }
 
-/** GET|POST `/me/<source>/rename/<dest>`: moves an entry (flist or link); an existing `<dest>` is overwritten and kept in history. */
+/**
+ * GET|POST `/me/<source>/rename/<dest>`: moves an entry (flist or link); an existing `<dest>` is overwritten
+ * and kept in history.
+ */
 export async function rename(db: D1Database, me: string, source: string, dest: string): Promise<void> {
   await requireRepo(db, me);
   await requireSource(db, me, source);
@@ -220,7 +236,13 @@ export interface PromoteResult {
  * GET|POST `/me/promote/<srcrepo>/<srcfile>/<localname>`: copies the flist (following links) into me as a
  * regular entry. The copy is a new row pointing at the same blob: no byte is copied.
  */
-export async function promote(db: D1Database, me: string, srcRepository: string, srcName: string, localName: string): Promise<PromoteResult> {
+export async function promote(
+  db: D1Database,
+  me: string,
+  srcRepository: string,
+  srcName: string,
+  localName: string,
+): Promise<PromoteResult> {
   await requireRepo(db, srcRepository);
   const chain = await followChain(db, srcRepository, srcName);
   if (!chain.blob) throw new HubError(404, "source not found");

@@ -101,7 +101,10 @@ export async function publishFlist(
   if (!(await looksLikeGzip(file))) throw new HubError(400, "not a flist: the file is not gzip-compressed");
 
   const { sha256, md5 } = await digests(file);
-  await Promise.all([putBlob(env.FLISTS, sha256, md5, file), putContents(env.FLISTS, sha256, listingJson(info.contents))]);
+  await Promise.all([
+    putBlob(env.FLISTS, sha256, md5, file),
+    putContents(env.FLISTS, sha256, listingJson(info.contents)),
+  ]);
 
   const result: PublishResult = { repository, name, sha256, md5, size: file.size };
   const now = nowSeconds();
@@ -125,7 +128,8 @@ export async function publishFlist(
     touchRepository(db, repository, now),
   ];
   if (info.jobId) {
-    statements.push(insertPublishJob(db, { jobId: info.jobId, repository, name, sha256, result: JSON.stringify(result) }, now));
+    const job = { jobId: info.jobId, repository, name, sha256, result: JSON.stringify(result) };
+    statements.push(insertPublishJob(db, job, now));
   }
   try {
     await db.batch(statements);

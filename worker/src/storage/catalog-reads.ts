@@ -12,7 +12,10 @@ const ENTRY_COLUMNS =
   "repository, name, kind, blob, target_repository, target_name, target_raw, created, updated, linktime";
 
 export async function getRepository(db: D1Database, name: string): Promise<RepositoryRow | null> {
-  return db.prepare("SELECT name, created, updated FROM repositories WHERE name = ?1").bind(name).first<RepositoryRow>();
+  return db
+    .prepare("SELECT name, created, updated FROM repositories WHERE name = ?1")
+    .bind(name)
+    .first<RepositoryRow>();
 }
 
 export async function getEntry(db: D1Database, repository: string, name: string): Promise<EntryRow | null> {
@@ -147,7 +150,10 @@ export interface ListingRows {
   taglinks: TaglinkTagRow[];
 }
 
-/** Recursive CTE following every link selected by `seed` (columns: repository, origin, kind, blob, target_*, updated). */
+/**
+ * Recursive CTE following every link selected by `seed`, whose columns are
+ * (repository, origin, depth, kind, blob, target_repository, target_name, updated).
+ */
 function resolveLinksSql(seed: string): string {
   return `WITH RECURSIVE chain(repository, origin, depth, kind, blob, target_repository, target_name, updated) AS (
       ${seed}
@@ -222,7 +228,9 @@ export async function readTagListing(db: D1Database, repository: string, tag: st
 }
 
 export async function listRepositories(db: D1Database): Promise<RepositoryRow[]> {
-  const { results } = await db.prepare("SELECT name, created, updated FROM repositories ORDER BY name").all<RepositoryRow>();
+  const { results } = await db
+    .prepare("SELECT name, created, updated FROM repositories ORDER BY name")
+    .all<RepositoryRow>();
   return results;
 }
 
@@ -243,11 +251,13 @@ export async function listAllEntryPaths(db: D1Database): Promise<string[]> {
 const VERSIONS_SQL = `SELECT v.*, b.md5, b.size FROM entry_versions v LEFT JOIN blobs b ON b.sha256 = v.blob
         WHERE v.repository = ?1 AND v.name = ?2 ORDER BY v.version DESC`;
 
-export async function listVersions(db: D1Database, repository: string, name: string): Promise<(VersionRow & { md5: string | null; size: number | null })[]> {
+export type VersionWithBlob = VersionRow & { md5: string | null; size: number | null };
+
+export async function listVersions(db: D1Database, repository: string, name: string): Promise<VersionWithBlob[]> {
   const { results } = await db
     .prepare(VERSIONS_SQL)
     .bind(repository, name)
-    .all<VersionRow & { md5: string | null; size: number | null }>();
+    .all<VersionWithBlob>();
   return results;
 }
 
