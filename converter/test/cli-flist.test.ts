@@ -10,6 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { janssonStringify } from "../src/ingest/metadata.ts";
 import { makeTar } from "./ingest-archives.ts";
 import { FIXTURES, expectedCases } from "./support/flist-fixtures.ts";
 import { type RunningRedis, startRedis } from "./support/redis.ts";
@@ -110,6 +111,11 @@ describe("zhub flist views", () => {
       want.response.created = got.response.created;
       expect(got, `stat ${c.path}`).toEqual(want);
     }
+    // On zflist's own flist the output is byte for byte what zflist printed (jansson layout, key order).
+    for (const c of expectedCases("main", "stat.json").filter((x) => ["/links/dangling", "/dev/pipe", "/data/random-2200000.bin", "/names"].includes(x.path as string))) {
+      const run = await zhub("stat", "--json", path.join(FIXTURES, "main.flist"), c.path as string);
+      expect(run.stdout.toString(), `stat ${c.path}`).toBe(`${janssonStringify(c.output)}\n`);
+    }
     const text = await zhub("stat", mainFlist, "/dev/big-minor");
     expect(text.stdout.toString()).toContain("Access: (620/crw--w----)  UID: 0 (root), GID: 5 (tty)\n");
     expect(text.stdout.toString()).toContain("Device: 136,300\n");
@@ -174,6 +180,15 @@ describe("zhub flist merge/metadata", () => {
     expect(find.stdout.toString()).toBe(expectedText("merged", "find.json").toString());
     const usage = await zhub("merge", merged, mainFlist);
     expect(usage.code).toBe(2);
+  });
+
+  it("metadata of zflist's meta.flist: byte for byte what zflist printed", async () => {
+    const meta = path.join(FIXTURES, "meta.flist");
+    expect((await zhub("metadata", "--json", meta)).stdout.toString()).toBe(expectedText("meta", "metadata.json").toString());
+    for (const key of ["readme", "environ", "port"]) {
+      const run = await zhub("metadata", "--json", meta, key);
+      expect(run.stdout.toString(), key).toBe(expectedText("meta", `metadata-${key}.json`).toString());
+    }
   });
 
   it("metadata: list, get, set", async () => {

@@ -10,6 +10,7 @@ import { readBlocks } from "../chunks/read.ts";
 import type { DirNode, FileNode, FlistNode, FlistTree } from "../flist/model.ts";
 import {
   FlistViewError,
+  type StatResponse,
   findDir,
   findView,
   lsView,
@@ -230,7 +231,7 @@ async function stat(args: string[], io: Io): Promise<number> {
   const tree = await readFlist(positionals[0] as string);
   const path = positionals[1] as string;
   // JSON is zflist's (which shows every device as ""); the text shows the stored "major,minor".
-  const compute = () => statView(tree, path, { device: values.json ? "zflist" : "data" });
+  const compute = () => zflistStatOrder(statView(tree, path, { device: values.json ? "zflist" : "data" }));
   return view(io, values.json, compute, (s) => statText(s, typeName(nodeAt(tree, s.file) as FlistNode)));
 }
 
@@ -244,6 +245,12 @@ async function metadata(args: string[], io: Io): Promise<number> {
   tree.metadata.set(key, value);
   await writeFlist(tree, file);
   return 0;
+}
+
+/** zflist prints `linkto`/`device` before `chunks`: keep its key order so `--json` output matches byte for byte. */
+function zflistStatOrder(stat: StatResponse): StatResponse {
+  const { chunks, linkto, device, ...head } = stat;
+  return { ...head, ...(linkto !== undefined ? { linkto } : {}), ...(device !== undefined ? { device } : {}), chunks };
 }
 
 /** The node at an absolute flist path (first match per component, as zflist). */
