@@ -9,7 +9,8 @@ import { encodeAci, encodeDir, type InodeRecord } from "../src/flist/codec.ts";
 import { FlistFormatError } from "../src/flist/errors.ts";
 import { ROOT_KEY, aclKey, dirKey } from "../src/flist/keys.ts";
 import { openFlist, readFlist } from "../src/flist/reader.ts";
-import { FLIST_SCHEMA } from "../src/flist/writer.ts";
+import { findView } from "../src/flist/views.ts";
+import { FLIST_SCHEMA, writeFlist } from "../src/flist/writer.ts";
 import { flistPath } from "./support/flist-fixtures.ts";
 
 const ACL = aclKey({ user: "root", group: "root", mode: 0o755, uid: 0, gid: 0 });
@@ -124,6 +125,26 @@ describe("hostile and broken flists fail with a clear FlistFormatError", () => {
     }
     return rejects(flistOf(database(entries)), /limit maxEntries/, { maxEntries: 20_000 });
   });
+});
+
+describe("deep nesting", () => {
+  /** A chain d/d/d/… of `depth` directories below the root. */
+  const chain = (depth: number): Promise<Buffer> => {
+    const entries: [string, Uint8Array][] = [[ACL, aci]];
+    let location = "";
+    for (let i = 0; i <= depth; i++) {
+      const child = location === "" ? "d" : `${location}/d`;
+      entries.push([dirKey(location), dirValue(location, i < depth ? [subdir("d", dirKey(child))] : [])]);
+      location = child;
+    }
+    return flistOf(database(entries));
+  };
+  it("2048 levels read, write and read back", async () => {
+    const tree = await readFlist(await chain(2048));
+    const back = await readFlist((await writeFlist(tree)).bytes as Buffer);
+    expect(findView(back).directory).toBe(2048);
+  });
+  it("deeper than maxDepth is refused", () => rejects(chain(2049), /nested deeper than 2048 levels/));
 });
 
 describe("non-UTF-8 names", () => {

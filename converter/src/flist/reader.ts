@@ -31,6 +31,8 @@ import type { DirNode, FlistNode, FlistTree, Metadata, Owner, SpecialType } from
 export interface ReadOptions extends Partial<ExtractLimits> {
   /** Largest number of entries (all kinds) a tree may have; protects against DAG blow-ups. Default 20,000,000. */
   maxEntries?: number;
+  /** Deepest accepted directory nesting (PATH_MAX 4096 allows at most 2048 levels). Default 2048. */
+  maxDepth?: number;
   /**
    * Reject entry names and link targets that are not valid UTF-8 (default true): the tree holds
    * strings, so such a flist could not be written back with the same directory keys. `false`
@@ -61,8 +63,10 @@ function u64(value: bigint): number {
   return Number(value);
 }
 
+/** A path for error messages, shortened in the middle when very long. */
 function displayPath(location: string): string {
-  return `/${location}`;
+  const path = `/${location}`;
+  return path.length <= 200 ? path : `${path.slice(0, 80)}…${path.slice(-100)}`;
 }
 
 class SqliteFlistReader implements FlistReader {
@@ -73,6 +77,7 @@ class SqliteFlistReader implements FlistReader {
   constructor(
     private readonly db: Database.Database,
     private readonly maxEntries: number,
+    private readonly maxDepth: number,
     private readonly strictUtf8: boolean,
   ) {
     this.getEntry = db.prepare("SELECT value FROM entries WHERE key = ?");
@@ -203,6 +208,9 @@ class SqliteFlistReader implements FlistReader {
     };
     switch (a.kind) {
       case "dir": {
+        if (ancestors.size > this.maxDepth) {
+          throw new FlistFormatError(`directory "${displayPath(path)}" is nested deeper than ${this.maxDepth} levels (limit maxDepth)`);
+        }
         const { key, record } = this.subdir(a.key, path, ancestors);
         const access = this.access(inode.aclkey !== "" ? inode.aclkey : record.aclkey, path);
         const dir: DirNode = { kind: "dir", ...base, ...access, children: [] };
@@ -249,7 +257,7 @@ export function openFlistDatabase(bytes: Uint8Array, options: ReadOptions = {}):
     db = new Database(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     const table = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'entries'").get();
     if (!table) throw new FlistFormatError("flistdb.sqlite3 has no entries table: not a flist database");
-    return new SqliteFlistReader(db, options.maxEntries ?? 20_000_000, options.strictUtf8 ?? true);
+    return new SqliteFlistReader(db, options.maxEntries ?? 20_000_000, options.maxDepth ?? 2048, options.strictUtf8 ?? true);
   } catch (error) {
     db?.close();
     if (error instanceof FlistFormatError) throw error;
