@@ -53,7 +53,7 @@ export interface ArchiveCounters {
   gzip: boolean;
 }
 
-/** tar-stream's header as it really is: the PAX records of the member are attached (missing from @types). */
+/** tar-stream's header as it really is: the PAX records of the member are attached (missing from its typings). */
 type RawHeader = Omit<tar.Header, "pax" | "type"> & { type: string | null; pax?: Record<string, string> | null };
 /** An entry body as tar-stream yields it (its `Source` type is not exported). */
 type TarSource = tar.Extract extends AsyncIterable<infer S> ? S : never;
