@@ -4,5 +4,6 @@ export { FlistFormatError, FlistTreeError } from "./errors.ts";
 export { type FlistReader, type ReadOptions, openFlist, openFlistDatabase, readFlist } from "./reader.ts";
 export { BLOCK_SIZE_UNITS, FLIST_SCHEMA, type WriteResult, writeFlist } from "./writer.ts";
 export * from "./views.ts";
+export * from "./metadata.ts";
 export { merge, mergeAll } from "./merge.ts";
 export type * from "./model.ts";

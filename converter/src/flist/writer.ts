@@ -8,7 +8,8 @@
  *   others' the real parent key), `SubDir.key` = the child's dir key, `Dir.size` from the node;
  * - one `ACI` per distinct (user, group, mode, uid, gid) at zflist's current ACL key, uid/gid set
  *   explicitly; `File.blockSize` = 128; specials with their real type (socket 0, block 1,
- *   chardev 2, fifo 3, unknown 4), unlike zflist which writes every special as a socket.
+ *   chardev 2, fifo 3, unknown 4), unlike zflist which writes every special as a socket;
+ * - a `backend` metadata value, when present, must hold a string `host` and an integer `port`.
  *
  * Deterministic: entries are inserted in sorted key order, tar headers are fixed (uid/gid 0,
  * uname/gname root, mtime = the root's mtime) and gzip carries no name or time, so the same tree
@@ -31,6 +32,7 @@ import { CollectBytes, packArchive } from "./archive.ts";
 import { type AciRecord, type InodeRecord, encodeAci, encodeDir } from "./codec.ts";
 import { FlistTreeError } from "./errors.ts";
 import { aclKey, aclString, dirKey } from "./keys.ts";
+import { parseBackend } from "./metadata.ts";
 import type { DirNode, FlistNode, FlistTree, SpecialType } from "./model.ts";
 
 export interface WriteResult {
@@ -129,6 +131,11 @@ function plan(tree: FlistTree): Plan {
       if (child.kind === "dir") visit(child, path, key);
     }
   };
+  const backend = tree.metadata.get("backend");
+  if (backend !== undefined) {
+    const parsed = parseBackend(backend);
+    if (typeof parsed === "string") throw new FlistTreeError(`${parsed} (flist-format.md §9): ${backend}`);
+  }
   checkNode(tree.root, "");
   addAcl(tree.root);
   const rootKey = dirKey("");
