@@ -24,8 +24,13 @@ interface Run {
 }
 
 function zhub(...args: string[]): Promise<Run> {
+  return zhubWithInput(undefined, ...args);
+}
+
+function zhubWithInput(input: Buffer | undefined, ...args: string[]): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, "flist", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [BIN, "flist", ...args], { stdio: [input ? "pipe" : "ignore", "pipe", "pipe"] });
+    if (input) child.stdin?.end(input);
     const out: Buffer[] = [];
     let err = "";
     child.stdout.on("data", (d: Buffer) => out.push(d));
@@ -231,6 +236,13 @@ describe("zhub flist create", () => {
     expect(JSON.parse(stat.stdout.toString()).response.chunks).toEqual([
       { key: "a5147f6e7cac3a7076f942cb5e00d896", decipher: "c0cdb4699cdaa9eea4c563a934f1d52b" },
     ]);
+  });
+
+  it("reads an archive from stdin with '-'", async () => {
+    const out = path.join(work, "stdin.flist");
+    const run = await zhubWithInput(fs.readFileSync(path.join(FIXTURES, "tree-overlay.tar.gz")), "create", "--store", redis.url, "-", out);
+    expect(run.code, run.stderr).toBe(0);
+    expect((await zhub("find", "--json", out)).stdout.toString()).toBe(expectedText("overlay", "find.json").toString());
   });
 
   it("usage errors exit 2", async () => {

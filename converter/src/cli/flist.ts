@@ -23,7 +23,7 @@ import {
   writeFlist,
   zflistJson,
 } from "../flist/index.ts";
-import { type IngestStats, ingestPath, parseBackend } from "../ingest/index.ts";
+import { type IngestOptions, type IngestStats, ingestArchive, ingestPath, parseBackend } from "../ingest/index.ts";
 import { janssonStringify } from "../ingest/metadata.ts";
 import { type ChunkStore, openStore } from "../store/index.ts";
 import { Progress } from "./progress.ts";
@@ -33,7 +33,7 @@ import { type Io, UsageError } from "./io.ts";
 export const FLIST_USAGE = `usage: zhub flist <command> [options]
 
   create [--store URL] [--backend host:port[/namespace]] [--threads N]
-         [--max-expanded-bytes N] [--max-entries N] [--json] <dir|archive.tar[.gz]> <out.flist>
+         [--max-expanded-bytes N] [--max-entries N] [--json] <dir|archive.tar[.gz]|-> <out.flist>
   ls <flist> [dir] [--json]            find <flist> [--json]
   stat <flist> <path> [--json]         metadata <flist> [key [value]] [--json]
   get <flist> <path> <out> [--store URL]
@@ -140,20 +140,23 @@ async function create(args: string[], io: Io): Promise<number> {
   const threads = positiveInt(values.threads, "threads");
   const maxExpandedBytes = positiveInt(values["max-expanded-bytes"], "max-expanded-bytes");
   const maxEntries = positiveInt(values["max-entries"], "max-entries");
-  const sourceStat = await fs.promises.stat(source);
-  const total = sourceStat.isDirectory() ? 0 : sourceStat.size;
+  // "-": an archive on stdin (size unknown, so no percentage).
+  const fromStdin = source === "-";
+  const sourceStat = fromStdin ? undefined : await fs.promises.stat(source);
+  const total = sourceStat === undefined || sourceStat.isDirectory() ? 0 : sourceStat.size;
 
   const store = values.store !== undefined ? await openStore(values.store) : discardStore();
   const progress = new Progress("create", io.stderr);
   const started = performance.now();
   try {
-    const { tree, stats } = await ingestPath(source, {
+    const ingest = (options: IngestOptions) => (fromStdin ? ingestArchive(process.stdin, options) : ingestPath(source, options));
+    const { tree, stats } = await ingest({
       store,
       ...(backend ? { backend } : {}),
       ...(threads ? { threads } : {}),
       caps: { ...(maxExpandedBytes ? { maxExpandedBytes } : {}), ...(maxEntries ? { maxEntries } : {}) },
       onProgress: (p) =>
-        progress.update({ done: total > 0 ? p.sourceBytes : p.fileBytes, total, detail: `${p.files} files` }),
+        progress.update({ done: sourceStat?.isDirectory() ? p.fileBytes : p.sourceBytes, total, detail: `${p.files} files` }),
     });
     progress.done();
     const written = await writeFlist(tree, out);

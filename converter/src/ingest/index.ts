@@ -84,12 +84,15 @@ const README_MAX_BYTES = 1024 * 1024;
 /** Ingests a `.tar` / `.tar.gz` from a stream or a file path. On failure the source stream is destroyed. */
 export async function ingestArchive(source: Readable | string, options: IngestOptions = {}): Promise<IngestResult> {
   const input = typeof source === "string" ? fs.createReadStream(source, { highWaterMark: 1024 * 1024 }) : source;
+  const live: LiveCounters = { files: 0, fileBytes: 0 };
   const reader = new ArchiveReader(input, {
     caps: options.caps,
     owners: options.owners ?? hostOwnerNames(),
+    // Progress also moves inside a large file, as its compressed bytes are read.
+    onSourceBytes: () => report(options, reader.counters, live),
   });
   try {
-    return await ingestEntries(reader.entries(), options, reader.counters, (err) => reader.explain(err));
+    return await ingestEntries(reader.entries(), options, reader.counters, (err) => reader.explain(err), live);
   } catch (err) {
     // Nothing more will be read: release the source (an upload stream included) instead of leaving it paused.
     input.destroy();
@@ -117,6 +120,7 @@ async function ingestEntries(
   options: IngestOptions,
   counters: ArchiveCounters,
   explain: (err: unknown) => unknown,
+  live: LiveCounters = { files: 0, fileBytes: 0 },
 ): Promise<IngestResult> {
   if (!options.pipeline && !options.store) throw new Error("ingest: a store or a pipeline is required");
   const pipeline: FilePipeline =
@@ -124,10 +128,7 @@ async function ingestEntries(
     new ChunkPipeline(options.store as ChunkStore, options.threads !== undefined ? { threads: options.threads } : {});
   const builder = new TreeBuilder();
   const readmes = new Map<string, Buffer | undefined>();
-  let files = 0;
-  let fileBytes = 0;
-  const progress = () =>
-    options.onProgress?.({ sourceBytes: counters.sourceBytes, entries: counters.entries, files, fileBytes });
+  const progress = () => report(options, counters, live);
 
   let pipelineStats: unknown;
   let failed = false;
@@ -150,8 +151,8 @@ async function ingestEntries(
           blocks.catch(() => {});
           builder.addFile(entry.parts, entry.attrs, entry.size, blocks, entry.entry);
           if (readmeName !== undefined && readme) readmes.set(readmeName, Buffer.concat(readme));
-          files++;
-          fileBytes += entry.size;
+          live.files++;
+          live.fileBytes += entry.size;
           break;
         }
         case "link":
@@ -191,6 +192,16 @@ async function ingestEntries(
       await stop.catch(() => {});
     }
   }
+}
+
+/** Files seen so far, shared between the entry loop and the reader's byte counter for progress reports. */
+interface LiveCounters {
+  files: number;
+  fileBytes: number;
+}
+
+function report(options: IngestOptions, counters: ArchiveCounters, live: LiveCounters): void {
+  options.onProgress?.({ sourceBytes: counters.sourceBytes, entries: counters.entries, ...live });
 }
 
 function setMetadata(tree: FlistTree, options: IngestOptions, readmes: Map<string, Buffer | undefined>): void {
