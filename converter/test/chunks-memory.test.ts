@@ -46,7 +46,9 @@ it("200 MiB through the pipeline: RSS stays bounded whatever the input size", as
     expect(stats.written).toBe(stats.chunks);
     const growth = (peak - baseline) / MiB;
     console.log(`memory test: RSS baseline ${(baseline / MiB).toFixed(0)} MiB, peak growth ${growth.toFixed(0)} MiB`);
-    expect(growth).toBeLessThan(300);
+    // Generous (GC timing varies with machine load) yet well below what a leak per chunk gives (+387 MiB when
+    // napi snappy's untracked output buffers piled up).
+    expect(growth).toBeLessThan(200);
   } finally {
     await store.close();
     await rm(dir, { recursive: true, force: true });

@@ -8,9 +8,11 @@
  *        ▼                                  otherwise batched EXISTS → put only the missing ones
  *   { blocks }  settles when all of the file's pieces are stored (or known to be)
  *
- * Memory is bounded by `maxInFlight` pieces (each ≤ 512 KiB plain + its ciphertext) whatever the input size:
- * addFile waits for a free slot before cutting the next piece. The reader therefore never waits for the
- * encryption of one file before reading the next, only for capacity.
+ * Memory is bounded by `maxInFlight` pieces whatever the input size: addFile waits for a free slot before
+ * cutting the next piece. The reader therefore never waits for the encryption of one file before reading the
+ * next, only for capacity. Each piece travels in one recycled buffer of MAX_STORED_SIZE bytes: filled with the
+ * plain bytes here, transferred to a worker that writes the stored value over them, transferred back, written
+ * to the store, then reused, so steady state allocates (and leaves for the GC) almost nothing per chunk.
  *
  * Errors: a store or worker failure fails the whole pipeline: `finish()`, every pending `blocks` and every
  * later `addFile` reject with it (a StoreError names the redacted store address). An error of one `source`
@@ -19,8 +21,8 @@
 import { availableParallelism } from "node:os";
 import type { Block } from "../flist/model.ts";
 import type { ChunkStore } from "../store/types.ts";
-import { CHUNK_SIZE, hex, type EncryptedChunk } from "./transform.ts";
-import { WorkerPool } from "./workers.ts";
+import { CHUNK_SIZE, hex, MAX_STORED_SIZE } from "./transform.ts";
+import { WorkerPool, type EncryptedPiece } from "./workers.ts";
 
 export interface PipelineOptions {
   /** Worker threads (default: os.availableParallelism()). */
@@ -60,7 +62,9 @@ export class ChunkPipeline {
   private waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
   /** Store state per chunk hash (hex) seen in this run: identical pieces are stored once. */
   private readonly seen = new Map<string, Promise<void>>();
-  private pendingExists: { chunk: EncryptedChunk; resolve: () => void; reject: (e: Error) => void }[] = [];
+  private pendingExists: { chunk: EncryptedPiece; resolve: () => void; reject: (e: Error) => void }[] = [];
+  /** Idle piece buffers (at most maxInFlight exist at once). */
+  private readonly buffers: ArrayBuffer[] = [];
   private existsScheduled = false;
   private readonly tasks = new Set<Promise<unknown>>();
   private failure: Error | null = null;
@@ -86,8 +90,9 @@ export class ChunkPipeline {
     let parts: Uint8Array[] = [];
     let have = 0;
     const emit = async (len: number) => {
-      // One copy per byte: the piece gets its own exact-size buffer, which is then transferred to a worker.
-      const buf = new ArrayBuffer(len);
+      await this.acquire();
+      // One copy per byte, into a recycled buffer that is then transferred to a worker.
+      const buf = this.buffers.pop() ?? new ArrayBuffer(MAX_STORED_SIZE);
       const piece = new Uint8Array(buf);
       let off = 0;
       const rest: Uint8Array[] = [];
@@ -99,7 +104,6 @@ export class ChunkPipeline {
       }
       parts = rest;
       have -= len;
-      await this.acquire();
       pieces.push(this.process(buf, len));
     };
     try {
@@ -169,14 +173,17 @@ export class ChunkPipeline {
   private process(buf: ArrayBuffer, len: number): Promise<Block> {
     this.stats.chunks++;
     const task = (async () => {
+      let chunk: EncryptedPiece | null = null;
       try {
-        const chunk = await this.pool.encrypt(buf, len);
+        chunk = await this.pool.encrypt(buf, len);
         await this.storeOnce(chunk);
         return { hash: chunk.hash, key: chunk.key };
       } catch (e) {
         this.fail(e as Error);
         throw this.failure ?? e;
       } finally {
+        // The store has finished with the value (put resolved, or it was not needed): recycle the buffer.
+        if (chunk && !this.failure) this.buffers.push(chunk.buf);
         this.release();
       }
     })();
@@ -186,7 +193,7 @@ export class ChunkPipeline {
     return task;
   }
 
-  private storeOnce(chunk: EncryptedChunk): Promise<void> {
+  private storeOnce(chunk: EncryptedPiece): Promise<void> {
     const id = hex(chunk.hash);
     const earlier = this.seen.get(id);
     if (earlier) {
@@ -220,9 +227,9 @@ export class ChunkPipeline {
             if (present[i]) {
               this.stats.skipped++;
             } else {
-              await this.store.put(chunk.hash, chunk.data);
+              await this.store.put(chunk.hash, new Uint8Array(chunk.buf, 0, chunk.length));
               this.stats.written++;
-              this.stats.bytesStored += chunk.data.length;
+              this.stats.bytesStored += chunk.length;
             }
             resolve();
           } catch (e) {

@@ -3,10 +3,12 @@
  * thread keeps reading/gunzipping input and talking to the store). Pieces are transferred, never copied.
  */
 import { Worker } from "node:worker_threads";
-import type { EncryptedChunk } from "./transform.ts";
 import type { WorkerReply, WorkerRequest } from "./worker-impl.ts";
 
-interface Task { req: WorkerRequest; resolve: (c: EncryptedChunk) => void; reject: (e: Error) => void }
+/** An encrypted piece: `buf` (the buffer sent, handed back) holds the stored value in its first `length` bytes. */
+export interface EncryptedPiece { hash: Uint8Array; key: Uint8Array; buf: ArrayBuffer; length: number }
+
+interface Task { req: WorkerRequest; resolve: (c: EncryptedPiece) => void; reject: (e: Error) => void }
 
 interface Slot {
   worker: Worker;
@@ -28,8 +30,11 @@ export class WorkerPool {
     if (!(size >= 1)) throw new Error(`worker pool needs at least one thread, got ${size}`);
   }
 
-  /** Encrypts `len` bytes at the start of `buf`; `buf` is transferred (unusable by the caller afterwards). */
-  encrypt(buf: ArrayBuffer, len: number): Promise<EncryptedChunk> {
+  /**
+   * Encrypts the `len` plain bytes at the start of `buf` (which must hold MAX_STORED_SIZE bytes). `buf` is
+   * transferred to a worker and comes back in the result, holding the stored value.
+   */
+  encrypt(buf: ArrayBuffer, len: number): Promise<EncryptedPiece> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.slots.length === 0) this.start();
     return new Promise((resolve, reject) => {
@@ -62,7 +67,7 @@ export class WorkerPool {
     if (!task) return;
     slot.running.delete(msg.id);
     if ("error" in msg) task.reject(new Error(msg.error));
-    else task.resolve({ hash: msg.hash, key: msg.key, data: msg.data });
+    else task.resolve({ hash: msg.hash, key: msg.key, buf: msg.buf, length: msg.length });
     this.pump();
   }
 

@@ -74,19 +74,34 @@ function decryptWords(v: Int32Array, k: Int32Array): void {
   }
 }
 
+/** Ciphertext size for `n` plaintext bytes: the words of the zero-padded input plus the length word. */
+export const xxteaEncryptedLength = (n: number): number => 4 * (((n + 3) >>> 2) + 1);
+
 /** Encrypt; the ciphertext is 4*(ceil(len/4)+1) bytes. Empty input is rejected (libflist returns NULL). */
 export function xxteaEncrypt(data: Uint8Array, key: Uint8Array): Uint8Array {
-  if (data.length === 0) throw new Error("xxtea: cannot encrypt empty input");
-  const k = keyWords(key);
-  const words = ((data.length + 3) >>> 2) + 1;
-  const out = new Uint8Array(words * 4); // zero padding comes free
-  out.set(data);
-  const v = new Int32Array(out.buffer);
-  if (!LITTLE_ENDIAN) swapWords(out);
-  v[words - 1] = data.length;
-  encryptWords(v, k);
-  if (!LITTLE_ENDIAN) swapWords(out);
+  const out = new Uint8Array(xxteaEncryptedLength(data.length));
+  xxteaEncryptInto(data, key, out);
   return out;
+}
+
+/**
+ * Encrypt into `out` (4-byte aligned, at least xxteaEncryptedLength(data.length) bytes; it may be the memory
+ * `data` was computed from, as long as `data` itself does not overlap it) and return the ciphertext length.
+ */
+export function xxteaEncryptInto(data: Uint8Array, key: Uint8Array, out: Uint8Array): number {
+  if (data.length === 0) throw new Error("xxtea: cannot encrypt empty input");
+  const len = xxteaEncryptedLength(data.length);
+  if (out.length < len || out.byteOffset % 4 !== 0) throw new Error("xxtea: output buffer too small or unaligned");
+  const k = keyWords(key);
+  out.set(data);
+  out.fill(0, data.length, len);
+  const bytes = out.subarray(0, len);
+  const v = new Int32Array(out.buffer, out.byteOffset, len >>> 2);
+  if (!LITTLE_ENDIAN) swapWords(bytes);
+  v[v.length - 1] = data.length;
+  encryptWords(v, k);
+  if (!LITTLE_ENDIAN) swapWords(bytes);
+  return len;
 }
 
 /** Decrypt and strip the length word; throws when the length word is impossible (wrong key or payload). */
