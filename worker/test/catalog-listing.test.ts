@@ -70,6 +70,12 @@ describe("GET /api/flist/<repo>", () => {
     expect((await json("/api/flist/a%00b")).status).toBe(400);
   });
 
+  it("answers [] for a repository whose entries were all removed", async () => {
+    await publish("lst-empty", "a", "empty");
+    await ok("lst-empty", "/a", "DELETE");
+    expect(await json("/api/flist/lst-empty")).toMatchObject({ status: 200, body: [] });
+  });
+
   it("accepts a trailing slash", async () => {
     expect((await json("/api/flist/lst/")).status).toBe(200);
   });

@@ -132,6 +132,9 @@ describe("publish", () => {
       expect(res.status, path).toBe(status);
       expect(await res.json()).toMatchObject({ status: "error", message: expect.any(String) });
     }
+    const hugeReadme = { readme: { readme: "x".repeat(1024 * 1024 + 1) } };
+    const huge = await put("/internal/publish/pub-g/x", { body: publishForm(fixtureBytes("main"), { contents: find, metadata: hugeReadme }) });
+    expect(huge.status).toBe(413);
     const noInfo = new FormData();
     noInfo.append("flist", new File([fixtureBytes("main")], "x.flist"));
     expect((await put("/internal/publish/pub-g/x", { body: noInfo })).status).toBe(400);

@@ -18,6 +18,9 @@ import { blobKey, contentsKey, putBlob, putContents } from "../storage/blobs";
 /** Largest .flist accepted (flists describe trees; their chunks live in 0-db, so they stay small). */
 export const MAX_FLIST_BYTES = 100 * 1024 * 1024;
 
+/** Largest metadata JSON: it is stored in one D1 row, and D1 rows are limited to 2 MB. */
+export const MAX_METADATA_BYTES = 1024 * 1024;
+
 const count = z.number().int().nonnegative();
 
 /** zflist `find` response: the contents listing served by `GET /api/flist/<repo>/<name>`. */
@@ -99,6 +102,10 @@ export async function publishFlist(
   if (file.size === 0) throw new HubError(400, "empty flist");
   if (file.size > MAX_FLIST_BYTES) throw new HubError(413, `flist larger than ${MAX_FLIST_BYTES} bytes`);
   if (!(await looksLikeGzip(file))) throw new HubError(400, "not a flist: the file is not gzip-compressed");
+  const metadata = JSON.stringify(info.metadata);
+  if (new TextEncoder().encode(metadata).length > MAX_METADATA_BYTES) {
+    throw new HubError(413, `metadata larger than ${MAX_METADATA_BYTES} bytes`);
+  }
 
   const { sha256, md5 } = await digests(file);
   await Promise.all([
@@ -117,7 +124,7 @@ export async function publishFlist(
         md5,
         size: file.size,
         counts: info.contents,
-        metadata: JSON.stringify(info.metadata),
+        metadata,
         blobKey: blobKey(sha256),
         contentsKey: contentsKey(sha256),
       },
