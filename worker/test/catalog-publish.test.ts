@@ -1,6 +1,7 @@
 /** PUT /internal/publish/<repo>/<name>: the one way flists enter the catalog. */
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { MAX_FLIST_BYTES } from "../src/services/publish";
 import {
   dumpCatalog,
   fetchHub,
@@ -135,6 +136,9 @@ describe("publish", () => {
     const hugeReadme = { readme: { readme: "x".repeat(1024 * 1024 + 1) } };
     const huge = await put("/internal/publish/pub-g/x", { body: publishForm(fixtureBytes("main"), { contents: find, metadata: hugeReadme }) });
     expect(huge.status).toBe(413);
+    const oversized = new Uint8Array(MAX_FLIST_BYTES + 1);
+    oversized.set([0x1f, 0x8b]);
+    expect((await put("/internal/publish/pub-g/x", { body: publishForm(oversized, { contents: find }) })).status).toBe(413);
     const noInfo = new FormData();
     noInfo.append("flist", new File([fixtureBytes("main")], "x.flist"));
     expect((await put("/internal/publish/pub-g/x", { body: noInfo })).status).toBe(400);

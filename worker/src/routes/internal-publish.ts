@@ -22,6 +22,7 @@ internalPublish.put("/internal/publish/:repo/:name", requireInternal(), async (c
 
   // Refuse oversized bodies before parsing them (multipart parsing holds the parts in memory).
   const declared = Number(c.req.header("Content-Length") ?? "0");
+  // The allowance above the flist cap is for the `info` part (contents listing) and multipart framing.
   if (declared > MAX_FLIST_BYTES + 16 * 1024 * 1024) throw new HubError(413, "request body too large");
   if (!(c.req.header("Content-Type") ?? "").toLowerCase().startsWith("multipart/form-data")) {
     throw new HubError(415, "expected multipart/form-data with parts `flist` and `info`");

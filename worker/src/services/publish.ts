@@ -15,8 +15,11 @@ import { getPublishJob } from "../storage/catalog-reads";
 import { archiveEntry, insertBlob, insertPublishJob, putEntry, touchRepository } from "../storage/catalog-writes";
 import { blobKey, contentsKey, putBlob, putContents } from "../storage/blobs";
 
-/** Largest .flist accepted (flists describe trees; their chunks live in 0-db, so they stay small). */
-export const MAX_FLIST_BYTES = 100 * 1024 * 1024;
+/**
+ * Largest .flist accepted. Flists describe trees (their chunks live in 0-db), so real ones are KBs to a few MBs;
+ * the multipart body is parsed in memory and a Worker has 128 MB, hence a cap well below that.
+ */
+export const MAX_FLIST_BYTES = 32 * 1024 * 1024;
 
 /** Largest metadata JSON: it is stored in one D1 row, and D1 rows are limited to 2 MB. */
 export const MAX_METADATA_BYTES = 1024 * 1024;
