@@ -121,7 +121,11 @@ describe("writer details", () => {
       ["invalid entry name", root([file("..")])],
       ["permission bits", root([file("a", { mode: 0o100644 })])],
       ["u32", root([file("a", { mtime: 2 ** 32 })])],
-      ["16 bytes", root([file("a", { blocks: [{ hash: new Uint8Array(15), key: new Uint8Array(16) }] })])],
+      ["16 bytes", root([file("a", { size: 1, blocks: [{ hash: new Uint8Array(15), key: new Uint8Array(16) }] })])],
+      ["512 KiB chunks need 2", root([file("a", { size: 524_289, blocks: [{ hash: new Uint8Array(16), key: new Uint8Array(16) }] })])],
+      ["invalid entry name", root([file("bad\ud800")])],
+      ["lone surrogate", root([{ kind: "link", name: "l", ...base, target: "x\udc00" }])],
+      ["unknown special type", root([{ kind: "special", name: "s", ...base, type: "toString" as "socket", data: "" }])],
     ];
     for (const [rule, dir] of bad) {
       await expect(writeFlist({ root: dir, metadata: new Map() })).rejects.toThrow(FlistTreeError);

@@ -53,6 +53,9 @@ export const BLOCK_SIZE_UNITS = 128;
 
 const SPECIAL_CODES: Record<SpecialType, number> = { socket: 0, block: 1, chardev: 2, fifo: 3, unknown: 4 };
 const U32_MAX = 0xffffffff;
+const CHUNK_BYTES = 512 * 1024;
+/** A UTF-16 half without its partner: TextEncoder would silently write U+FFFD instead. */
+const LONE_SURROGATE = /\p{Cs}/u;
 const utf8 = new TextEncoder();
 
 interface PlannedDir {
@@ -75,15 +78,21 @@ function checkNode(node: FlistNode, path: string): void {
   }
   if (!Number.isSafeInteger(node.size) || node.size < 0) fail(path, `size ${node.size} is not a non-negative integer`);
   if (node.kind === "file") {
+    // Readers find byte o in block floor(o / 512 KiB); no blocks at all means "not chunked" (zflist).
+    const expected = Math.ceil(node.size / CHUNK_BYTES);
+    if (node.blocks.length !== 0 && node.blocks.length !== expected) {
+      fail(path, `${node.blocks.length} blocks for ${node.size} bytes (512 KiB chunks need ${expected})`);
+    }
     for (const block of node.blocks) {
       if (block.hash.length !== 16 || block.key.length !== 16) fail(path, "every block hash and key must be 16 bytes");
     }
   }
-  if (node.kind === "special" && !(node.type in SPECIAL_CODES)) fail(path, `unknown special type ${String(node.type)}`);
+  if (node.kind === "link" && LONE_SURROGATE.test(node.target)) fail(path, "link target is not valid Unicode (lone surrogate)");
+  if (node.kind === "special" && !Object.hasOwn(SPECIAL_CODES, node.type)) fail(path, `unknown special type ${String(node.type)}`);
 }
 
 function checkName(name: string, path: string): void {
-  if (name === "" || name === "." || name === ".." || name.includes("/") || name.includes("\0")) {
+  if (name === "" || name === "." || name === ".." || name.includes("/") || name.includes("\0") || LONE_SURROGATE.test(name)) {
     fail(path, `invalid entry name ${JSON.stringify(name)}`);
   }
 }
