@@ -167,6 +167,22 @@ describe("chunk pipeline", () => {
     }
   });
 
+  it("abort(): pending blocks, finish() and later addFile reject with the reason; workers stop", async () => {
+    const store = await openStore(redis.url);
+    try {
+      const pipeline = new ChunkPipeline(store, { threads: 2, maxInFlight: 8 });
+      const big = new Uint8Array(6 * CHUNK_SIZE).map((_, i) => i * 7);
+      const { blocks } = await pipeline.addFile([big]);
+      const reason = new Error("ingestion failed: bad entry");
+      await pipeline.abort(reason);
+      await expect(blocks).rejects.toBe(reason);
+      await expect(pipeline.finish()).rejects.toBe(reason);
+      await expect(pipeline.addFile([new Uint8Array(1)])).rejects.toBe(reason);
+    } finally {
+      await store.close();
+    }
+  });
+
   it("a failing source rejects that file only", async () => {
     const store = await openStore(redis.url);
     const pipeline = new ChunkPipeline(store, { threads: 1 });

@@ -27,7 +27,7 @@ import { WorkerPool, type EncryptedPiece } from "./workers.ts";
 export interface PipelineOptions {
   /** Worker threads (default: os.availableParallelism()). */
   threads?: number;
-  /** Pieces read but not yet stored, at most (default 8 per thread, at least 16). */
+  /** Pieces read but not yet stored, at most (default 4 per thread, within 16..64: ≤ 40 MB of buffers). */
   maxInFlight?: number;
   /** Keys per EXISTS batch (default 64). */
   existsBatch?: number;
@@ -74,7 +74,7 @@ export class ChunkPipeline {
   constructor(private readonly store: ChunkStore, opts: PipelineOptions = {}) {
     const threads = opts.threads ?? availableParallelism();
     this.pool = new WorkerPool(threads);
-    this.maxInFlight = Math.max(1, opts.maxInFlight ?? Math.max(16, threads * 8));
+    this.maxInFlight = Math.max(1, opts.maxInFlight ?? Math.min(64, Math.max(16, threads * 4)));
     this.existsBatch = Math.max(1, opts.existsBatch ?? 64);
     this.rememberHashes = Math.max(1, opts.rememberHashes ?? 200_000);
   }
@@ -84,8 +84,8 @@ export class ChunkPipeline {
    * and resolves once every piece is queued. `blocks` resolves, in file order, when all of them are stored.
    */
   async addFile(source: ByteSource): Promise<{ blocks: Promise<Block[]> }> {
-    if (this.finished) throw new Error("chunk pipeline: addFile after finish()");
     if (this.failure) throw this.failure;
+    if (this.finished) throw new Error("chunk pipeline: addFile after finish()");
     const pieces: Promise<Block>[] = [];
     let parts: Uint8Array[] = [];
     let have = 0;
@@ -106,21 +106,17 @@ export class ChunkPipeline {
       have -= len;
       pieces.push(this.process(buf, len));
     };
-    try {
-      for await (const data of source) {
-        if (this.failure) throw this.failure;
-        if (data.length === 0) continue;
-        this.stats.bytesIn += data.length;
-        parts.push(data);
-        have += data.length;
-        while (have >= CHUNK_SIZE) await emit(CHUNK_SIZE);
-      }
-      if (have > 0) await emit(have);
-    } catch (e) {
-      // Pieces already queued still complete (their chunks are valid and finish() waits for them); only this
-      // file failed.
-      throw e;
+    // If `source` throws, the error propagates from here: pieces already queued still complete (their chunks
+    // are valid and finish() waits for them); only this file failed.
+    for await (const data of source) {
+      if (this.failure) throw this.failure;
+      if (data.length === 0) continue;
+      this.stats.bytesIn += data.length;
+      parts.push(data);
+      have += data.length;
+      while (have >= CHUNK_SIZE) await emit(CHUNK_SIZE);
     }
+    if (have > 0) await emit(have);
     const blocks = Promise.all(pieces);
     blocks.catch(() => {}); // the caller gets the rejection; no unhandled-rejection noise if it looks later
     return { blocks };
@@ -138,11 +134,11 @@ export class ChunkPipeline {
     }
   }
 
-  /** Stops everything now (e.g. the ingestion failed); pending work rejects with `reason`. */
+  /** Stops everything now (e.g. the ingestion failed); pending work and `finish()` reject with `reason`. */
   async abort(reason: Error = new Error("chunk pipeline aborted")): Promise<void> {
     this.fail(reason);
     this.finished = true;
-    await this.pool.close();
+    await this.pool.close(reason);
   }
 
   private fail(e: Error): void {

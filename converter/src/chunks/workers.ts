@@ -89,17 +89,17 @@ export class WorkerPool {
   }
 
   private fail(e: Error): void {
-    if (this.failure) return;
-    this.failure = e;
-    for (const t of this.queue.splice(0)) t.reject(e);
-    for (const s of this.slots) {
-      for (const t of s.running.values()) t.reject(e);
-      s.running.clear();
-    }
-    void this.close();
+    void this.close(e);
   }
 
-  async close(): Promise<void> {
+  /** Stops the workers; work still queued or running rejects with `reason`. */
+  async close(reason: Error = new Error("chunk workers stopped")): Promise<void> {
+    this.failure ??= reason;
+    for (const t of this.queue.splice(0)) t.reject(this.failure);
+    for (const s of this.slots) {
+      for (const t of s.running.values()) t.reject(this.failure);
+      s.running.clear();
+    }
     const slots = this.slots.splice(0);
     await Promise.all(slots.map((s) => s.worker.terminate()));
   }
