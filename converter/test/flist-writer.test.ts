@@ -28,6 +28,7 @@ interface Inspection {
   keys: string[];
   metadata: [string, string][];
   decoded?: string;
+  violations?: string[];
 }
 
 /** Python's tarfile + sqlite3 and the `capnp decode` tool look at a written flist. */
@@ -69,6 +70,7 @@ describe.each(REFERENCE_FLISTS)("writing %s.flist back", (name) => {
     // edited flist (chmod leaves a directory record's ACL stale, orphan ACLs, a self parent).
     const reference = readFileSync(join(FIXTURES, `${name}.flist.expected/db-entries-decoded.txt`), "utf8");
     if (name !== "edited") expect(facts.decoded?.trim()).toBe(reference.trim());
+    expect(facts.violations).toEqual([]);
   });
 });
 
@@ -98,7 +100,9 @@ describe("writer details", () => {
     expect(back).toEqual(tree);
     expect(lsView(back, "/dev").map((e) => e.type)).toEqual(["unix socket", "block device", "character device", "fifo", "unknown"]);
     expect(statView(back, "/dev/sda", { device: "data" }).device).toBe("8,0");
-    const decoded = inspect(out).decoded as string;
+    const facts = inspect(out);
+    expect(facts.violations).toEqual([]);
+    const decoded = facts.decoded as string;
     expect(decoded).toContain('special = (type = block, data = "8,0")');
     expect(decoded).toContain('special = (type = chardev, data = "1,3")');
     expect(decoded).toContain('special = (type = fifopipe, data = "(nothing)")');

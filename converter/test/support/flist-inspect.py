@@ -4,9 +4,48 @@
 Usage: flist-inspect.py <file.flist> <flist.capnp> [--decode]
 Prints JSON: tar members, sqlite header/journal facts, schema, key facts and, with --decode,
 `capnp decode` text of every entry (Dir for 32-hex keys, ACI for 16-hex keys) in
-db-entries-decoded.txt's format ("== <key> (<Type>)" blocks sorted by key).
+db-entries-decoded.txt's format ("== <key> (<Type>)" blocks sorted by key), plus "violations":
+flist-format.md §9 rules checked on that text with Python's own BLAKE2b (Dir key = blake2b-128 of
+its location, every SubDir.key and aclkey present, root parent = root key, blockSize 128).
 """
-import json, os, sqlite3, subprocess, sys, tarfile, tempfile
+import hashlib, json, os, re, sqlite3, subprocess, sys, tarfile, tempfile
+
+TEXT = r'"((?:[^"\\]|\\.)*)"'
+
+
+def unescape(text):
+    """capnp's text escapes (C style, octal for raw bytes) back to the UTF-8 string."""
+    raw = re.sub(rb"\\([0-7]{1,3}|.)", lambda m: bytes([int(m.group(1), 8)]) if m.group(1)[:1].isdigit()
+                 else {b"n": b"\n", b"t": b"\t", b"r": b"\r"}.get(m.group(1), m.group(1)), text.encode())
+    return raw.decode("utf-8")
+
+
+def violations(decoded_by_key):
+    problems = []
+    keys = set(decoded_by_key)
+    root = hashlib.blake2b(b"", digest_size=16).hexdigest()
+    for key, (kind, text) in decoded_by_key.items():
+        if kind != "Dir":
+            continue
+        location = unescape(re.search(r"^  location = " + TEXT, text, re.M).group(1))
+        if hashlib.blake2b(location.encode(), digest_size=16).hexdigest() != key:
+            problems.append(f"{key}: location {location!r} does not hash to its key")
+        for sub in re.findall(r"dir = \(\s*key = " + TEXT, text):
+            if sub not in keys:
+                problems.append(f"{key}: SubDir.key {sub} has no entry")
+        for acl in re.findall(r"aclkey = " + TEXT, text):
+            if acl not in keys or len(acl) != 16:
+                problems.append(f"{key}: aclkey {acl} has no ACI entry")
+        for size in re.findall(r"blockSize = (\d+)", text):
+            if size != "128":
+                problems.append(f"{key}: blockSize {size}")
+        parent = re.search(r"^  parent = " + TEXT, text, re.M)
+        if key == root and (parent is None or parent.group(1) != root):
+            problems.append("root parent is not the root key")
+    if root not in keys:
+        problems.append("no root entry")
+    return problems
+
 
 path, schema = sys.argv[1], sys.argv[2]
 decode = "--decode" in sys.argv[3:]
@@ -33,12 +72,16 @@ with tempfile.TemporaryDirectory() as tmp:
     con.close()
     if decode:
         blocks = []
+        by_key = {}
         for key, value in rows:
             kind = "Dir" if len(key) == 32 else "ACI"
             res = subprocess.run(["capnp", "decode", schema, kind], input=value, capture_output=True)
             if res.returncode != 0:
                 print(json.dumps({"error": f"capnp decode {kind} {key}: {res.stderr.decode()}"}))
                 sys.exit(1)
-            blocks.append(f"== {key} ({kind})\n{res.stdout.decode().rstrip()}\n")
+            text = res.stdout.decode().rstrip()
+            by_key[key] = (kind, text)
+            blocks.append(f"== {key} ({kind})\n{text}\n")
         out["decoded"] = "\n".join(blocks)
+        out["violations"] = violations(by_key)
 print(json.dumps(out))
