@@ -97,15 +97,16 @@ function snappyLength(comp: Uint8Array): number {
  * `label` names the chunk in errors (hex hash), so tampering is reported precisely.
  */
 export function decryptChunk(data: Uint8Array, key: Uint8Array, hash?: Uint8Array): Uint8Array {
-  const label = hex(hash ?? blake2b128(data));
+  let name: string | undefined;
+  const label = () => (name ??= hex(hash ?? blake2b128(data))); // only needed for an error
   if (hash && !equalBytes(blake2b128(data), hash)) {
-    throw new ChunkIntegrityError(`chunk ${label}: stored value does not hash to its key (corrupt or tampered)`);
+    throw new ChunkIntegrityError(`chunk ${label()}: stored value does not hash to its key (corrupt or tampered)`);
   }
   let comp: Uint8Array;
   try {
     comp = xxteaDecrypt(data, key);
   } catch (e) {
-    throw new ChunkIntegrityError(`chunk ${label}: ${(e as Error).message}`);
+    throw new ChunkIntegrityError(`chunk ${label()}: ${(e as Error).message}`);
   }
   let plain: Uint8Array;
   try {
@@ -115,10 +116,10 @@ export function decryptChunk(data: Uint8Array, key: Uint8Array, hash?: Uint8Arra
     const buf = snappy.uncompressSync(comp, { asBuffer: true, copyOutputData: true }) as Buffer; // see compress()
     plain = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   } catch (e) {
-    throw new ChunkIntegrityError(`chunk ${label}: snappy decode failed (${(e as Error).message})`);
+    throw new ChunkIntegrityError(`chunk ${label()}: snappy decode failed (${(e as Error).message})`);
   }
   if (!equalBytes(blake2b128(plain), key)) {
-    throw new ChunkIntegrityError(`chunk ${label}: integrity mismatch (plain data does not hash to decipher key ${hex(key)})`);
+    throw new ChunkIntegrityError(`chunk ${label()}: integrity mismatch (plain data does not hash to decipher key ${hex(key)})`);
   }
   return plain;
 }
