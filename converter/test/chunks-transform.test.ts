@@ -4,7 +4,7 @@ import { join } from "node:path";
 import snappy from "snappy";
 import { describe, expect, it } from "vitest";
 import {
-  ChunkIntegrityError, CHUNK_SIZE, blake2b128, decryptChunk, encryptChunk, fromHex, hex,
+  ChunkIntegrityError, CHUNK_SIZE, blake2b128, compress, decryptChunk, encryptChunk, fromHex, hex,
 } from "../src/chunks/transform.ts";
 import { blake2b } from "../src/chunks/blake2b.ts";
 import { snappyCompress } from "../src/chunks/snappy.ts";
@@ -94,6 +94,15 @@ describe("snappy (libsnappy 1.1.9 port)", () => {
       if ((n % 65536 || 65536) <= 8192) continue;
       const b = sample(n);
       expect(Buffer.from(snappyCompress(b)).equals(snappy.compressSync(b)), `n=${n}`).toBe(true);
+    }
+  });
+
+  it("compress() (native fragments + TS port for a short last fragment) equals the TS port at every size class", () => {
+    const sizes = [1, 100, 8192, 8193, 65536, 65537, 65536 + 8192, 65536 + 8193, 3 * 65536 + 17, CHUNK_SIZE - 8192, CHUNK_SIZE - 1, CHUNK_SIZE];
+    for (let t = 0; t < 20; t++) sizes.push(1 + Math.floor(rnd() * CHUNK_SIZE));
+    for (const n of sizes) {
+      const b = sample(n);
+      expect(Buffer.from(compress(b)).equals(Buffer.from(snappyCompress(b))), `n=${n}`).toBe(true);
     }
   });
 
