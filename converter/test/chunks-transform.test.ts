@@ -43,7 +43,7 @@ describe("transform vectors (flist-format.md §4.6)", () => {
       const piece = big.subarray(i * CHUNK_SIZE, Math.min(big.length, (i + 1) * CHUNK_SIZE));
       const c = encryptChunk(piece);
       expect([hex(c.key), c.data.length, hex(c.hash)]).toEqual([key, len, hash]);
-      expect(decryptChunk(c.data, c.key, c.hash)).toEqual(piece);
+      expect(Buffer.from(decryptChunk(c.data, c.key, c.hash)).equals(piece)).toBe(true); // (toEqual is slow on 512 KiB)
     });
   });
 
