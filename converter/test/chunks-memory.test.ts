@@ -50,9 +50,9 @@ it("200 MiB through the pipeline: RSS stays bounded whatever the input size", as
     expect(stats.bytesStored).toBeGreaterThan(0.9 * stats.bytesIn); // really incompressible
     const growth = (peak - baseline) / MiB;
     console.log(`memory test: RSS baseline ${(baseline / MiB).toFixed(0)} MiB, peak growth ${growth.toFixed(0)} MiB`);
-    // Generous (GC timing varies with machine load) yet well below what a leak per chunk gives (+387 MiB when
-    // napi snappy's untracked output buffers piled up).
-    expect(growth).toBeLessThan(200);
+    // Generous (GC timing varies with machine load: 33-56 MiB measured) yet below what garbage left to V8 gives
+    // (+202 MiB without copyOutputData and the periodic worker GC).
+    expect(growth).toBeLessThan(150);
   } finally {
     await store.close();
     await rm(dir, { recursive: true, force: true });
