@@ -3,6 +3,10 @@
  *   zdb://[:password@]host[:port][/namespace]   0-db (default port 9900, namespace "default")
  *   redis://[:password@]host[:port][/db]        Redis (default port 6379; numeric db)
  *   file:///absolute/path                       directory store
+ *
+ * A zdb password is the namespace password: every connection sends `SELECT <namespace> <password>` (also for
+ * `default`, which is how 0-db's protected mode grants writes); without password or namespace no SELECT is
+ * sent, as rfs does. A redis password is sent with AUTH. Passwords never appear in `description`.
  */
 export type StoreUrl =
   | { kind: "zdb"; host: string; port: number; namespace: string | null; password: string | null; description: string }
