@@ -242,6 +242,8 @@ describe("hostile archives fail with the entry and the rule", () => {
     await expectRule(Buffer.concat([bad, Buffer.alloc(1024)]), "non-utf8-name");
     const sparse = rawHeader({ name: "sparse.img", typeflag: "S" });
     await expectRule(Buffer.concat([sparse, Buffer.alloc(1024)]), "unsupported-type", "sparse.img");
+    const paxSparse = await makeTar([{ name: "disk.img", data: "map", pax: { "GNU.sparse.major": "1", "GNU.sparse.minor": "0", "GNU.sparse.realsize": "1048576" } }]);
+    await expectRule(paxSparse, "unsupported-type", "disk.img");
     const fine = rawHeader({ name: "caf\xc3\xa9.txt", typeflag: "0" });
     const { root } = await readTree(Buffer.concat([fine, Buffer.alloc(1024)]));
     expect(root.children.map((c) => c.name)).toEqual(["café.txt"]);

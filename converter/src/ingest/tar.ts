@@ -197,6 +197,11 @@ function toEntry(header: RawHeader, body: TarSource, owners: OwnerNames): Archiv
   const entry = labelOf(header);
   const name = pax.path !== undefined ? checkPaxText(pax.path, entry) : decodeName(Buffer.from(header.name, "latin1"), entry);
   const parts = splitArchivePath(name, entry);
+  // PAX-format sparse files look like regular members whose data is a sparse map: storing it would silently
+  // give a different file, so they are refused like the GNU 'S' type.
+  if (Object.keys(pax).some((key) => key.startsWith("GNU.sparse."))) {
+    throw new IngestError(entry, "unsupported-type", "sparse files are not supported (archive without --sparse)");
+  }
   const uid = idOf(pax.uid, header.uid, "uid", entry);
   const gid = idOf(pax.gid, header.gid, "gid", entry);
   // Names from the archive; members stored without names (--numeric-owner) get the host's, else the decimal id.
