@@ -200,7 +200,8 @@ function toEntry(header: RawHeader, body: TarSource, owners: OwnerNames): Archiv
   // PAX-format sparse files look like regular members whose data is a sparse map: storing it would silently
   // give a different file, so they are refused like the GNU 'S' type.
   if (Object.keys(pax).some((key) => key.startsWith("GNU.sparse."))) {
-    throw new IngestError(entry, "unsupported-type", "sparse files are not supported (archive without --sparse)");
+    const real = pax["GNU.sparse.name"] ?? entry;
+    throw new IngestError(real, "unsupported-type", "sparse files are not supported (archive without --sparse)");
   }
   const uid = idOf(pax.uid, header.uid, "uid", entry);
   const gid = idOf(pax.gid, header.gid, "gid", entry);
@@ -258,7 +259,12 @@ function toEntry(header: RawHeader, body: TarSource, owners: OwnerNames): Archiv
       // libflist's placeholder for specials without device numbers.
       return { kind: "special", entry, parts, attrs, type: "fifo", data: "(nothing)" };
     default:
-      throw new IngestError(entry, "unsupported-type", `unsupported tar member type '${header.type ?? "unknown"}'`);
+      // tar-stream maps the flags it does not know (GNU sparse 'S', volume labels, multi-volume parts…) to null.
+      throw new IngestError(
+        entry,
+        "unsupported-type",
+        header.type ? `unsupported tar member type '${header.type}'` : "unsupported tar member type (a GNU sparse file, volume label or other extension)",
+      );
   }
 }
 
