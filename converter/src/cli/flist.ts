@@ -161,7 +161,7 @@ async function create(args: string[], io: Io): Promise<number> {
     progress.done();
     const written = await writeFlist(tree, out);
     const seconds = (performance.now() - started) / 1000;
-    const chunks = stats.pipeline as { chunks: number; written: number; skipped: number; bytesIn: number; bytesStored: number };
+    const chunks = stats.pipeline ?? { chunks: 0, written: 0, skipped: 0 };
     if (values.json) {
       await io.out(`${JSON.stringify({ flist: out, md5: written.md5, size: written.size, seconds, store: store.description, stats })}\n`);
     } else {

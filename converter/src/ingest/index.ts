@@ -15,7 +15,7 @@
  */
 import fs from "node:fs";
 import type { Readable } from "node:stream";
-import { ChunkPipeline } from "../chunks/pipeline.ts";
+import { ChunkPipeline, type PipelineStats } from "../chunks/pipeline.ts";
 import type { Block, FlistTree } from "../flist/model.ts";
 import type { ChunkStore } from "../store/types.ts";
 import { type ArchiveCounters, type ArchiveEntry, ArchiveReader } from "./tar.ts";
@@ -68,7 +68,7 @@ export interface IngestStats extends TreeCounts {
   expandedBytes: number;
   gzip: boolean;
   /** The pipeline's own figures (chunks written, skipped, …) when this ingestion created it. */
-  pipeline?: unknown;
+  pipeline?: PipelineStats;
 }
 
 export interface IngestResult {
@@ -123,6 +123,8 @@ async function ingestEntries(
   live: LiveCounters = { files: 0, fileBytes: 0 },
 ): Promise<IngestResult> {
   if (!options.pipeline && !options.store) throw new Error("ingest: a store or a pipeline is required");
+  // A bad backend fails before any work, not after the whole archive was read.
+  const backend = typeof options.backend === "string" ? parseBackend(options.backend) : options.backend;
   const pipeline: FilePipeline =
     options.pipeline ??
     new ChunkPipeline(options.store as ChunkStore, options.threads !== undefined ? { threads: options.threads } : {});
@@ -130,7 +132,7 @@ async function ingestEntries(
   const readmes = new Map<string, Buffer | undefined>();
   const progress = () => report(options, counters, live);
 
-  let pipelineStats: unknown;
+  let pipelineStats: PipelineStats | undefined;
   let failed = false;
   try {
     for await (const entry of entries) {
@@ -168,9 +170,10 @@ async function ingestEntries(
       progress();
     }
     const root = await builder.finish();
-    if (!options.pipeline) pipelineStats = await pipeline.finish();
+    // Only a pipeline created here is finished here; it is a ChunkPipeline, so its figures are PipelineStats.
+    if (!options.pipeline) pipelineStats = (await pipeline.finish()) as PipelineStats;
     const tree: FlistTree = { root, metadata: new Map() };
-    setMetadata(tree, options, readmes);
+    setMetadata(tree, backend, readmes);
     const counts = builder.counts();
     const stats: IngestStats = {
       ...counts,
@@ -204,11 +207,8 @@ function report(options: IngestOptions, counters: ArchiveCounters, live: LiveCou
   options.onProgress?.({ sourceBytes: counters.sourceBytes, entries: counters.entries, ...live });
 }
 
-function setMetadata(tree: FlistTree, options: IngestOptions, readmes: Map<string, Buffer | undefined>): void {
-  if (options.backend !== undefined) {
-    const backend = typeof options.backend === "string" ? parseBackend(options.backend) : options.backend;
-    tree.metadata.set("backend", backendMetadata(backend));
-  }
+function setMetadata(tree: FlistTree, backend: BackendSpec | undefined, readmes: Map<string, Buffer | undefined>): void {
+  if (backend !== undefined) tree.metadata.set("backend", backendMetadata(backend));
   // The hub imports /.README.md, then /.README (the last wins); only regular files still in the tree count.
   for (const name of README_NAMES) {
     const node = tree.root.children.find((c) => c.name === name);
