@@ -9,7 +9,7 @@
  * data already on the hub (§4.6): see ./snappy.ts for why npm `snappy` alone is not enough.
  */
 import snappy from "snappy";
-import { blake2b } from "./blake2b.ts";
+import { blake2b128 } from "../crypto/blake2b.ts";
 import { maxCompressedLength, snappyCompress } from "./snappy.ts";
 import { xxteaDecrypt, xxteaEncrypt, xxteaEncryptedLength, xxteaEncryptInto } from "./xxtea.ts";
 
@@ -25,14 +25,8 @@ export interface EncryptedChunk {
   data: Uint8Array;
 }
 
-/**
- * Unkeyed BLAKE2b with digest length 16 (the length is in the parameter block: not a truncated BLAKE2b-512).
- * Computed by ./blake2b.ts (WebAssembly, ~20x faster than @noble/hashes here); the tests check it against
- * @noble/hashes.
- */
-export function blake2b128(data: Uint8Array): Uint8Array {
-  return blake2b(data, 16);
-}
+/** Unkeyed BLAKE2b-128 (the length is in the parameter block: not a truncated BLAKE2b-512). */
+export { blake2b128 };
 
 export function encryptChunk(plain: Uint8Array): EncryptedChunk {
   if (plain.length === 0) throw new Error("chunk: empty pieces are never stored (empty files have no blocks)");

@@ -1,10 +1,10 @@
 /**
- * A minimal WebAssembly emitter for the two hot loops of the chunk transform (./blake2b.ts, ./xxtea.ts).
+ * A minimal WebAssembly emitter for the hot loop of the chunk transform: XXTEA encryption (./xxtea.ts).
  *
- * Why generated WebAssembly: BLAKE2b needs 64-bit arithmetic that JS can only emulate, and XXTEA's serial
- * 32-bit loop runs faster without typed-array bounds checks; no native addon or new dependency is needed, and
- * the code that runs is spelled out in TypeScript instead of shipped as an opaque binary. Each module has one
- * exported function and one exported memory.
+ * Why generated WebAssembly: XXTEA's serial 32-bit loop is the largest per-chunk cost and runs ~1.5x faster
+ * without typed-array bounds checks (355 vs 235 MiB/s here); no npm package implements libflist's variant, no
+ * native addon is needed, and the code that runs is spelled out in TypeScript instead of shipped as an opaque
+ * binary. The module has one exported function and one exported memory.
  */
 
 // The converter's TypeScript lib (ES2022, @types/node 20) has no WebAssembly declarations: the little used
@@ -16,7 +16,6 @@ declare const WebAssembly: {
 };
 
 export const I32 = 0x7f;
-export const I64 = 0x7e;
 
 export const uleb = (n: number): number[] => {
   const out: number[] = [];

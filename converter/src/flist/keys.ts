@@ -7,7 +7,7 @@
  * - ACL key: BLAKE2b-64 of zflist's current ACL string. Only writers compute it: older flists used
  *   other strings, so readers look ACL keys up and never recompute them.
  */
-import { blake2b } from "@noble/hashes/blake2.js";
+import { blake2b128, blake2b64 } from "../crypto/blake2b.ts";
 
 const utf8 = new TextEncoder();
 
@@ -22,7 +22,7 @@ export function cleanLocation(path: string): string {
 
 /** Directory entry key: `dirKey("")` = root = cae66941d9efbd404e4d88758ea67670. */
 export function dirKey(location: string): string {
-  return toHex(blake2b(utf8.encode(cleanLocation(location)), { dkLen: 16 }));
+  return toHex(blake2b128(utf8.encode(cleanLocation(location))));
 }
 
 export const ROOT_KEY = "cae66941d9efbd404e4d88758ea67670";
@@ -43,5 +43,5 @@ export function aclString(acl: AclFields): string {
 
 /** ACL entry key: root/root/0755/0/0 → d7683de000c13689. */
 export function aclKey(acl: AclFields): string {
-  return toHex(blake2b(utf8.encode(aclString(acl)), { dkLen: 8 }));
+  return toHex(blake2b64(utf8.encode(aclString(acl))));
 }
