@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { janssonStringify } from "../src/ingest/metadata.ts";
+import { jsonDumps } from "../src/flist/metadata.ts";
 import { makeTar } from "./ingest-archives.ts";
 import { FIXTURES, expectedCases } from "./support/flist-fixtures.ts";
 import { type RunningRedis, startRedis } from "./support/redis.ts";
@@ -119,7 +119,7 @@ describe("zhub flist views", () => {
     // On zflist's own flist the output is byte for byte what zflist printed (jansson layout, key order).
     for (const c of expectedCases("main", "stat.json").filter((x) => ["/links/dangling", "/dev/pipe", "/data/random-2200000.bin", "/names"].includes(x.path as string))) {
       const run = await zhub("stat", "--json", path.join(FIXTURES, "main.flist"), c.path as string);
-      expect(run.stdout.toString(), `stat ${c.path}`).toBe(`${janssonStringify(c.output)}\n`);
+      expect(run.stdout.toString(), `stat ${c.path}`).toBe(`${jsonDumps(c.output)}\n`);
     }
     const text = await zhub("stat", mainFlist, "/dev/big-minor");
     expect(text.stdout.toString()).toContain("Access: (620/crw--w----)  UID: 0 (root), GID: 5 (tty)\n");

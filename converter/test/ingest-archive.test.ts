@@ -9,7 +9,7 @@ import { Readable } from "node:stream";
 import { createGzip } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IngestError, ingestArchive, parseBackend } from "../src/ingest/index.ts";
-import { backendMetadata, janssonStringify } from "../src/ingest/metadata.ts";
+import { backendMetadata, jsonDumps } from "../src/flist/metadata.ts";
 import { type ChunkStore, openStore } from "../src/store/index.ts";
 import { fixChecksum, makeTar, makeTarGz } from "./ingest-archives.ts";
 
@@ -62,8 +62,8 @@ describe("metadata set by ingestion", () => {
   });
 
   it("jansson layout: separators with spaces, upper-case \\u escapes, UTF-8 kept, escaped backslashes left alone", () => {
-    expect(janssonStringify({ a: [1, "x"], b: { c: null, d: true } })).toBe('{"a": [1, "x"], "b": {"c": null, "d": true}}');
-    expect(janssonStringify("\u0001\\u001b wörld")).toBe('"\\u0001\\\\u001b wörld"');
+    expect(jsonDumps({ a: [1, "x"], b: { c: null, d: true } })).toBe('{"a": [1, "x"], "b": {"c": null, "d": true}}');
+    expect(jsonDumps("\u0001\\u001b wörld")).toBe('"\\u0001\\\\u001b wörld"');
   });
 });
 

@@ -24,7 +24,7 @@ import {
   zflistJson,
 } from "../flist/index.ts";
 import { type IngestOptions, type IngestStats, ingestArchive, ingestPath, parseBackend } from "../ingest/index.ts";
-import { janssonStringify } from "../ingest/metadata.ts";
+import { jsonDumps } from "../flist/metadata.ts";
 import { type ChunkStore, openStore } from "../store/index.ts";
 import { Progress } from "./progress.ts";
 import { findText, lsText, statText, summaryText } from "./text.ts";
@@ -199,7 +199,7 @@ function createSummary(
 async function view<T>(io: Io, json: boolean | undefined, compute: () => T, text: (value: T) => string): Promise<number> {
   if (json) {
     const envelope = zflistJson(compute);
-    await io.out(`${janssonStringify(envelope)}\n`);
+    await io.out(`${jsonDumps(envelope)}\n`);
     return envelope.success ? 0 : 1;
   }
   let value: T;
@@ -352,7 +352,7 @@ async function check(args: string[], io: Io): Promise<number> {
     .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const result = { ...findView(tree), failure: broken.length };
   if (values.json) {
-    await io.out(`${janssonStringify({ success: true, error: null, response: { ...result, missing: broken } })}\n`);
+    await io.out(`${jsonDumps({ success: true, error: null, response: { ...result, missing: broken } })}\n`);
   } else {
     for (const f of broken) await io.out(`missing: ${f.path}: ${f.chunks.join(", ")}\n`);
     await io.out(summaryText(result));

@@ -8,13 +8,25 @@
 
 type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 
-/** jansson's `json_dumps(value, 0)`: `{"a": 1, "b": [1, 2]}`. */
-export function jsonDumps(value: Json): string {
+/**
+ * jansson's `json_dumps(value, 0)`: `{"a": 1, "b": [1, 2]}`. Differences from `JSON.stringify`: separators
+ * with a space, control characters escaped with upper-case hex (`\u001B`, jansson's `"\\u%04X"`), and
+ * `undefined` object fields left out.
+ */
+export function jsonDumps(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(jsonDumps).join(", ")}]`;
   if (value !== null && typeof value === "object") {
-    return `{${Object.entries(value).map(([k, v]) => `${JSON.stringify(k)}: ${jsonDumps(v)}`).join(", ")}}`;
+    const fields = Object.entries(value).filter(([, v]) => v !== undefined);
+    return `{${fields.map(([k, v]) => `${jsonString(k)}: ${jsonDumps(v)}`).join(", ")}}`;
   }
-  return JSON.stringify(value);
+  return typeof value === "string" ? jsonString(value) : JSON.stringify(value);
+}
+
+function jsonString(text: string): string {
+  // Walk escape pairs so an escaped backslash followed by "u00.." is left alone.
+  return JSON.stringify(text).replace(/\\(u[0-9a-f]{4}|.)/g, (all: string, esc: string) =>
+    esc.length === 5 ? `\\u${esc.slice(1).toUpperCase()}` : all,
+  );
 }
 
 export interface Backend {

@@ -20,7 +20,8 @@ import type { Block, FlistTree } from "../flist/model.ts";
 import type { ChunkStore } from "../store/types.ts";
 import { type ArchiveCounters, type ArchiveEntry, ArchiveReader } from "./tar.ts";
 import { walkDirectory } from "./directory.ts";
-import { type BackendSpec, backendMetadata, parseBackend, readmeMetadata } from "./metadata.ts";
+import { backendMetadata, readmeMetadata } from "../flist/metadata.ts";
+import { type BackendSpec, parseBackend } from "./metadata.ts";
 import { type OwnerNames, hostOwnerNames } from "./owners.ts";
 import type { IngestCaps } from "./rules.ts";
 import { type TreeCounts, TreeBuilder } from "./tree.ts";
@@ -215,7 +216,7 @@ function setMetadata(tree: FlistTree, backend: BackendSpec | undefined, readmes:
     const text = readmes.get(name);
     if (node?.kind !== "file" || text === undefined) continue;
     const decoded = decodeUtf8(text);
-    if (decoded !== undefined) tree.metadata.set("readme", readmeMetadata(decoded));
+    if (decoded !== undefined) tree.metadata.set("readme", readmeMetadata({ readme: decoded }));
   }
 }
 
