@@ -1,0 +1,82 @@
+/**
+ * One layer blob → entries applied to the LayerTree: decompression (zstd here; gzip is left to ingest's
+ * ArchiveReader, which sniffs it and maps zlib errors), the tar read with ingest's hostile-input rules and caps,
+ * and each entry applied as it is read. Everything streams: the blob is never held whole.
+ */
+import { Decompress } from "fzstd";
+import { type ArchiveCounters, ArchiveReader } from "../ingest/tar.ts";
+import type { IngestCaps } from "../ingest/rules.ts";
+import { NO_OWNER_NAMES } from "../ingest/owners.ts";
+import { RegistryError } from "./errors.ts";
+import type { LayerTree } from "./layers.ts";
+
+const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd];
+
+export async function applyLayer(
+  tree: LayerTree,
+  blob: AsyncIterable<Uint8Array>,
+  compression: "gzip" | "zstd" | "none" | "sniff",
+  caps: IngestCaps,
+  label: string,
+): Promise<ArchiveCounters> {
+  const { head, all } = await peek(blob, ZSTD_MAGIC.length);
+  const isZstd = ZSTD_MAGIC.every((b, i) => head[i] === b);
+  if (compression === "zstd" && !isZstd) {
+    throw new RegistryError("bad-layer", `${label} is labelled zstd but is not zstd data`);
+  }
+  const tarBytes = isZstd ? unzstd(all, label) : all;
+  // Owner names come from the image's own /etc/passwd afterwards (convert.ts), not from the build host's.
+  const reader = new ArchiveReader(tarBytes, { caps, owners: NO_OWNER_NAMES });
+  tree.beginLayer();
+  try {
+    for await (const entry of reader.entries()) await tree.apply(entry);
+  } catch (err) {
+    throw reader.explain(err);
+  }
+  return reader.counters;
+}
+
+/** Streaming zstd decompression (pure JS: Node 20's zlib has no zstd). Multi-frame and skippable frames included. */
+async function* unzstd(source: AsyncIterable<Uint8Array>, label: string): AsyncGenerator<Uint8Array> {
+  const out: Uint8Array[] = [];
+  let ended = false;
+  const decoder = new Decompress((chunk, final) => {
+    if (chunk.byteLength > 0) out.push(chunk);
+    if (final) ended = true;
+  });
+  const push = (chunk: Uint8Array, final: boolean) => {
+    try {
+      decoder.push(chunk, final);
+    } catch (err) {
+      throw new RegistryError("bad-layer", `${label}: corrupt zstd data (${(err as Error).message})`);
+    }
+  };
+  for await (const chunk of source) {
+    push(chunk, false);
+    while (out.length > 0) yield out.shift() as Uint8Array;
+  }
+  if (!ended) push(new Uint8Array(0), true);
+  while (out.length > 0) yield out.shift() as Uint8Array;
+}
+
+async function peek(source: AsyncIterable<Uint8Array>, n: number): Promise<{ head: Uint8Array; all: AsyncIterable<Uint8Array> }> {
+  const iterator = source[Symbol.asyncIterator]();
+  const seen: Uint8Array[] = [];
+  let length = 0;
+  while (length < n) {
+    const next = await iterator.next();
+    if (next.done) break;
+    seen.push(next.value);
+    length += next.value.byteLength;
+  }
+  const head = Buffer.concat(seen).subarray(0, n);
+  async function* all(): AsyncGenerator<Uint8Array> {
+    yield* seen;
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) return;
+      yield next.value;
+    }
+  }
+  return { head, all: all() };
+}
