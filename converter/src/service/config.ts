@@ -1,0 +1,117 @@
+/**
+ * The converter's configuration, from the environment (docs/jobs-protocol.md "Configuration"; same names locally
+ * and in production). Validated once at start-up so a typo fails with one clear message instead of a broken job
+ * later. Secrets are never part of an error message: only the variable's name is.
+ */
+import { z } from "zod";
+import { parseBackend, type BackendSpec } from "../ingest/index.ts";
+import { parseStoreUrl, redactUrl } from "../store/index.ts";
+
+export interface ConverterConfig {
+  /** Base URL of the Worker as the converter reaches it, without a trailing slash. */
+  hubUrl: string;
+  /** Chunk store URL (may hold a password: never log it, use `storeDescription`). */
+  chunkStore: string;
+  storeDescription: string;
+  /** Public `host:port[/namespace]` written into every created flist. */
+  backend: BackendSpec;
+  backendText: string;
+  internalSecret: string;
+  host: string;
+  port: number;
+  /** Jobs converting at once in this instance; more wait in a bounded queue. */
+  concurrency: number;
+  /** Jobs accepted but not started yet, at most; beyond that `POST /jobs` answers 503 and the Worker retries. */
+  queueLimit: number;
+  /** Worker threads of each job's chunk pipeline (undefined: the pipeline's default, one per core). */
+  threads: number | undefined;
+  /** Gzip-bomb cap: bytes a tar archive may expand to. */
+  maxExpandedBytes: number | undefined;
+  /** Entries a tar archive may hold. */
+  maxEntries: number | undefined;
+}
+
+const positiveInt = (name: string) =>
+  z
+    .string()
+    .regex(/^\d+$/, `${name} must be a positive integer`)
+    .transform(Number)
+    .refine((n) => Number.isSafeInteger(n) && n > 0, `${name} must be a positive integer`);
+
+const schema = z.object({
+  HUB_URL: z
+    .string({ error: "HUB_URL is required (the Worker's base URL, e.g. http://127.0.0.1:8787)" })
+    .refine((v) => {
+      try {
+        const u = new URL(v);
+        return (u.protocol === "http:" || u.protocol === "https:") && !u.search && !u.hash;
+      } catch {
+        return false;
+      }
+    }, "HUB_URL must be an http(s) URL without query or fragment"),
+  HUB_CHUNK_STORE: z
+    .string({ error: "HUB_CHUNK_STORE is required (zdb://…, redis://… or file:///…)" })
+    .superRefine((v, ctx) => {
+      try {
+        parseStoreUrl(v);
+      } catch (err) {
+        // parseStoreUrl's messages use the redacted URL only.
+        ctx.addIssue({ code: "custom", message: `HUB_CHUNK_STORE: ${(err as Error).message}` });
+      }
+    }),
+  HUB_BACKEND: z
+    .string({ error: "HUB_BACKEND is required (public host:port[/namespace] written into flists)" })
+    .superRefine((v, ctx) => {
+      try {
+        parseBackend(v);
+      } catch (err) {
+        ctx.addIssue({ code: "custom", message: `HUB_BACKEND: ${(err as Error).message}` });
+      }
+    }),
+  INTERNAL_SECRET: z
+    .string({ error: "INTERNAL_SECRET is required (the bearer secret shared with the Worker)" })
+    .min(16, "INTERNAL_SECRET must be at least 16 characters"),
+  // 0 = any free port (tests); the address is printed at start-up.
+  CONVERTER_PORT: z
+    .string()
+    .default("8788")
+    .refine((v) => /^\d+$/.test(v) && Number(v) <= 65535, "CONVERTER_PORT must be a port number (0..65535)")
+    .transform(Number),
+  CONVERTER_HOST: z.string().min(1).default("0.0.0.0"),
+  CONVERTER_CONCURRENCY: z.string().default("2").pipe(positiveInt("CONVERTER_CONCURRENCY")),
+  CONVERTER_QUEUE_LIMIT: z.string().default("64").pipe(positiveInt("CONVERTER_QUEUE_LIMIT")),
+  CONVERTER_THREADS: positiveInt("CONVERTER_THREADS").optional(),
+  CONVERTER_MAX_EXPANDED_BYTES: positiveInt("CONVERTER_MAX_EXPANDED_BYTES").optional(),
+  CONVERTER_MAX_ENTRIES: positiveInt("CONVERTER_MAX_ENTRIES").optional(),
+});
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Reads and checks the configuration; throws a ConfigError listing every problem. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ConverterConfig {
+  // Empty variables count as unset (a blank line in an env file should not mean "the empty string").
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `  - ${i.message}`);
+    throw new ConfigError(`invalid converter configuration:\n${problems.join("\n")}`);
+  }
+  const v = parsed.data;
+  return {
+    hubUrl: v.HUB_URL.replace(/\/+$/, ""),
+    chunkStore: v.HUB_CHUNK_STORE,
+    storeDescription: redactUrl(v.HUB_CHUNK_STORE),
+    backend: parseBackend(v.HUB_BACKEND),
+    backendText: v.HUB_BACKEND,
+    internalSecret: v.INTERNAL_SECRET,
+    host: v.CONVERTER_HOST,
+    port: v.CONVERTER_PORT,
+    concurrency: v.CONVERTER_CONCURRENCY,
+    queueLimit: v.CONVERTER_QUEUE_LIMIT,
+    threads: v.CONVERTER_THREADS,
+    maxExpandedBytes: v.CONVERTER_MAX_EXPANDED_BYTES,
+    maxEntries: v.CONVERTER_MAX_ENTRIES,
+  };
+}

@@ -1,0 +1,174 @@
+/**
+ * The converter's calls to the Worker (docs/jobs-protocol.md "Worker internal endpoints"): the staged input,
+ * progress events, publish, fail, and the public download route for merge sources.
+ *
+ * Every internal call carries the job's `attempt`; a 409 answer means this attempt is stale or the job is over,
+ * which surfaces as a {@link StaleJobError} so the job stops quietly. Transient failures (network, 5xx, 429)
+ * are retried with a short backoff where the call is idempotent (publish is idempotent per job id).
+ */
+import fs from "node:fs";
+import { Readable } from "node:stream";
+import type { ReadableStream as WebReadableStream } from "node:stream/web";
+
+export class StaleJobError extends Error {
+  override name = "StaleJobError";
+  constructor() {
+    super("the Worker answered 409: this attempt is stale or the job has ended");
+  }
+}
+
+/** The Worker refused a call (4xx other than 409) or kept failing (5xx/network): the message says which. */
+export class HubError extends Error {
+  override name = "HubError";
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface Download {
+  body: Readable;
+  /** Content-Length when the Worker sent one. */
+  size: number | undefined;
+}
+
+export interface PublishInfo {
+  contents: unknown;
+  metadata: Record<string, unknown>;
+}
+
+export interface PublishResult {
+  repository?: string;
+  name?: string;
+  sha256?: string;
+  md5?: string;
+  size?: number;
+}
+
+const RETRY_DELAYS_MS = [250, 1000, 3000, 6000];
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => (clearTimeout(timer), reject(signal.reason)), { once: true });
+  });
+
+const retryable = (status: number) => status >= 500 || status === 429;
+
+/** The `message` of the Worker's JSON error envelope, else the start of the body. */
+async function errorText(res: Response): Promise<string> {
+  const text = await res.text().catch(() => "");
+  try {
+    const body = JSON.parse(text) as { message?: unknown };
+    if (typeof body.message === "string") return body.message;
+  } catch {
+    // not JSON
+  }
+  return text.slice(0, 200) || res.statusText;
+}
+
+const segment = (s: string) => encodeURIComponent(s);
+
+export class HubClient {
+  constructor(
+    private readonly baseUrl: string,
+    private readonly secret: string,
+  ) {}
+
+  private get auth(): Record<string, string> {
+    return { authorization: `Bearer ${this.secret}` };
+  }
+
+  /**
+   * One call, retried on transient failures while `retries` allows. `build` makes a fresh request body each time
+   * (a FormData over a file cannot be sent twice). Answers the successful Response; throws StaleJobError on 409.
+   */
+  private async call(what: string, url: string, build: () => RequestInit, signal?: AbortSignal, retries = RETRY_DELAYS_MS.length): Promise<Response> {
+    let last = "";
+    for (let attempt = 0; ; attempt++) {
+      let res: Response;
+      try {
+        res = await fetch(url, { ...build(), ...(signal ? { signal } : {}) });
+      } catch (err) {
+        if (signal?.aborted) throw signal.reason;
+        // undici says "fetch failed" and puts the useful part (ECONNREFUSED, …) in `cause`.
+        const cause = (err as Error & { cause?: { code?: string; message?: string } }).cause;
+        last = `${what}: cannot reach the hub at ${this.baseUrl} (${cause?.code ?? cause?.message ?? (err as Error).message})`;
+        if (attempt >= retries) throw new HubError(last);
+        await sleep(RETRY_DELAYS_MS[attempt] ?? 6000, signal);
+        continue;
+      }
+      if (res.ok) return res;
+      if (res.status === 409) {
+        await res.body?.cancel().catch(() => {});
+        throw new StaleJobError();
+      }
+      last = `${what}: the hub answered ${res.status}: ${await errorText(res)}`;
+      if (!retryable(res.status) || attempt >= retries) throw new HubError(last, res.status);
+      await sleep(RETRY_DELAYS_MS[attempt] ?? 6000, signal);
+    }
+  }
+
+  /** `GET /internal/jobs/<id>/input`: the staged upload, streamed. */
+  async input(jobId: string, signal?: AbortSignal): Promise<Download> {
+    const res = await this.call("reading the job input", `${this.baseUrl}/internal/jobs/${segment(jobId)}/input`, () => ({ headers: this.auth }), signal, 2);
+    return toDownload(res);
+  }
+
+  /** `GET /<repo>/<name>`: a published flist (merge sources), through the public download route. */
+  async download(repository: string, name: string, signal?: AbortSignal): Promise<Download> {
+    const res = await this.call(`downloading ${repository}/${name}`, `${this.baseUrl}/${segment(repository)}/${segment(name)}`, () => ({}), signal, 2);
+    return toDownload(res);
+  }
+
+  /** `POST /internal/jobs/<id>/events`; one try: a lost progress event is not worth delaying the job. */
+  async event(jobId: string, attempt: number, event: Record<string, unknown>, signal?: AbortSignal): Promise<void> {
+    const res = await this.call(
+      "sending progress",
+      `${this.baseUrl}/internal/jobs/${segment(jobId)}/events`,
+      () => ({ method: "POST", headers: { ...this.auth, "content-type": "application/json" }, body: JSON.stringify({ attempt, event }) }),
+      signal,
+      0,
+    );
+    await res.body?.cancel().catch(() => {});
+  }
+
+  /** `PUT /internal/publish/<repo>/<name>` with the flist file and its info (jobId + attempt make it idempotent). */
+  async publish(jobId: string, attempt: number, repository: string, name: string, flistPath: string, info: PublishInfo, signal?: AbortSignal): Promise<PublishResult> {
+    const infoJson = JSON.stringify({ jobId, attempt, contents: info.contents, metadata: info.metadata });
+    const blob = await fs.openAsBlob(flistPath, { type: "application/gzip" });
+    const res = await this.call(
+      "publishing",
+      `${this.baseUrl}/internal/publish/${segment(repository)}/${segment(name)}`,
+      () => {
+        const form = new FormData();
+        form.append("flist", blob, name);
+        form.append("info", infoJson);
+        return { method: "PUT", headers: this.auth, body: form };
+      },
+      signal,
+    );
+    const body = (await res.json().catch(() => ({}))) as { payload?: PublishResult };
+    return body.payload ?? {};
+  }
+
+  /** `POST /internal/jobs/<id>/fail`; retried, since a lost failure would only surface at lease expiry. */
+  async fail(jobId: string, attempt: number, message: string): Promise<void> {
+    const res = await this.call(
+      "reporting the failure",
+      `${this.baseUrl}/internal/jobs/${segment(jobId)}/fail`,
+      () => ({ method: "POST", headers: { ...this.auth, "content-type": "application/json" }, body: JSON.stringify({ attempt, message }) }),
+    );
+    await res.body?.cancel().catch(() => {});
+  }
+}
+
+function toDownload(res: Response): Download {
+  if (!res.body) throw new HubError("the hub answered without a body");
+  const length = res.headers.get("content-length");
+  const size = length !== null && /^\d+$/.test(length) ? Number(length) : undefined;
+  return { body: Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), size };
+}

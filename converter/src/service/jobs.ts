@@ -1,0 +1,165 @@
+/**
+ * Accepted jobs, run in the background with bounded concurrency (docs/jobs-protocol.md "Job lifecycle").
+ *
+ * - `submit` answers at once: the Worker's dispatch must not wait for a conversion.
+ * - At most `concurrency` jobs convert at a time; up to `queueLimit` more wait; beyond that `submit` says
+ *   "busy" (503) and the Worker retries the queue message later, perhaps on another instance.
+ * - Deliveries are at least once: the same (id, attempt) twice is accepted once; a newer attempt of a job this
+ *   instance still runs (its lease expired, e.g. a stalled store) replaces the older one, which is aborted
+ *   (the Worker would answer it 409 anyway); an older attempt than the one known here is ignored.
+ * - A job ends by publishing, or by `fail` with a clear message; a stale attempt (409) or a shutdown stops
+ *   quietly: the Worker's lease then decides what happens to the job.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import type { ChunkStore } from "../store/index.ts";
+import type { ConverterConfig } from "./config.ts";
+import type { JobContext } from "./context.ts";
+import { failureMessage, scrub } from "./errors.ts";
+import { EventReporter } from "./events.ts";
+import { type HubClient, StaleJobError } from "./hub.ts";
+import { runFlist } from "./pipelines/flist.ts";
+import { runMerge } from "./pipelines/merge.ts";
+import { runTar } from "./pipelines/tar.ts";
+import type { JobSpec } from "./spec.ts";
+
+class ShutdownError extends Error {
+  override name = "ShutdownError";
+}
+
+interface Tracked {
+  spec: JobSpec;
+  controller: AbortController;
+  state: "queued" | "running";
+}
+
+export type SubmitResult = "accepted" | "duplicate" | "busy";
+
+export interface JobRunnerOptions {
+  config: ConverterConfig;
+  hub: HubClient;
+  store: () => Promise<ChunkStore>;
+  /** Secrets that must never appear in a message sent out or logged. */
+  secrets: string[];
+  log: (line: string) => void;
+  /** Heartbeat of progress events (tests shorten it). */
+  heartbeatMs?: number;
+}
+
+export class JobRunner {
+  private readonly jobs = new Map<string, Tracked>();
+  private readonly waiting: Tracked[] = [];
+  private running = 0;
+  private readonly idleWaiters: (() => void)[] = [];
+  private closed = false;
+
+  constructor(private readonly options: JobRunnerOptions) {}
+
+  /** Jobs known to this instance (queued or running). */
+  get size(): number {
+    return this.jobs.size;
+  }
+
+  submit(spec: JobSpec): SubmitResult {
+    const known = this.jobs.get(spec.id);
+    if (known) {
+      if (spec.attempt <= known.spec.attempt) return "duplicate";
+      this.log(spec, `attempt ${spec.attempt} supersedes attempt ${known.spec.attempt} here`);
+      this.cancel(known, new StaleJobError());
+    }
+    if (this.closed || this.waiting.length >= this.options.config.queueLimit) return "busy";
+    const tracked: Tracked = { spec, controller: new AbortController(), state: "queued" };
+    this.jobs.set(spec.id, tracked);
+    this.waiting.push(tracked);
+    this.pump();
+    return "accepted";
+  }
+
+  /** Stops every job (no `fail` is sent: their leases will expire and they are dispatched again). */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const tracked of [...this.jobs.values()]) this.cancel(tracked, new ShutdownError("the converter is shutting down"));
+    await this.idle();
+  }
+
+  /** Resolves when no job is running. */
+  idle(): Promise<void> {
+    if (this.running === 0 && this.waiting.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private cancel(tracked: Tracked, reason: Error): void {
+    if (tracked.state === "queued") {
+      const at = this.waiting.indexOf(tracked);
+      if (at >= 0) this.waiting.splice(at, 1);
+    }
+    if (this.jobs.get(tracked.spec.id) === tracked) this.jobs.delete(tracked.spec.id);
+    tracked.controller.abort(reason);
+    this.settle();
+  }
+
+  private pump(): void {
+    while (this.running < this.options.config.concurrency && this.waiting.length > 0) {
+      const tracked = this.waiting.shift() as Tracked;
+      tracked.state = "running";
+      this.running++;
+      void this.run(tracked).finally(() => {
+        this.running--;
+        if (this.jobs.get(tracked.spec.id) === tracked) this.jobs.delete(tracked.spec.id);
+        this.pump();
+        this.settle();
+      });
+    }
+  }
+
+  private settle(): void {
+    if (this.running === 0 && this.waiting.length === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+
+  private log(spec: JobSpec, line: string): void {
+    this.options.log(scrub(`job ${spec.id} #${spec.attempt} ${spec.kind} ${spec.repository}/${spec.name}: ${line}`, this.options.secrets));
+  }
+
+  private async run(tracked: Tracked): Promise<void> {
+    const { spec, controller } = tracked;
+    const { config, hub, store, secrets } = this.options;
+    const started = performance.now();
+    const log = (line: string) => this.log(spec, line);
+    const events = new EventReporter(hub, spec.id, spec.attempt, () => controller.abort(new StaleJobError()), log, this.options.heartbeatMs);
+    let tmpDir: string | undefined;
+    log("started");
+    try {
+      tmpDir = await mkdtemp(path.join(os.tmpdir(), "zhub-job-"));
+      events.update(spec.attempt > 1 ? `Starting (attempt ${spec.attempt})` : "Starting", 0);
+      const ctx: JobContext = { config, hub, store, events, signal: controller.signal, tmpDir, log };
+      if (spec.kind === "tar") await runTar(ctx, spec);
+      else if (spec.kind === "flist") await runFlist(ctx, spec);
+      else await runMerge(ctx, spec);
+      log(`succeeded in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    } catch (err) {
+      const reason = controller.signal.aborted ? controller.signal.reason : err;
+      if (reason instanceof StaleJobError || err instanceof StaleJobError) {
+        log("stopped: the Worker says this attempt is stale or the job has ended");
+        return;
+      }
+      if (reason instanceof ShutdownError) {
+        log("stopped: shutting down (the job will be dispatched again when its lease expires)");
+        return;
+      }
+      const { message, expected } = failureMessage(err);
+      const safe = scrub(message, secrets);
+      log(`failed: ${safe}`);
+      if (!expected && err instanceof Error && err.stack) this.options.log(scrub(err.stack, secrets));
+      await events.flush();
+      try {
+        await hub.fail(spec.id, spec.attempt, safe);
+      } catch (failErr) {
+        if (!(failErr instanceof StaleJobError)) log(`could not report the failure: ${scrub((failErr as Error).message, secrets)}`);
+      }
+    } finally {
+      events.close();
+      if (tmpDir) await rm(tmpDir, { recursive: true, force: true }).catch(() => {});
+    }
+  }
+}
