@@ -38,6 +38,9 @@ export default defineProject({
           // Test-only secrets; real ones come from `wrangler secret put` / .dev.vars.
           HUB_SIGNING_SEED: "4242424242424242424242424242424242424242424242424242424242424242",
           INTERNAL_SECRET: "test-internal-secret",
+          // No converter runs inside workerd: a host that cannot resolve, so a dispatch a test does not answer
+          // itself (by intercepting fetch) fails like an unreachable converter instead of reaching a real one.
+          HUB_CONVERTER_URL: "http://converter.invalid",
         },
       },
     })),

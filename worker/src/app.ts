@@ -5,6 +5,10 @@
  */
 import { Hono } from "hono";
 import { authApi } from "./auth/routes";
+import { chunkRoutes } from "./chunks/routes";
+import { internalJobs } from "./jobs/internal-routes";
+import { jobRoutes } from "./jobs/routes";
+import { uploads } from "./uploads/routes";
 import type { AppEnv } from "./env";
 import { cors } from "./http/cors";
 import { notFound, onError } from "./http/errors";
@@ -23,6 +27,11 @@ app.onError(onError);
 app.get("/api/health", (c) => c.json({ status: "success" }));
 app.route("/", authApi);
 app.route("/", internalPublish);
+app.route("/", internalJobs);
+app.route("/", jobRoutes);
+app.route("/", chunkRoutes);
+// Publishing routes before the generic `/me/<name>` patterns of meApi.
+app.route("/api/flist/me", uploads);
 app.route("/api/flist/me", meApi);
 app.route("/", publicApi);
 app.route("/", downloads);

@@ -2,7 +2,7 @@
 export interface Env {
   DB: D1Database;
   FLISTS: R2Bucket;
-  JOBS: Queue<unknown>;
+  JOBS: Queue<{ jobId: string }>;
 
   /** Public base URL of the hub without trailing slash; empty = the request's origin. */
   HUB_PUBLIC_URL: string;
@@ -14,6 +14,24 @@ export interface Env {
   HUB_TOKEN_MAX_AGE: string;
   /** Public chunk backend `host:port[/namespace]` shown on pages and used as `backend-forced`. */
   HUB_BACKEND: string;
+
+  /** Base URL of the converter service (local run, tests); unused when the `CONVERTER` binding exists. */
+  HUB_CONVERTER_URL: string;
+  /** Seconds a running job may stay silent before it is dispatched again (default 60). */
+  HUB_JOB_LEASE_SECONDS: string;
+  /** Dispatches of a job before it fails for good (default 3). */
+  HUB_JOB_MAX_ATTEMPTS: string;
+  /** Largest multipart form accepted by `POST /api/flist/me/upload[-flist]` (bytes; default 100 MiB). */
+  HUB_UPLOAD_FORM_MAX_BYTES: string;
+  /** Largest archive accepted by the streamed and resumable uploads (bytes; default 10 GiB). */
+  HUB_UPLOAD_MAX_BYTES: string;
+  /** Largest chunk accepted by `PUT /api/chunks/<hash>` (bytes; default 4 MiB). */
+  HUB_CHUNK_MAX_BYTES: string;
+  /**
+   * Production: the converter reached through a binding instead of `HUB_CONVERTER_URL` — a service binding
+   * (`fetch`) or a container Durable Object namespace (`@cloudflare/containers`). Absent locally.
+   */
+  CONVERTER?: Fetcher | DurableObjectNamespace;
 
   /** Secret: 64 hex chars, Ed25519 seed that signs API tokens. */
   HUB_SIGNING_SEED: string;

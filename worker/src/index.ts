@@ -1,11 +1,21 @@
 /**
- * Worker entry point. `fetch` serves the hub; `queue` and `scheduled` (jobs) are added by later issues.
+ * Worker entry point: `fetch` serves the hub; `queue` dispatches conversion jobs to the converter; `scheduled`
+ * (cron, wrangler.toml) re-dispatches jobs whose lease expired and aborts abandoned resumable uploads.
  */
 import { app } from "./app";
 import type { Env } from "./env";
+import { consumeJobs, sweepLeases } from "./jobs/queue";
+import { sweepUploads } from "./uploads/resumable";
 
 export default {
   fetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response> {
     return app.fetch(request, env, ctx);
+  },
+  async queue(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+    await consumeJobs(batch, env);
+  },
+  async scheduled(_controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
+    ctx.waitUntil(sweepUploads(env));
+    await sweepLeases(env);
   },
 } satisfies ExportedHandler<Env>;

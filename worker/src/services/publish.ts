@@ -12,7 +12,18 @@ import type { Env } from "../env";
 import { HubError } from "../http/errors";
 import { nowSeconds } from "../catalog/format";
 import { getPublishJob } from "../storage/catalog-reads";
-import { archiveEntry, insertBlob, insertPublishJob, putEntry, touchRepository } from "../storage/catalog-writes";
+import {
+  archiveEntry,
+  clearGuards,
+  expectRow,
+  insertBlob,
+  insertPublishJob,
+  isGuardFailure,
+  putEntry,
+  touchRepository,
+} from "../storage/catalog-writes";
+import { dropInput } from "../jobs/lifecycle";
+import { appendFinalEvent, getJob, markSucceeded, type JobRow } from "../jobs/store";
 import { blobKey, contentsKey, putBlob, putContents } from "../storage/blobs";
 
 /**
@@ -41,6 +52,8 @@ export type ContentsListing = z.infer<typeof contentsSchema>;
 export const publishInfoSchema = z.object({
   /** Queue job id; the same id published twice is answered once. */
   jobId: z.string().min(1).max(200).optional(),
+  /** The job attempt publishing (docs/jobs-protocol.md); required when `jobId` names a job of the jobs table. */
+  attempt: z.number().int().positive().optional(),
   contents: contentsSchema,
   /** Flist metadata key → value (JSON-decoded, as `zflist metadata <key>` prints it). */
   metadata: z.record(z.string(), z.unknown()).default({}),
@@ -53,6 +66,50 @@ export interface PublishResult {
   sha256: string;
   md5: string;
   size: number;
+}
+
+/** What a finished job keeps as its result: the publish result plus the counts of the contents listing. */
+export interface JobResult extends PublishResult {
+  counts: Omit<ContentsListing, "content">;
+}
+
+function countsOf(c: ContentsListing): JobResult["counts"] {
+  return {
+    regular: c.regular,
+    symlink: c.symlink,
+    directory: c.directory,
+    special: c.special,
+    failure: c.failure,
+    fullsize: c.fullsize,
+  };
+}
+
+async function firstResult(db: D1Database, jobId: string): Promise<PublishResult | null> {
+  const done = await getPublishJob(db, jobId);
+  return done ? (JSON.parse(done.result) as PublishResult) : null;
+}
+
+/**
+ * A publish carrying the id of a job of the jobs table must come from that job's current attempt and target
+ * its name. Returns the job (null for an operator's own id), or the first result when the job already published.
+ */
+async function checkJob(
+  db: D1Database,
+  repository: string,
+  name: string,
+  info: PublishInfo,
+): Promise<{ job: JobRow | null; done: PublishResult | null }> {
+  if (!info.jobId) return { job: null, done: null };
+  const job = await getJob(db, info.jobId);
+  if (!job || job.status === "succeeded") return { job, done: await firstResult(db, info.jobId) };
+  if (info.attempt === undefined) throw new HubError(400, "invalid info: attempt: required for a job's publish");
+  if (job.repository !== repository || job.name !== name) {
+    throw new HubError(409, `job ${job.id} publishes ${job.repository}/${job.name}, not ${repository}/${name}`);
+  }
+  if (job.status !== "running" || job.attempts !== info.attempt) {
+    throw new HubError(409, `stale attempt ${info.attempt} of job ${job.id} (${job.status}, attempt ${job.attempts})`);
+  }
+  return { job, done: null };
 }
 
 function hex(buffer: ArrayBuffer): string {
@@ -98,10 +155,8 @@ export async function publishFlist(
   input: { repository: string; name: string; file: Blob; info: PublishInfo },
 ): Promise<PublishResult> {
   const { repository, name, file, info } = input;
-  if (info.jobId) {
-    const done = await getPublishJob(env.DB, info.jobId);
-    if (done) return JSON.parse(done.result) as PublishResult;
-  }
+  const { job, done } = await checkJob(env.DB, repository, name, info);
+  if (done) return done;
   if (file.size === 0) throw new HubError(400, "empty flist");
   if (file.size > MAX_FLIST_BYTES) throw new HubError(413, `flist larger than ${MAX_FLIST_BYTES} bytes`);
   if (!(await looksLikeGzip(file))) throw new HubError(400, "not a flist: the file is not gzip-compressed");
@@ -138,18 +193,36 @@ export async function publishFlist(
     touchRepository(db, repository, now),
   ];
   if (info.jobId) {
-    const job = { jobId: info.jobId, repository, name, sha256, result: JSON.stringify(result) };
-    statements.push(insertPublishJob(db, job, now));
+    const record = { jobId: info.jobId, repository, name, sha256, result: JSON.stringify(result) };
+    statements.push(insertPublishJob(db, record, now));
+  }
+  if (job && info.attempt !== undefined) {
+    // The job's success is part of the publish: the catalog rows, `succeeded` and the final event commit
+    // together, and only while this attempt is the job's current one (the guard, checked in the transaction).
+    const attempt = { id: job.id, attempt: info.attempt };
+    const jobResult: JobResult = { ...result, counts: countsOf(info.contents) };
+    const event = { status: "info", info: { filename: name, file: name, flist: countsOf(info.contents) } };
+    statements.unshift(
+      expectRow(db, "SELECT 1 FROM jobs WHERE id = ?1 AND status = 'running' AND attempts = ?2", job.id, info.attempt),
+    );
+    statements.push(
+      markSucceeded(db, attempt, JSON.stringify(jobResult), now),
+      appendFinalEvent(db, job.id, "succeeded", event, now),
+      clearGuards(db),
+    );
   }
   try {
     await db.batch(statements);
   } catch (err) {
-    // Two deliveries of one job raced: the loser's batch rolled back entirely; answer the winner's result.
-    if (info.jobId && /UNIQUE constraint failed: publish_jobs/.test(String(err))) {
-      const done = await getPublishJob(db, info.jobId);
-      if (done) return JSON.parse(done.result) as PublishResult;
+    // Two deliveries of one job raced (or the attempt went stale meanwhile): the loser's batch rolled back
+    // entirely; answer the winner's result, or 409 when no attempt published.
+    if (info.jobId && (/UNIQUE constraint failed: publish_jobs/.test(String(err)) || isGuardFailure(err))) {
+      const first = await firstResult(db, info.jobId);
+      if (first) return first;
+      if (isGuardFailure(err)) throw new HubError(409, `stale attempt ${info.attempt} of job ${info.jobId}`);
     }
     throw err;
   }
+  if (job) await dropInput(env, job.id);
   return result;
 }

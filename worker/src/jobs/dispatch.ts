@@ -1,0 +1,124 @@
+/**
+ * Dispatching a job to the converter (docs/jobs-protocol.md "Job lifecycle" step 2). Called by the queue
+ * consumer, the scheduled lease sweep, and lazily whenever someone reads or waits on a job, so a job whose
+ * converter died is picked up again even when no message and no cron tick arrives.
+ *
+ * At most one dispatcher wins an attempt: the claim is a conditional UPDATE on (attempts, lease expired).
+ */
+import type { Env } from "../env";
+import { nowSeconds } from "../catalog/format";
+import { jobConfig } from "./config";
+import { converterError, converterFetch } from "./converter";
+import { finishFailed } from "./lifecycle";
+import { claimAttempt, getJob, isTerminal, noteLastError, releaseAttempt, type JobRow } from "./store";
+
+export type DispatchOutcome =
+  /** Nothing to do (finished, someone else holds a live lease, or unknown id). */
+  | { kind: "idle" }
+  /** The converter accepted attempt `attempt`. */
+  | { kind: "dispatched"; attempt: number }
+  /** The converter could not be reached; try again after `delaySeconds`. */
+  | { kind: "retry"; delaySeconds: number; reason: string }
+  /** The job failed for good (attempts exhausted, or the converter refused it). */
+  | { kind: "failed"; reason: string };
+
+/** Job spec of `POST <converter>/jobs`. */
+export interface JobSpec {
+  id: string;
+  attempt: number;
+  kind: JobRow["kind"];
+  repository: string;
+  name: string;
+  metadata: Record<string, string>;
+  sources?: { repository: string; name: string; sha256: string }[];
+}
+
+export interface JobParams {
+  metadata?: Record<string, string>;
+  sources?: { repository: string; name: string; sha256: string }[];
+}
+
+export function jobSpec(job: JobRow, attempt: number): JobSpec {
+  const params = JSON.parse(job.params) as JobParams;
+  const spec: JobSpec = {
+    id: job.id,
+    attempt,
+    kind: job.kind,
+    repository: job.repository,
+    name: job.name,
+    metadata: params.metadata ?? {},
+  };
+  if (job.kind === "merge") spec.sources = params.sources ?? [];
+  return spec;
+}
+
+/** Delay before the next dispatch after the converter could not be reached: grows with the attempts. */
+function retryDelay(env: Env, attempt: number): number {
+  return Math.min(jobConfig.leaseSeconds(env), 5 * attempt);
+}
+
+/** Whether the job should be dispatched now: not finished and its lease (or its queued grace) has expired. */
+export function isDispatchable(job: JobRow, now = nowSeconds()): boolean {
+  return !isTerminal(job.status) && job.lease_until <= now;
+}
+
+export async function dispatchJob(env: Env, jobId: string): Promise<DispatchOutcome> {
+  const db = env.DB;
+  const job = await getJob(db, jobId);
+  if (!job || !isDispatchable(job)) return { kind: "idle" };
+  const now = nowSeconds();
+  const lease = jobConfig.leaseSeconds(env);
+
+  // A running job whose lease expired: its converter stopped reporting. Say so before the next attempt.
+  let lastError = job.last_error;
+  if (job.status === "running" && job.attempts > 0) {
+    lastError ??= `the converter stopped reporting (attempt ${job.attempts}, lease of ${lease} s expired)`;
+    await noteLastError(db, job.id, job.attempts, lastError).run();
+  }
+
+  const max = jobConfig.maxAttempts(env);
+  if (job.attempts >= max) {
+    const reason = `gave up after ${job.attempts} attempt${job.attempts === 1 ? "" : "s"}: ${lastError ?? "unknown error"}`;
+    await finishFailed(env, { id: job.id, attempt: null }, reason);
+    return { kind: "failed", reason };
+  }
+
+  const claimed = await claimAttempt(db, job, now + lease, now).run();
+  if (claimed.meta.changes !== 1) return { kind: "idle" };
+  const attempt = job.attempts + 1;
+
+  let res: Response;
+  try {
+    res = await converterFetch(
+      env,
+      "/jobs",
+      {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(jobSpec(job, attempt)),
+      },
+      job.id,
+    );
+  } catch (err) {
+    return release(env, job.id, attempt, `converter unreachable: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (res.ok) {
+    await res.body?.cancel();
+    return { kind: "dispatched", attempt };
+  }
+  const message = await converterError(res);
+  // 4xx (but 408/429): the converter will never accept this spec; retrying would only burn attempts.
+  if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) {
+    const reason = `converter refused the job: ${message}`;
+    await finishFailed(env, { id: job.id, attempt }, reason);
+    return { kind: "failed", reason };
+  }
+  return release(env, job.id, attempt, `converter unavailable: ${message}`);
+}
+
+async function release(env: Env, id: string, attempt: number, reason: string): Promise<DispatchOutcome> {
+  const delaySeconds = retryDelay(env, attempt);
+  const now = nowSeconds();
+  await releaseAttempt(env.DB, { id, attempt }, reason, now + delaySeconds, now).run();
+  return { kind: "retry", delaySeconds, reason };
+}

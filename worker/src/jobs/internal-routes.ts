@@ -1,0 +1,101 @@
+/**
+ * The converter's side of a job (docs/jobs-protocol.md "Worker internal endpoints"), all behind
+ * `requireInternal()`: read the staged input, report progress (renews the lease), fail the job. The publish
+ * itself goes through `PUT /internal/publish/<repo>/<name>` with `info.jobId` + `info.attempt`.
+ * Every call naming an attempt that is not the job's current running one answers 409: the converter stops.
+ */
+import { Hono, type Context } from "hono";
+import { z } from "zod";
+import { requireInternal } from "../auth/internal";
+import type { AppEnv } from "../env";
+import { nowSeconds } from "../catalog/format";
+import { HubError } from "../http/errors";
+import { ok } from "../http/respond";
+import { jobConfig } from "./config";
+import { finishFailed } from "./lifecycle";
+import { appendEventIfCurrent, getJob, isTerminal, reportProgress, type JobRow } from "./store";
+
+export const internalJobs = new Hono<AppEnv>();
+
+const attemptSchema = z.number().int().positive();
+
+const eventsBody = z.object({
+  attempt: attemptSchema,
+  // No event = a heartbeat: the lease is renewed, nothing is appended to the log.
+  event: z
+    .object({
+      status: z.literal("update"),
+      message: z.string().max(1000),
+      progress: z.number().min(0).max(100),
+    })
+    .optional(),
+});
+
+const failBody = z.object({
+  attempt: attemptSchema,
+  message: z.string().min(1).max(4000),
+  /** What a synchronous request waiting on the job answers (default 422: the input could not be converted). */
+  status: z.number().int().min(400).max(599).optional(),
+});
+
+async function body<S extends z.ZodType>(c: Context<AppEnv>, schema: S): Promise<z.output<S>> {
+  let raw: unknown;
+  try {
+    raw = await c.req.json();
+  } catch {
+    throw new HubError(400, "malformed json request");
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new HubError(400, `invalid body: ${issue?.path.join(".") || "(root)"}: ${issue?.message ?? "bad value"}`);
+  }
+  return parsed.data;
+}
+
+async function requireJob(c: Context<AppEnv>): Promise<JobRow> {
+  const job = await getJob(c.env.DB, c.req.param("id") ?? "");
+  if (!job) throw new HubError(404, "job id not found");
+  return job;
+}
+
+function staleError(job: JobRow, attempt: number): HubError {
+  if (isTerminal(job.status)) return new HubError(409, `job ${job.id} is ${job.status}`);
+  return new HubError(409, `stale attempt ${attempt} of job ${job.id} (current attempt ${job.attempts}, ${job.status})`);
+}
+
+internalJobs.get("/internal/jobs/:id/input", requireInternal(), async (c) => {
+  const job = await requireJob(c);
+  if (isTerminal(job.status)) throw new HubError(409, `job ${job.id} is ${job.status}`);
+  if (!job.input_key) throw new HubError(404, `job ${job.id} has no staged input`);
+  const object = await c.env.FLISTS.get(job.input_key);
+  if (!object) throw new HubError(404, `input of job ${job.id} is missing from storage`);
+  return new Response(object.body, {
+    headers: { "Content-Type": "application/octet-stream", "Content-Length": String(object.size) },
+  });
+});
+
+internalJobs.post("/internal/jobs/:id/events", requireInternal(), async (c) => {
+  const job = await requireJob(c);
+  const { attempt, event } = await body(c, eventsBody);
+  const db = c.env.DB;
+  const now = nowSeconds();
+  const leaseUntil = now + jobConfig.leaseSeconds(c.env);
+  const progress = event ? Math.round(event.progress) : undefined;
+  const statements = [reportProgress(db, { id: job.id, attempt }, { progress, message: event?.message }, leaseUntil, now)];
+  if (event) {
+    statements.push(appendEventIfCurrent(db, job.id, attempt, { status: "update", message: event.message, progress }, now));
+  }
+  const [update] = await db.batch(statements);
+  if ((update?.meta.changes ?? 0) !== 1) throw staleError((await getJob(db, job.id)) ?? job, attempt);
+  return ok(c, { lease_until: leaseUntil });
+});
+
+internalJobs.post("/internal/jobs/:id/fail", requireInternal(), async (c) => {
+  const job = await requireJob(c);
+  const { attempt, message, status } = await body(c, failBody);
+  if (!(await finishFailed(c.env, { id: job.id, attempt }, message, status ?? 422))) {
+    throw staleError((await getJob(c.env.DB, job.id)) ?? job, attempt);
+  }
+  return ok(c);
+});

@@ -1,0 +1,88 @@
+/**
+ * Creating and ending jobs. A job is created `queued` with its input already staged in R2 and one Queue message;
+ * it ends `succeeded` (the publish batch, services/publish.ts) or `failed` (here), each time with its final SSE
+ * event written in the same D1 batch as the status, so every event stream ends.
+ */
+import type { Env } from "../env";
+import { nowSeconds } from "../catalog/format";
+import { jobConfig } from "./config";
+import type { JobParams } from "./dispatch";
+import { appendEvent, appendFinalEvent, getJob, insertJob, markFailed, type JobKind, type JobRow } from "./store";
+
+export interface NewJob {
+  id: string;
+  kind: JobKind;
+  user: string;
+  repository: string;
+  name: string;
+  params: JobParams;
+  input: { key: string; size: number } | null;
+}
+
+/** R2 key of a job's staged input (tar archive or uploaded flist). */
+export function inputKey(jobId: string): string {
+  return `uploads/${jobId}`;
+}
+
+export async function createJob(env: Env, job: NewJob): Promise<JobRow> {
+  const db = env.DB;
+  const now = nowSeconds();
+  // The Queue message normally dispatches the job within seconds; if it is lost, the lease sweep (or a reader)
+  // dispatches it once this grace period is over.
+  const leaseUntil = now + jobConfig.leaseSeconds(env);
+  await db.batch([
+    insertJob(
+      db,
+      {
+        id: job.id,
+        kind: job.kind,
+        user: job.user,
+        repository: job.repository,
+        name: job.name,
+        params: JSON.stringify(job.params),
+        input_key: job.input?.key ?? null,
+        input_size: job.input?.size ?? null,
+        lease_until: leaseUntil,
+      },
+      now,
+    ),
+    appendEvent(db, job.id, { status: "update", message: "Job queued", progress: 0 }, now),
+  ]);
+  try {
+    await env.JOBS.send({ jobId: job.id });
+  } catch (err) {
+    // The job is recorded: the lease sweep will dispatch it. Log the cause, never the request.
+    console.error(`job ${job.id}: queue send failed, left to the lease sweep: ${String(err)}`);
+  }
+  const row = await getJob(db, job.id);
+  if (!row) throw new Error(`job ${job.id} vanished after insert`);
+  return row;
+}
+
+/**
+ * Fails the job with `message` and its final `error` event. `attempt` null: the Worker gives up (any unfinished
+ * state); otherwise only that running attempt can fail it. Returns false when the job was not in that state.
+ * `httpStatus` is what a synchronous request waiting on the job answers.
+ */
+export async function finishFailed(
+  env: Env,
+  job: { id: string; attempt: number | null },
+  message: string,
+  httpStatus = 503,
+): Promise<boolean> {
+  const db = env.DB;
+  const now = nowSeconds();
+  const [update] = await db.batch([
+    markFailed(db, job, { message, httpStatus }, now),
+    appendFinalEvent(db, job.id, "failed", { status: "error", message }, now),
+  ]);
+  const changed = (update?.meta.changes ?? 0) === 1;
+  if (changed) await dropInput(env, job.id);
+  return changed;
+}
+
+/** The staged input is only needed while the job can still run. */
+export async function dropInput(env: Env, jobId: string): Promise<void> {
+  const job = await getJob(env.DB, jobId);
+  if (job?.input_key) await env.FLISTS.delete(job.input_key).catch(() => undefined);
+}

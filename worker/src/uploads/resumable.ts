@@ -1,0 +1,244 @@
+/**
+ * Resumable uploads of large archives on R2 multipart uploads, for archives over the platform's request-body
+ * limit (100 MB on the smallest plans) or over flaky links. Mounted at `/api/flist/me/uploads`:
+ *
+ *   POST   /                    {"filename": "x.tar.gz", "partSize"?: n, "size"?: n, "metadata"?: {k: v}}
+ *                               → 201 {id, name, partSize, url}
+ *   PUT    /<id>/<part>         body = part `part` (1-based), Content-Length required; every part but the last
+ *                               is exactly `partSize` bytes → {part, size, etag}; re-sending a part replaces it
+ *   GET    /<id>                → {id, name, status, partSize, parts: [{part, size, etag}], received}: resume here
+ *   POST   /<id>/complete       assembles the parts and starts the job (answers like POST /upload; ?async=1)
+ *   DELETE /<id>                aborts the upload
+ *
+ * The session id becomes the job id, and the object is the job's staged input (`uploads/<id>`). Sessions belong
+ * to the acting repository; other callers get 404. Abandoned sessions are aborted by the scheduled sweep.
+ */
+import { Hono, type Context } from "hono";
+import { z } from "zod";
+import { requireActor } from "../auth/middleware";
+import type { AppEnv, Env } from "../env";
+import { nowSeconds } from "../catalog/format";
+import { HubError } from "../http/errors";
+import { ok } from "../http/respond";
+import { uploadConfig } from "../jobs/config";
+import { inputKey } from "../jobs/lifecycle";
+import { getJob } from "../jobs/store";
+import { answerJob, startJob } from "./jobs";
+import { ARCHIVE_SUFFIX, metadataFields, uploadTargetName } from "./naming";
+
+export const resumable = new Hono<AppEnv>();
+
+/** R2: every part but the last at least 5 MiB; the part must fit in one request body (100 MB). */
+export const MIN_PART_SIZE = 5 * 1024 * 1024;
+export const MAX_PART_SIZE = 95 * 1024 * 1024;
+export const DEFAULT_PART_SIZE = 16 * 1024 * 1024;
+const MAX_PARTS = 10_000;
+/** Open sessions untouched for this long are aborted by the sweep. */
+const ABANDONED_AFTER_SECONDS = 24 * 3600;
+
+interface SessionRow {
+  id: string;
+  user: string;
+  repository: string;
+  name: string;
+  r2_key: string;
+  r2_upload_id: string;
+  params: string;
+  part_size: number;
+  status: "open" | "completed" | "aborted";
+  created: number;
+  updated: number;
+}
+
+interface PartRow {
+  part_number: number;
+  etag: string;
+  size: number;
+}
+
+const createBody = z.object({
+  filename: z.string().min(1).max(4096),
+  partSize: z.number().int().min(MIN_PART_SIZE).max(MAX_PART_SIZE).optional(),
+  size: z.number().int().positive().optional(),
+  metadata: z.record(z.string(), z.string()).optional(),
+});
+
+async function getSession(c: Context<AppEnv>): Promise<SessionRow> {
+  const row = await c.env.DB.prepare("SELECT * FROM upload_sessions WHERE id = ?1")
+    .bind(c.req.param("id") ?? "")
+    .first<SessionRow>();
+  // Another repository's session is indistinguishable from a missing one.
+  if (!row || row.repository !== c.var.actor.repository) throw new HubError(404, "upload not found");
+  return row;
+}
+
+async function listParts(db: D1Database, id: string): Promise<PartRow[]> {
+  const { results } = await db
+    .prepare("SELECT part_number, etag, size FROM upload_parts WHERE upload_id = ?1 ORDER BY part_number")
+    .bind(id)
+    .all<PartRow>();
+  return results;
+}
+
+function sessionView(s: SessionRow, parts: PartRow[]) {
+  return {
+    id: s.id,
+    name: s.name,
+    status: s.status,
+    partSize: s.part_size,
+    parts: parts.map((p) => ({ part: p.part_number, size: p.size, etag: p.etag })),
+    received: parts.reduce((sum, p) => sum + p.size, 0),
+    url: `/api/flist/me/uploads/${s.id}`,
+  };
+}
+
+resumable.post("/", requireActor(), async (c) => {
+  let raw: unknown;
+  try {
+    raw = await c.req.json();
+  } catch {
+    throw new HubError(400, "malformed json request");
+  }
+  const parsed = createBody.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new HubError(400, `invalid body: ${issue?.path.join(".") || "(root)"}: ${issue?.message ?? "bad value"}`);
+  }
+  const body = parsed.data;
+  if (!body.filename.endsWith(ARCHIVE_SUFFIX)) throw new HubError(400, "this file is not allowed");
+  const name = uploadTargetName("tar", body.filename, c.req.header("X-Original-Name"));
+  const cap = uploadConfig.maxBytes(c.env);
+  if (body.size !== undefined && body.size > cap) throw new HubError(413, `archive larger than ${cap} bytes`);
+  const metadata = metadataFields(Object.entries(body.metadata ?? {}).map(([k, v]) => [`metadata-${k}`, v]));
+  const partSize = body.partSize ?? DEFAULT_PART_SIZE;
+
+  const id = crypto.randomUUID();
+  const key = inputKey(id);
+  const upload = await c.env.FLISTS.createMultipartUpload(key, {
+    httpMetadata: { contentType: "application/octet-stream" },
+  });
+  const now = nowSeconds();
+  await c.env.DB.prepare(
+    `INSERT INTO upload_sessions (id, user, repository, name, r2_key, r2_upload_id, params, part_size, status,
+                                  created, updated)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'open', ?9, ?9)`,
+  )
+    .bind(id, c.var.actor.user, c.var.actor.repository, name, key, upload.uploadId, JSON.stringify({ metadata }), partSize, now)
+    .run();
+  c.header("Location", `/api/flist/me/uploads/${id}`);
+  return ok(c, { id, name, partSize, url: `/api/flist/me/uploads/${id}` }, 201);
+});
+
+resumable.get("/:id", requireActor(), async (c) => {
+  const session = await getSession(c);
+  return ok(c, sessionView(session, await listParts(c.env.DB, session.id)));
+});
+
+resumable.put("/:id/:part", requireActor(), async (c) => {
+  const session = await getSession(c);
+  if (session.status !== "open") throw new HubError(409, `upload is ${session.status}`);
+  const partText = c.req.param("part");
+  if (!/^\d{1,5}$/.test(partText) || Number(partText) < 1 || Number(partText) > MAX_PARTS) {
+    throw new HubError(400, `invalid part: expected 1..${MAX_PARTS}`);
+  }
+  const part = Number(partText);
+  const raw = c.req.header("Content-Length");
+  if (raw === undefined || !/^\d{1,12}$/.test(raw.trim())) throw new HubError(411, "Content-Length required");
+  const size = Number(raw.trim());
+  if (size === 0 || !c.req.raw.body) throw new HubError(400, "empty part");
+  if (size > session.part_size) throw new HubError(413, `part larger than the upload's part size ${session.part_size}`);
+  const cap = uploadConfig.maxBytes(c.env);
+  if ((part - 1) * session.part_size + size > cap) throw new HubError(413, `archive larger than ${cap} bytes`);
+
+  const upload = c.env.FLISTS.resumeMultipartUpload(session.r2_key, session.r2_upload_id);
+  const uploaded = await upload.uploadPart(part, c.req.raw.body);
+  const now = nowSeconds();
+  await c.env.DB.batch([
+    c.env.DB.prepare(
+      `INSERT OR REPLACE INTO upload_parts (upload_id, part_number, etag, size, created) VALUES (?1, ?2, ?3, ?4, ?5)`,
+    ).bind(session.id, part, uploaded.etag, size, now),
+    c.env.DB.prepare("UPDATE upload_sessions SET updated = ?2 WHERE id = ?1").bind(session.id, now),
+  ]);
+  return ok(c, { part, size, etag: uploaded.etag });
+});
+
+/** Parts 1..n without gap, all `partSize` bytes but the last: what R2 will assemble. */
+function checkParts(session: SessionRow, parts: PartRow[]): void {
+  if (parts.length === 0) throw new HubError(400, "no part uploaded");
+  parts.forEach((p, i) => {
+    if (p.part_number !== i + 1) throw new HubError(400, `part ${i + 1} is missing`);
+    if (i < parts.length - 1 && p.size !== session.part_size) {
+      throw new HubError(400, `part ${p.part_number} has ${p.size} bytes; every part but the last must have ${session.part_size}`);
+    }
+  });
+}
+
+resumable.post("/:id/complete", requireActor(), async (c) => {
+  const session = await getSession(c);
+  const db = c.env.DB;
+  if (session.status === "completed") {
+    // A repeated complete (the first answer was lost): answer the job it started.
+    const job = await getJob(db, session.id);
+    if (job) return answerJob(c, job);
+  }
+  if (session.status !== "open") throw new HubError(409, `upload is ${session.status}`);
+  const parts = await listParts(db, session.id);
+  checkParts(session, parts);
+  const size = parts.reduce((sum, p) => sum + p.size, 0);
+
+  const upload = c.env.FLISTS.resumeMultipartUpload(session.r2_key, session.r2_upload_id);
+  try {
+    await upload.complete(parts.map((p) => ({ partNumber: p.part_number, etag: p.etag })));
+  } catch (err) {
+    throw new HubError(400, `could not assemble the upload: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const claimed = await db
+    .prepare("UPDATE upload_sessions SET status = 'completed', updated = ?2 WHERE id = ?1 AND status = 'open'")
+    .bind(session.id, nowSeconds())
+    .run();
+  if (claimed.meta.changes !== 1) {
+    const job = await getJob(db, session.id);
+    if (job) return answerJob(c, job);
+    throw new HubError(409, "upload is being completed");
+  }
+  const params = JSON.parse(session.params) as { metadata?: Record<string, string> };
+  const job = await startJob(c.env, c.var.actor, {
+    id: session.id,
+    kind: "tar",
+    name: session.name,
+    params: { metadata: params.metadata ?? {} },
+    staged: { size },
+  });
+  await db.prepare("DELETE FROM upload_parts WHERE upload_id = ?1").bind(session.id).run();
+  return answerJob(c, job);
+});
+
+resumable.delete("/:id", requireActor(), async (c) => {
+  const session = await getSession(c);
+  if (session.status !== "open") throw new HubError(409, `upload is ${session.status}`);
+  await abortSession(c.env, session);
+  return ok(c);
+});
+
+async function abortSession(env: Env, session: SessionRow): Promise<void> {
+  await env.FLISTS.resumeMultipartUpload(session.r2_key, session.r2_upload_id)
+    .abort()
+    .catch(() => undefined);
+  await env.DB.batch([
+    env.DB.prepare("UPDATE upload_sessions SET status = 'aborted', updated = ?2 WHERE id = ?1 AND status = 'open'").bind(
+      session.id,
+      nowSeconds(),
+    ),
+    env.DB.prepare("DELETE FROM upload_parts WHERE upload_id = ?1").bind(session.id),
+  ]);
+}
+
+/** Scheduled: aborts open sessions nobody touched for a day (R2 would keep their parts for a week). */
+export async function sweepUploads(env: Env): Promise<void> {
+  const { results } = await env.DB.prepare(
+    "SELECT * FROM upload_sessions WHERE status = 'open' AND updated < ?1 ORDER BY updated LIMIT 25",
+  )
+    .bind(nowSeconds() - ABANDONED_AFTER_SECONDS)
+    .all<SessionRow>();
+  for (const session of results) await abortSession(env, session);
+}
