@@ -23,6 +23,7 @@ export interface RecordedPublish {
 export interface RecordedFail {
   attempt: number;
   message: string;
+  status?: number;
 }
 
 export type Outcome = { kind: "publish"; publish: RecordedPublish } | { kind: "fail"; fail: RecordedFail };
@@ -35,6 +36,8 @@ export class HubPeer {
   /** Public downloads: "repo/name" → file path. */
   readonly downloads = new Map<string, string>();
   readonly events = new Map<string, RecordedEvent[]>();
+  /** Event calls without an event (lease renewals), per job. */
+  readonly heartbeats = new Map<string, number>();
   readonly publishes = new Map<string, RecordedPublish[]>();
   readonly fails = new Map<string, RecordedFail[]>();
   readonly unauthorized: string[] = [];
@@ -105,19 +108,23 @@ export class HubPeer {
     if (parts[1] === "jobs" && parts.length === 4) {
       const jobId = parts[2] as string;
       if (parts[3] === "input" && req.method === "GET") return serveFile(this.inputs.get(jobId));
-      const payload = JSON.parse(body.toString("utf8")) as { attempt: number; event?: RecordedEvent["event"]; message?: string };
+      const payload = JSON.parse(body.toString("utf8")) as { attempt: number; event?: RecordedEvent["event"]; message?: string; status?: number };
       if (parts[3] === "events") {
         const status = this.status("events", jobId, payload.attempt);
         if (status !== 200) return json(status, { status: "error", message: `answered ${status}` });
+        if (payload.event === undefined) {
+          this.heartbeats.set(jobId, (this.heartbeats.get(jobId) ?? 0) + 1);
+          return json(200, { status: "success" });
+        }
         const list = this.events.get(jobId) ?? [];
-        list.push({ attempt: payload.attempt, event: payload.event! });
+        list.push({ attempt: payload.attempt, event: payload.event });
         this.events.set(jobId, list);
         return json(200, { status: "success" });
       }
       if (parts[3] === "fail") {
         const status = this.status("fail", jobId, payload.attempt);
         if (status !== 200) return json(status, { status: "error", message: `answered ${status}` });
-        const fail = { attempt: payload.attempt, message: payload.message ?? "" };
+        const fail: RecordedFail = { attempt: payload.attempt, message: payload.message ?? "", ...(payload.status ? { status: payload.status } : {}) };
         this.fails.set(jobId, [...(this.fails.get(jobId) ?? []), fail]);
         this.settle(jobId, { kind: "fail", fail });
         return json(200, { status: "success" });

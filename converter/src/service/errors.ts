@@ -12,16 +12,24 @@ export class JobFailure extends Error {
   override name = "JobFailure";
 }
 
-export function failureMessage(err: unknown): { message: string; expected: boolean } {
+export interface Failure {
+  message: string;
+  /** What a request waiting on the job answers; undefined = the Worker's default (422, bad input). */
+  status?: number;
+  /** False for bugs: their stack is logged. */
+  expected: boolean;
+}
+
+export function failureMessage(err: unknown): Failure {
   if (err instanceof JobFailure) return { message: err.message, expected: true };
   if (err instanceof IngestError) return { message: `invalid archive: ${err.message}`, expected: true };
   if (err instanceof FlistFormatError) return { message: `invalid flist: ${err.message}`, expected: true };
   if (err instanceof FlistTreeError) return { message: `cannot write the flist: ${err.message}`, expected: true };
-  // "chunk store <redacted url>: <reason>": the URL is already redacted by the store.
-  if (err instanceof StoreError) return { message: err.message, expected: true };
-  if (err instanceof HubError) return { message: err.message, expected: true };
+  // "chunk store <redacted url>: <reason>": the URL is already redacted by the store. Not the user's fault.
+  if (err instanceof StoreError) return { message: err.message, status: 503, expected: true };
+  if (err instanceof HubError) return { message: err.message, status: 502, expected: true };
   const text = err instanceof Error ? err.message : String(err);
-  return { message: `internal error: ${text}`, expected: false };
+  return { message: `internal error: ${text}`, status: 500, expected: false };
 }
 
 /** Replaces every occurrence of the given secrets (store password, internal secret) with `***`. */

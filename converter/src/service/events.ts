@@ -3,9 +3,9 @@
  *
  * - At most one call in flight; updates arriving meanwhile are coalesced to the latest, so a fast job never
  *   queues hundreds of calls and the Worker sees progress in order.
- * - Heartbeat: when nothing was sent for HEARTBEAT_MS the latest event is sent again. Events renew the job's
- *   lease (docs/jobs-protocol.md), and a long step without a percentage change (a huge file, writing a big
- *   flist) must not let the lease expire while this converter is alive.
+ * - Heartbeat: when nothing was sent for HEARTBEAT_MS, an event call without an event is sent. Event calls renew
+ *   the job's lease (docs/jobs-protocol.md), and a long step without a percentage change (a huge file, writing
+ *   a big flist) must not let the lease expire while this converter is alive.
  * - A 409 answer means the attempt is stale or the job ended: `onStale` is called once (the job aborts).
  * - A failed call is logged and dropped: progress is advisory, the job goes on.
  */
@@ -38,7 +38,7 @@ export class EventReporter {
     heartbeatMs = HEARTBEAT_MS,
   ) {
     this.timer = setInterval(() => {
-      if (this.latest && !this.sending && Date.now() - this.lastSentAt >= heartbeatMs) this.kick();
+      if (!this.sending && Date.now() - this.lastSentAt >= heartbeatMs) this.send(undefined);
     }, Math.max(10, Math.min(heartbeatMs, 1000)));
     this.timer.unref();
   }
@@ -59,11 +59,16 @@ export class EventReporter {
   }
 
   private kick(): void {
-    if (this.stale || !this.latest) return;
+    if (!this.latest) return;
     this.pending = false;
-    const event = this.latest;
+    this.send({ ...this.latest });
+  }
+
+  /** One call (an event, or a heartbeat when `event` is undefined). */
+  private send(event: UpdateEvent | undefined): void {
+    if (this.stale) return;
     this.sending = this.hub
-      .event(this.jobId, this.attempt, { ...event })
+      .event(this.jobId, this.attempt, event)
       .then(
         () => {
           this.lastSentAt = Date.now();

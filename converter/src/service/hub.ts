@@ -124,12 +124,15 @@ export class HubClient {
     return toDownload(res);
   }
 
-  /** `POST /internal/jobs/<id>/events`; one try: a lost progress event is not worth delaying the job. */
-  async event(jobId: string, attempt: number, event: Record<string, unknown>, signal?: AbortSignal): Promise<void> {
+  /**
+   * `POST /internal/jobs/<id>/events`; without `event` it is a heartbeat (lease renewed, nothing logged).
+   * One try: a lost progress event is not worth delaying the job.
+   */
+  async event(jobId: string, attempt: number, event: { status: string; message: string; progress: number } | undefined, signal?: AbortSignal): Promise<void> {
     const res = await this.call(
       "sending progress",
       `${this.baseUrl}/internal/jobs/${segment(jobId)}/events`,
-      () => ({ method: "POST", headers: { ...this.auth, "content-type": "application/json" }, body: JSON.stringify({ attempt, event }) }),
+      () => ({ method: "POST", headers: { ...this.auth, "content-type": "application/json" }, body: JSON.stringify(event ? { attempt, event } : { attempt }) }),
       signal,
       0,
     );
@@ -155,12 +158,15 @@ export class HubClient {
     return body.payload ?? {};
   }
 
-  /** `POST /internal/jobs/<id>/fail`; retried, since a lost failure would only surface at lease expiry. */
-  async fail(jobId: string, attempt: number, message: string): Promise<void> {
+  /**
+   * `POST /internal/jobs/<id>/fail`; `status` is what a request waiting on the job answers (the Worker's default,
+   * 422, when absent). Retried, since a lost failure would only surface at lease expiry.
+   */
+  async fail(jobId: string, attempt: number, message: string, status?: number): Promise<void> {
     const res = await this.call(
       "reporting the failure",
       `${this.baseUrl}/internal/jobs/${segment(jobId)}/fail`,
-      () => ({ method: "POST", headers: { ...this.auth, "content-type": "application/json" }, body: JSON.stringify({ attempt, message }) }),
+      () => ({ method: "POST", headers: { ...this.auth, "content-type": "application/json" }, body: JSON.stringify(status ? { attempt, message, status } : { attempt, message }) }),
     );
     await res.body?.cancel().catch(() => {});
   }

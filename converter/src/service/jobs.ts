@@ -147,13 +147,13 @@ export class JobRunner {
         log("stopped: shutting down (the job will be dispatched again when its lease expires)");
         return;
       }
-      const { message, expected } = failureMessage(err);
+      const { message, status, expected } = failureMessage(err);
       const safe = scrub(message, secrets);
       log(`failed: ${safe}`);
       if (!expected && err instanceof Error && err.stack) this.options.log(scrub(err.stack, secrets));
       await events.flush();
       try {
-        await hub.fail(spec.id, spec.attempt, safe);
+        await hub.fail(spec.id, spec.attempt, safe, status);
       } catch (failErr) {
         if (!(failErr instanceof StaleJobError)) log(`could not report the failure: ${scrub((failErr as Error).message, secrets)}`);
       }
