@@ -2,6 +2,7 @@
  * The converter service's job half of docs/jobs-protocol.md, over real HTTP: jobs posted to the service, the
  * Worker's internal routes played by a recording peer (service-peer.ts), chunks in a real file store.
  */
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { createGunzip } from "node:zlib";
@@ -246,6 +247,40 @@ describe("merge jobs", () => {
     // The result keeps the base flist's metadata (no backend rewrite, as the original).
     expect(outcome.publish.info.metadata).toEqual({ backend: { host: "127.0.0.1", port: 9911 } });
     expect(findView(await readFlist(outcome.publish.flist))).toEqual(expected("merged", "find.json"));
+  });
+
+  it("downloads pinned sources by sha256 and checks the bytes", async () => {
+    const sha = (file: string) => createHash("sha256").update(fs.readFileSync(file)).digest("hex");
+    const main = path.join(FIXTURES, "main.flist");
+    const overlay = path.join(FIXTURES, "overlay.flist");
+    rig.peer.blobs.set(sha(main), main);
+    rig.peer.blobs.set(sha(overlay), overlay);
+    const spec = {
+      id: jobId("merge"),
+      attempt: 1,
+      kind: "merge",
+      repository: "alice",
+      name: "pinned.flist",
+      // The names resolve to nothing any more: only the pinned bytes are used.
+      sources: [
+        { repository: "gone", name: "main.flist", sha256: sha(main) },
+        { repository: "gone", name: "overlay.flist", sha256: sha(overlay) },
+      ],
+    };
+    expect((await rig.submit(spec)).status).toBe(202);
+    const outcome = await rig.peer.outcome(spec.id);
+    expect(outcome.kind).toBe("publish");
+    if (outcome.kind !== "publish") return;
+    expect(outcome.publish.info.contents).toEqual(expected("merged", "find.json"));
+
+    // A blob whose bytes do not match its address is refused.
+    rig.peer.blobs.set("ab".repeat(32), overlay);
+    const bad = { ...spec, id: jobId("merge"), sources: [spec.sources[0], { repository: "x", name: "y.flist", sha256: "ab".repeat(32) }] };
+    expect((await rig.submit(bad)).status).toBe(202);
+    const refused = await rig.peer.outcome(bad.id);
+    expect(refused.kind).toBe("fail");
+    if (refused.kind !== "fail") return;
+    expect(refused.fail.message).toBe(`source x/y.flist: downloaded bytes do not match sha256 ${"ab".repeat(32)}`);
   });
 
   it("fails when a source does not exist", async () => {

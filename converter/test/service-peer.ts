@@ -35,6 +35,8 @@ export class HubPeer {
   readonly inputs = new Map<string, string>();
   /** Public downloads: "repo/name" → file path. */
   readonly downloads = new Map<string, string>();
+  /** Content-addressed downloads (`/api/blobs/<sha256>.flist`): sha256 → file path. */
+  readonly blobs = new Map<string, string>();
   readonly events = new Map<string, RecordedEvent[]>();
   /** Event calls without an event (lease renewals), per job. */
   readonly heartbeats = new Map<string, number>();
@@ -97,6 +99,9 @@ export class HubPeer {
       fs.createReadStream(file).pipe(res);
     };
     if (parts[0] !== "internal") {
+      if (req.method === "GET" && parts[0] === "api" && parts[1] === "blobs" && parts.length === 3) {
+        return serveFile(this.blobs.get((parts[2] as string).replace(/\.flist$/, "")));
+      }
       if (req.method === "GET" && parts.length === 2) return serveFile(this.downloads.get(`${parts[0]}/${parts[1]}`));
       return json(404, { status: "error", message: "not found" });
     }

@@ -1,4 +1,5 @@
 /** Downloads that must land on disk (an uploaded or source `.flist`), with a size cap checked while streaming. */
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import { Transform, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -29,11 +30,19 @@ class SizeCap extends Transform {
   }
 }
 
-/** Streams `download` into `path`, refusing more than `cap` bytes (by Content-Length first). */
-export async function saveDownload(download: Download, path: string, cap: number, what: string): Promise<void> {
+/** Streams `download` into `path`, refusing more than `cap` bytes (by Content-Length first); answers the sha256. */
+export async function saveDownload(download: Download, path: string, cap: number, what: string): Promise<string> {
   if (download.size !== undefined && download.size > cap) {
     download.body.destroy();
     throw new JobFailure(`${what} is larger than ${cap} bytes`);
   }
-  await pipeline(download.body, new SizeCap(cap, what), fs.createWriteStream(path));
+  const hash = createHash("sha256");
+  const tap = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      hash.update(chunk);
+      done(null, chunk);
+    },
+  });
+  await pipeline(download.body, new SizeCap(cap, what), tap, fs.createWriteStream(path));
+  return hash.digest("hex");
 }

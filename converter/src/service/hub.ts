@@ -118,6 +118,12 @@ export class HubClient {
     return toDownload(res);
   }
 
+  /** `GET /api/blobs/<sha256>.flist`: a published flist by content address (merge sources). */
+  async blob(sha256: string, signal?: AbortSignal): Promise<Download> {
+    const res = await this.call(`downloading blob ${sha256}`, `${this.baseUrl}/api/blobs/${segment(sha256)}.flist`, () => ({}), signal, 2);
+    return toDownload(res);
+  }
+
   /** `GET /<repo>/<name>`: a published flist (merge sources), through the public download route. */
   async download(repository: string, name: string, signal?: AbortSignal): Promise<Download> {
     const res = await this.call(`downloading ${repository}/${name}`, `${this.baseUrl}/${segment(repository)}/${segment(name)}`, () => ({}), signal, 2);

@@ -8,7 +8,8 @@ const hubName = z
   .refine((s) => Buffer.byteLength(s) <= 255, "longer than 255 bytes")
   .refine((s) => s !== "." && s !== ".." && !s.includes("/") && !/[\u0000-\u001f\u007f]/.test(s), "not a valid name");
 
-const source = z.object({ repository: hubName, name: hubName });
+/** A merge source; `sha256` pins the bytes the Worker resolved when the merge was requested. */
+const source = z.object({ repository: hubName, name: hubName, sha256: z.string().regex(/^[0-9a-f]{64}$/, "sha256: 64 lower-case hex").optional() });
 
 export const jobSpecSchema = z.discriminatedUnion("kind", [
   z.object({

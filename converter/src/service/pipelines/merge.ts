@@ -1,5 +1,5 @@
 /**
- * `merge` jobs (hub-api.md §7.4): the sources are downloaded through the public download route, merged with
+ * `merge` jobs (hub-api.md §7.4): the sources are downloaded from the hub (by sha256 when pinned), merged with
  * zflist's semantics (the first wins on every name; the result keeps the first flist's metadata) and published.
  */
 import path from "node:path";
@@ -18,7 +18,13 @@ export async function runMerge(ctx: JobContext, spec: MergeJob): Promise<void> {
     ctx.events.update(`Merging: reading ${label} (${i + 1} of ${spec.sources.length})`, Math.floor((i * 90) / spec.sources.length));
     const file = path.join(ctx.tmpDir, `source-${i}.flist`);
     try {
-      await saveDownload(await ctx.hub.download(source.repository, source.name, ctx.signal), file, MAX_FLIST_BYTES, `source ${label}`);
+      // By content address when the Worker pinned the source: a re-dispatched merge merges the same bytes even if
+      // the name was republished meanwhile.
+      const download = source.sha256
+        ? await ctx.hub.blob(source.sha256, ctx.signal)
+        : await ctx.hub.download(source.repository, source.name, ctx.signal);
+      const sha256 = await saveDownload(download, file, MAX_FLIST_BYTES, `source ${label}`);
+      if (source.sha256 && sha256 !== source.sha256) throw new JobFailure(`source ${label}: downloaded bytes do not match sha256 ${source.sha256}`);
     } catch (err) {
       if (err instanceof HubError && err.status === 404) throw new JobFailure(`source ${label} not found`);
       throw err;
