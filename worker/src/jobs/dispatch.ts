@@ -57,15 +57,23 @@ function retryDelay(env: Env, attempt: number): number {
   return Math.min(jobConfig.leaseSeconds(env), 5 * attempt);
 }
 
-/** Whether the job should be dispatched now: not finished and its lease (or its queued grace) has expired. */
-export function isDispatchable(job: JobRow, now = nowSeconds()): boolean {
-  return !isTerminal(job.status) && job.lease_until <= now;
+/**
+ * Who asks for the dispatch. The Queue message is the normal way a queued job starts, so it does not wait for
+ * the queued grace period; the sweep and readers only take over jobs whose lease (or queued grace) has expired.
+ */
+export type DispatchTrigger = "queue" | "lease";
+
+/** Whether the job should be dispatched now. */
+export function isDispatchable(job: JobRow, trigger: DispatchTrigger, now = nowSeconds()): boolean {
+  if (isTerminal(job.status)) return false;
+  if (trigger === "queue" && job.status === "queued") return true;
+  return job.lease_until <= now;
 }
 
-export async function dispatchJob(env: Env, jobId: string): Promise<DispatchOutcome> {
+export async function dispatchJob(env: Env, jobId: string, trigger: DispatchTrigger): Promise<DispatchOutcome> {
   const db = env.DB;
   const job = await getJob(db, jobId);
-  if (!job || !isDispatchable(job)) return { kind: "idle" };
+  if (!job || !isDispatchable(job, trigger)) return { kind: "idle" };
   const now = nowSeconds();
   const lease = jobConfig.leaseSeconds(env);
 

@@ -24,7 +24,7 @@ export async function consumeJobs(batch: MessageBatch<unknown>, env: Env): Promi
       continue;
     }
     try {
-      const outcome = await dispatchJob(env, parsed.data.jobId);
+      const outcome = await dispatchJob(env, parsed.data.jobId, "queue");
       if (outcome.kind === "retry") message.retry({ delaySeconds: outcome.delaySeconds });
       else message.ack();
     } catch (err) {
@@ -41,7 +41,7 @@ export async function sweepLeases(env: Env): Promise<number> {
   let dispatched = 0;
   for (const job of jobs) {
     try {
-      const outcome = await dispatchJob(env, job.id);
+      const outcome = await dispatchJob(env, job.id, "lease");
       if (outcome.kind !== "idle") dispatched += 1;
     } catch (err) {
       console.error(`sweep: dispatch of job ${job.id} failed: ${String(err)}`);

@@ -11,9 +11,9 @@ import type { JobResult } from "../services/publish";
 /** The job, after a lazy re-dispatch when its lease expired. */
 export async function readJob(env: Env, id: string): Promise<JobRow | null> {
   const job = await getJob(env.DB, id);
-  if (!job || !isDispatchable(job)) return job;
+  if (!job || !isDispatchable(job, "lease")) return job;
   try {
-    await dispatchJob(env, id);
+    await dispatchJob(env, id, "lease");
   } catch (err) {
     // A read must not fail because a dispatch did; the next read or the sweep tries again.
     console.error(`job ${id}: lazy dispatch failed: ${String(err)}`);

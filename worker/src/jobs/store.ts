@@ -114,7 +114,8 @@ export async function eventsAfter(db: D1Database, jobId: string, afterSeq: numbe
 
 /**
  * Takes the job for a new attempt: only if it is still in the state the dispatcher read (same attempts count,
- * not finished, lease expired). Returns the statement; `changes = 1` means this caller owns the new attempt.
+ * not finished, queued or with an expired lease). `changes = 1` means this caller owns the new attempt; two
+ * dispatchers racing on one job read the same `attempts`, so only one of them can win.
  */
 export function claimAttempt(
   db: D1Database,
@@ -126,7 +127,7 @@ export function claimAttempt(
     .prepare(
       `UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_until = ?3, updated = ?4, last_error = NULL,
                        message = 'dispatched (attempt ' || (attempts + 1) || ')'
-        WHERE id = ?1 AND attempts = ?2 AND status IN ('queued', 'running') AND lease_until <= ?4`,
+        WHERE id = ?1 AND attempts = ?2 AND (status = 'queued' OR (status = 'running' AND lease_until <= ?4))`,
     )
     .bind(job.id, job.attempts, leaseUntil, now);
 }

@@ -32,18 +32,35 @@ function contentLength(c: Context): number {
 }
 
 /**
- * Parses the multipart form after checking its declared size against the cap: `formData()` holds the parts in
- * memory, so large archives must use the streamed routes.
+ * Parses the multipart form within the cap: `formData()` holds the parts in memory, so large archives must use
+ * the streamed routes. A declared Content-Length over the cap is refused before reading; a body without one
+ * (chunked) is counted while it is read and refused as soon as it passes the cap.
  */
 async function readForm(c: Context<AppEnv>): Promise<FormData> {
   const cap = uploadConfig.formMaxBytes(c.env);
-  if (contentLength(c) > cap) throw new HubError(413, `request body larger than ${cap} bytes: ${STREAMED_HINT}`);
-  if (!(c.req.header("Content-Type") ?? "").toLowerCase().startsWith("multipart/form-data")) {
-    throw new HubError(400, "no file found");
-  }
+  const tooLarge = () => new HubError(413, `request body larger than ${cap} bytes: ${STREAMED_HINT}`);
+  const declared = c.req.header("Content-Length");
+  if (declared !== undefined && Number(declared) > cap) throw tooLarge();
+  const type = c.req.header("Content-Type") ?? "";
+  const body = c.req.raw.body;
+  if (!type.toLowerCase().startsWith("multipart/form-data") || !body) throw new HubError(400, "no file found");
+  let seen = 0;
+  let overflow = false;
+  const counted = body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        seen += chunk.byteLength;
+        if (seen > cap) {
+          overflow = true;
+          controller.error(new Error("body over the cap"));
+        } else controller.enqueue(chunk);
+      },
+    }),
+  );
   try {
-    return await c.req.raw.formData();
+    return await new Response(counted, { headers: { "Content-Type": type } }).formData();
   } catch {
+    if (overflow) throw tooLarge();
     throw new HubError(400, "malformed multipart body");
   }
 }

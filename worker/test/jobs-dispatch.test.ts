@@ -1,0 +1,304 @@
+/**
+ * The job state machine (issue 4, docs/jobs-protocol.md): dispatch through the real Queue, duplicate deliveries,
+ * lease expiry → re-dispatch (sweep and lazy reads), bounded attempts → failed, stale attempts → 409, one publish
+ * whatever the number of deliveries, failure reports. The converter's answers are the only thing stood in for.
+ */
+import { env } from "cloudflare:workers";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { dumpCatalog, fetchHub, internalAuth, json, migrate } from "./support/hub";
+import {
+  accepted,
+  deliver,
+  expireLease,
+  failJob,
+  fakeArchive,
+  jobRow,
+  postUpload,
+  publishJob,
+  readEvents,
+  sendEvent,
+  startTarJob,
+  stubConverter,
+  sweep,
+  uploadForm,
+  waitFor,
+} from "./support/jobs";
+
+const stub = stubConverter();
+
+beforeAll(migrate);
+afterAll(() => stub.restore());
+beforeEach(() => stub.answer(accepted));
+
+describe("dispatch", () => {
+  it("an async upload is staged in R2, queued, and dispatched to the converter with the job spec", async () => {
+    const bytes = await fakeArchive("hello");
+    const fields = { "metadata-foo": "bar", "metadata-readme": "ignored", "metadata-backend": "ignored", other: "x" };
+    const { status, body, res } = await postUpload("alice", "/upload", uploadForm(bytes, "My App (1).tar.gz", fields), {
+      async: true,
+    });
+    expect(status, JSON.stringify(body)).toBe(202);
+    const id = body.payload.job as string;
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(body).toEqual({
+      status: "success",
+      payload: {
+        job: id,
+        status: "queued",
+        name: "My_App_1.flist",
+        self: `/api/jobs/${id}`,
+        events: `/api/jobs/${id}/events`,
+        listen: `/listen/${id}`,
+      },
+    });
+    expect(res.headers.get("Location")).toBe(`/api/jobs/${id}`);
+
+    const staged = await env.FLISTS.get(`uploads/${id}`);
+    expect(new Uint8Array(await staged!.arrayBuffer())).toEqual(bytes);
+
+    // Delivered by the real Queue to the Worker's queue() consumer.
+    const spec = await stub.waitForDispatch(id);
+    expect(spec).toEqual({
+      id,
+      attempt: 1,
+      kind: "tar",
+      repository: "alice",
+      name: "My_App_1.flist",
+      metadata: { foo: "bar" },
+    });
+    const call = stub.calls.find((c) => c.json?.id === id)!;
+    expect(call.authorization).toBe(`Bearer ${env.INTERNAL_SECRET}`);
+    const row = await jobRow(id);
+    expect(row).toMatchObject({ status: "running", attempts: 1, user: "alice", repository: "alice", kind: "tar" });
+  });
+
+  it("duplicate deliveries, even concurrent ones, dispatch a job once and are acknowledged", async () => {
+    const id = await startTarJob("dup");
+    const results = await Promise.all([deliver(id), deliver(id), deliver(id)]);
+    await waitFor(async () => (await jobRow(id)).attempts === 1);
+    // Let the real delivery arrive too.
+    await stub.waitForDispatch(id);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(stub.dispatches(id)).toHaveLength(1);
+    for (const r of results) {
+      expect(r.retryMessages).toEqual([]);
+      expect(r.explicitAcks).toHaveLength(1);
+    }
+    expect((await jobRow(id)).attempts).toBe(1);
+  });
+
+  it("a malformed queue message is dropped (acknowledged), not retried forever", async () => {
+    const { createMessageBatch, createExecutionContext, getQueueResult } = await import("cloudflare:test");
+    const worker = (await import("../src/index")).default;
+    const batch = createMessageBatch("zos-hub-jobs", [{ id: "m1", timestamp: new Date(), attempts: 1, body: "junk" }]);
+    const ctx = createExecutionContext();
+    await worker.queue(batch, env);
+    const result = await getQueueResult(batch, ctx);
+    expect(result.explicitAcks).toEqual(["m1"]);
+  });
+});
+
+describe("leases", () => {
+  it("an expired lease is dispatched again by the sweep; the stale attempt gets 409 everywhere", async () => {
+    const id = await startTarJob("lease");
+    await stub.waitForDispatch(id);
+    expect((await sendEvent(id, 1, { message: "Building: processing item 1 of 4", progress: 25 })).status).toBe(200);
+    expect(await jobRow(id)).toMatchObject({ progress: 25, message: "Building: processing item 1 of 4" });
+
+    // A live lease: the sweep leaves the job alone.
+    await sweep();
+    expect(stub.dispatches(id)).toHaveLength(1);
+
+    await expireLease(id); // the converter died: nothing renewed the lease
+    await sweep();
+    const second = await stub.waitForDispatch(id, 2);
+    expect(second.attempt).toBe(2);
+    expect(await jobRow(id)).toMatchObject({ status: "running", attempts: 2 });
+
+    const before = await dumpCatalog();
+    const stale = await sendEvent(id, 1, { message: "late", progress: 50 });
+    expect(stale.status).toBe(409);
+    expect(stale.body.message).toMatch(/stale attempt 1/);
+    expect((await publishJob(id, 1, "lease", "app.flist")).status).toBe(409);
+    expect((await failJob(id, 1, "late failure")).status).toBe(409);
+    expect(await dumpCatalog()).toEqual(before);
+
+    const published = await publishJob(id, 2, "lease", "app.flist");
+    expect(published.status, JSON.stringify(published.body)).toBe(200);
+    expect(await jobRow(id)).toMatchObject({ status: "succeeded", attempts: 2, progress: 100 });
+  });
+
+  it("heartbeats renew the lease without adding events", async () => {
+    const id = await startTarJob("beat");
+    await stub.waitForDispatch(id);
+    await env.DB.prepare("UPDATE jobs SET lease_until = 5 WHERE id = ?1").bind(id).run();
+    const before = (await env.DB.prepare("SELECT COUNT(*) AS n FROM job_events WHERE job_id = ?1").bind(id).first<{ n: number }>())!.n;
+    const beat = await sendEvent(id, 1);
+    expect(beat.status).toBe(200);
+    expect((await jobRow(id)).lease_until).toBeGreaterThan(Date.now() / 1000);
+    const after = (await env.DB.prepare("SELECT COUNT(*) AS n FROM job_events WHERE job_id = ?1").bind(id).first<{ n: number }>())!.n;
+    expect(after).toBe(before);
+    await sweep();
+    expect(stub.dispatches(id)).toHaveLength(1);
+  });
+
+  it("reading a job whose lease expired re-dispatches it (no cron needed)", async () => {
+    const id = await startTarJob("lazy");
+    await stub.waitForDispatch(id);
+    await expireLease(id);
+    const { status, body } = await json(`/api/jobs/${id}`);
+    expect(status).toBe(200);
+    expect(body.payload).toMatchObject({ id, status: "running", attempts: 2 });
+    expect((await stub.waitForDispatch(id, 2)).attempt).toBe(2);
+  });
+
+  it("bounded attempts: an unreachable converter fails the job with the reason", async () => {
+    stub.answer(() => {
+      throw new TypeError("connection refused");
+    });
+    const id = await startTarJob("down");
+    await waitFor(async () => (await jobRow(id)).attempts >= 1);
+    // Each delivery after the retry delay is one more attempt; time is advanced by expiring the lease.
+    for (let i = 0; i < 5 && (await jobRow(id)).status !== "failed"; i++) {
+      await expireLease(id);
+      const result = await deliver(id);
+      const row = await jobRow(id);
+      if (row.status !== "failed") {
+        expect(result.retryMessages).toHaveLength(1);
+        expect(row.last_error).toBe("converter unreachable: connection refused");
+      } else expect(result.explicitAcks).toHaveLength(1);
+    }
+    const row = await jobRow(id);
+    expect(row.status).toBe("failed");
+    expect(row.attempts).toBe(3);
+    expect(row.message).toBe("gave up after 3 attempts: converter unreachable: connection refused");
+    // The staged input is gone, the listeners' stream ends with the error.
+    expect(await env.FLISTS.head(`uploads/${id}`)).toBeNull();
+    const events = await readEvents(`/listen/${id}`);
+    expect(events.data.at(-1)).toEqual({ status: "error", message: row.message });
+  });
+
+  it("a running job whose converter went silent fails after the last attempt with that reason", async () => {
+    const id = await startTarJob("silent");
+    await stub.waitForDispatch(id);
+    for (const n of [2, 3]) {
+      await expireLease(id);
+      await sweep();
+      await stub.waitForDispatch(id, n);
+    }
+    await expireLease(id);
+    await sweep();
+    const row = await jobRow(id);
+    expect(row.status).toBe("failed");
+    expect(row.message).toBe("gave up after 3 attempts: the converter stopped reporting (attempt 3, lease of 60 s expired)");
+  });
+
+  it("a converter refusing the spec (4xx) fails the job at once; a 503 is retried", async () => {
+    stub.answer(() => Response.json({ status: "error", message: "unknown kind" }, { status: 400 }));
+    const refused = await startTarJob("refused");
+    await waitFor(async () => (await jobRow(refused)).status === "failed");
+    expect((await jobRow(refused)).message).toBe("converter refused the job: unknown kind");
+
+    stub.answer(() => new Response("busy", { status: 503 }));
+    const busy = await startTarJob("busy");
+    await waitFor(async () => (await jobRow(busy)).last_error !== null);
+    expect(await jobRow(busy)).toMatchObject({ status: "running", attempts: 1, last_error: "converter unavailable: 503 busy" });
+  });
+});
+
+describe("publish and failure", () => {
+  it("a job publishes at most once: repeated publishes and deliveries write nothing more", async () => {
+    const id = await startTarJob("once");
+    await stub.waitForDispatch(id);
+    const first = await publishJob(id, 1, "once", "app.flist", "main");
+    expect(first.status).toBe(200);
+    const after = await dumpCatalog();
+    // The converter retries its publish (lost answer), a stale attempt publishes other bytes, the message comes again.
+    const again = await publishJob(id, 1, "once", "app.flist", "main");
+    const other = await publishJob(id, 2, "once", "app.flist", "overlay");
+    expect(again).toEqual(first);
+    expect(other).toEqual(first);
+    expect(await deliver(id)).toMatchObject({ retryMessages: [] });
+    expect(await dumpCatalog()).toEqual(after);
+    expect(stub.dispatches(id)).toHaveLength(1);
+
+    const row = await jobRow(id);
+    expect(row.status).toBe("succeeded");
+    expect(JSON.parse(row.result!)).toMatchObject({ repository: "once", name: "app.flist", sha256: first.body.payload.sha256 });
+    expect(await env.FLISTS.head(`uploads/${id}`)).toBeNull();
+    const versions = await env.DB.prepare("SELECT COUNT(*) AS n FROM entry_versions WHERE repository = 'once'").first<{ n: number }>();
+    expect(versions!.n).toBe(0);
+  });
+
+  it("a job's publish must name the job's target and carry its attempt", async () => {
+    const id = await startTarJob("target");
+    await stub.waitForDispatch(id);
+    const before = await dumpCatalog();
+    const wrong = await publishJob(id, 1, "target", "other.flist");
+    expect(wrong.status).toBe(409);
+    expect(wrong.body.message).toBe(`job ${id} publishes target/app.flist, not target/other.flist`);
+    const noAttempt = await publishJob(id, undefined, "target", "app.flist");
+    expect(noAttempt.status).toBe(400);
+    expect(await dumpCatalog()).toEqual(before);
+  });
+
+  it("a reported failure fails the job, drops its input and publishes nothing", async () => {
+    const id = await startTarJob("broken");
+    await stub.waitForDispatch(id);
+    const before = await dumpCatalog();
+    const res = await failJob(id, 1, "archive member escapes the root: ../etc/passwd", 400);
+    expect(res).toEqual({ status: 200, body: { status: "success" } });
+    expect(await jobRow(id)).toMatchObject({ status: "failed", message: "archive member escapes the root: ../etc/passwd" });
+    expect(await env.FLISTS.head(`uploads/${id}`)).toBeNull();
+    expect((await publishJob(id, 1, "broken", "app.flist")).status).toBe(409);
+    expect((await failJob(id, 1, "again")).status).toBe(409);
+    expect(await dumpCatalog()).toEqual(before);
+  });
+
+  it("the converter reads the staged input through the internal route, until the job ends", async () => {
+    const bytes = await fakeArchive("input bytes");
+    const { body } = await postUpload("reader", "/upload", uploadForm(bytes, "in.tar.gz"), { async: true });
+    const id = body.payload.job as string;
+    const res = await fetchHub(`/internal/jobs/${id}/input`, { headers: internalAuth });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("Content-Length")).toBe(String(bytes.length));
+    expect(new Uint8Array(await res.arrayBuffer())).toEqual(bytes);
+    await stub.waitForDispatch(id);
+    await failJob(id, 1, "done");
+    expect((await fetchHub(`/internal/jobs/${id}/input`, { headers: internalAuth })).status).toBe(409);
+  });
+});
+
+describe("internal job routes", () => {
+  const routes = [
+    ["GET", "/internal/jobs/x/input"],
+    ["POST", "/internal/jobs/x/events"],
+    ["POST", "/internal/jobs/x/fail"],
+  ] as const;
+
+  it("refuse callers without the internal secret and answer 404 for unknown jobs", async () => {
+    for (const [method, path] of routes) {
+      const body = method === "POST" ? JSON.stringify({ attempt: 1, message: "m" }) : undefined;
+      const none = await fetchHub(path, { method, body });
+      expect(none.status, path).toBe(401);
+      const wrong = await fetchHub(path, { method, body, headers: { Authorization: "Bearer nope" } });
+      expect(wrong.status, path).toBe(401);
+      expect(await wrong.json()).toEqual({ status: "error", message: "invalid internal secret" });
+      const token = await fetchHub(path, { method, body, headers: { Authorization: "Bearer " + "a".repeat(40) } });
+      expect(token.status, path).toBe(401);
+      const unknown = await fetchHub(path, { method, body, headers: { ...internalAuth, "Content-Type": "application/json" } });
+      expect(unknown.status, path).toBe(404);
+      expect(await unknown.json()).toEqual({ status: "error", message: "job id not found" });
+    }
+  });
+
+  it("validate their bodies", async () => {
+    const id = await startTarJob("bodies");
+    await stub.waitForDispatch(id);
+    expect((await sendEvent(id, 1, { message: "x", progress: 101 })).status).toBe(400);
+    expect((await failJob(id, 0, "x")).status).toBe(400);
+    const bad = await fetchHub(`/internal/jobs/${id}/events`, { method: "POST", headers: internalAuth, body: "{" });
+    expect(bad.status).toBe(400);
+    expect((await jobRow(id)).status).toBe("running");
+  });
+});
