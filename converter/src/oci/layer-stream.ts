@@ -5,7 +5,7 @@
  */
 import { Decompress } from "fzstd";
 import { type ArchiveCounters, ArchiveReader } from "../ingest/tar.ts";
-import type { IngestCaps } from "../ingest/rules.ts";
+import { type IngestCaps, IngestError } from "../ingest/rules.ts";
 import { NO_OWNER_NAMES } from "../ingest/owners.ts";
 import { RegistryError } from "./errors.ts";
 import type { LayerTree } from "./layers.ts";
@@ -31,9 +31,23 @@ export async function applyLayer(
   try {
     for await (const entry of reader.entries()) await tree.apply(entry);
   } catch (err) {
-    throw reader.explain(err);
+    throw inLayer(reader.explain(err), label);
   }
   return reader.counters;
+}
+
+/** Rules that mean "this blob is not a readable tar": corruption, reported as such with the layer named. */
+const CORRUPT_RULES = new Set(["bad-gzip", "truncated", "not-an-archive", "bad-checksum", "bad-header"]);
+
+/**
+ * Names the layer in archive errors. Corruption becomes a `bad-layer` RegistryError; a hostile member (traversal,
+ * bad names, caps…) stays an IngestError with its rule, its entry prefixed by the layer.
+ */
+function inLayer(err: unknown, label: string): unknown {
+  if (!(err instanceof IngestError)) return err;
+  if (CORRUPT_RULES.has(err.rule)) return new RegistryError("bad-layer", `${label} is not a valid layer: ${err.message}`);
+  const detail = err.message.slice(err.entry.length + 2).replace(/ \[rule: [^\]]+\]$/, "");
+  return new IngestError(`${label}: ${err.entry}`, err.rule, detail);
 }
 
 /** Streaming zstd decompression (pure JS: Node 20's zlib has no zstd). Multi-frame and skippable frames included. */

@@ -270,6 +270,40 @@ export async function putManifest(host: string, repository: string, tag: string,
   return `sha256:${createHash("sha256").update(body).digest("hex")}`;
 }
 
+/** Uploads one blob (monolithic POST + PUT, the distribution API) and returns its descriptor. */
+export async function pushBlob(host: string, repository: string, bytes: Buffer, mediaType: string): Promise<{ mediaType: string; digest: string; size: number }> {
+  const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+  const start = await fetch(`http://${host}/v2/${repository}/blobs/uploads/`, { method: "POST" });
+  await start.body?.cancel();
+  const location = start.headers.get("location");
+  if (start.status !== 202 || location === null) throw new Error(`blob upload start: HTTP ${start.status}`);
+  const url = new URL(location, `http://${host}`);
+  url.searchParams.set("digest", digest);
+  const res = await fetch(url, { method: "PUT", headers: { "content-type": "application/octet-stream" }, body: bytes });
+  if (res.status !== 201) throw new Error(`blob upload: HTTP ${res.status} ${await res.text()}`);
+  return { mediaType, digest, size: bytes.length };
+}
+
+/**
+ * An image pushed by hand, blob by blob: for layer encodings the tools do not produce (uncompressed `tar` layers)
+ * and for configs written exactly as a test needs them.
+ */
+export async function pushRawImage(
+  host: string,
+  repository: string,
+  tag: string,
+  layers: Array<{ bytes: Buffer; mediaType: string }>,
+  config: Record<string, unknown>,
+): Promise<{ manifestDigest: string; layers: Array<{ digest: string; size: number }> }> {
+  const pushed = [];
+  for (const layer of layers) pushed.push(await pushBlob(host, repository, layer.bytes, layer.mediaType));
+  const configBytes = Buffer.from(JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [] }, ...config }));
+  const configDescriptor = await pushBlob(host, repository, configBytes, "application/vnd.oci.image.config.v1+json");
+  const manifest = { schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", config: configDescriptor, layers: pushed };
+  const manifestDigest = await putManifest(host, repository, tag, "application/vnd.oci.image.manifest.v1+json", manifest);
+  return { manifestDigest, layers: pushed };
+}
+
 /** The blob file of `digest` in the registry's filesystem storage (distribution's layout). */
 export function blobPath(storage: string, digest: string): string {
   const hex = digest.replace(/^sha256:/, "");
