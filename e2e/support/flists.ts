@@ -1,0 +1,76 @@
+/** Helpers of the end-to-end tests: fixture paths, tarball contents, reading a flist's files back, SSE. */
+import fs from "node:fs";
+import path from "node:path";
+import { createGunzip } from "node:zlib";
+import tar from "tar-stream";
+import { readBlocks } from "../../converter/src/chunks/read.ts";
+import type { DirNode, FileNode, FlistTree } from "../../converter/src/flist/index.ts";
+import type { ChunkStore } from "../../converter/src/store/index.ts";
+
+export const FIXTURES = path.resolve(import.meta.dirname, "../../../shared/fixtures/flists");
+
+export function fixture(name: string): string {
+  return path.join(FIXTURES, name);
+}
+
+/** The `response` of a reference flist's expected view, e.g. `expected("merged", "find.json")`. */
+export function expected(flist: string, file: string): unknown {
+  return (JSON.parse(fs.readFileSync(path.join(FIXTURES, `${flist}.flist.expected`, file), "utf8")) as { response: unknown }).response;
+}
+
+/**
+ * The bytes of every regular file of a .tar/.tar.gz, by path without the leading `./`; hardlinks get their
+ * target's bytes (a flist stores them as regular files with the same blocks).
+ */
+export async function tarballFiles(file: string): Promise<Map<string, Buffer>> {
+  const files = new Map<string, Buffer>();
+  const hardlinks: [string, string][] = [];
+  const extract = tar.extract();
+  const source = fs.createReadStream(file);
+  (file.endsWith(".gz") ? source.pipe(createGunzip()) : source).pipe(extract);
+  const clean = (name: string) => name.replace(/^\.\//, "").replace(/\/$/, "");
+  for await (const entry of extract) {
+    const parts: Buffer[] = [];
+    for await (const chunk of entry) parts.push(chunk as Buffer);
+    if (entry.header.type === "file" || entry.header.type === "contiguous-file") files.set(clean(entry.header.name), Buffer.concat(parts));
+    else if (entry.header.type === "link") hardlinks.push([clean(entry.header.name), clean(entry.header.linkname ?? "")]);
+  }
+  for (const [name, target] of hardlinks) {
+    const bytes = files.get(target);
+    if (bytes) files.set(name, bytes);
+  }
+  return files;
+}
+
+/** Every regular file of a flist tree: path (no leading `/`) → node. */
+export function flistFiles(tree: FlistTree): Map<string, FileNode> {
+  const out = new Map<string, FileNode>();
+  const walk = (dir: DirNode, prefix: string) => {
+    for (const child of dir.children) {
+      const p = prefix ? `${prefix}/${child.name}` : child.name;
+      if (child.kind === "dir") walk(child, p);
+      else if (child.kind === "file") out.set(p, child);
+    }
+  };
+  walk(tree.root, "");
+  return out;
+}
+
+/** A file's bytes read back through the chunk store (every chunk fetched, decrypted and checked). */
+export async function readBack(store: ChunkStore, node: FileNode): Promise<Buffer> {
+  const parts: Uint8Array[] = [];
+  for await (const piece of readBlocks(store, node.blocks)) parts.push(piece);
+  return Buffer.concat(parts);
+}
+
+/** The events of an SSE stream (`data: <json>` blocks) until the server ends it. */
+export async function sseEvents(url: string, timeoutMs = 120_000): Promise<unknown[]> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  if (res.status !== 200) throw new Error(`${url} answered ${res.status}: ${await res.text()}`);
+  const text = await res.text();
+  return text
+    .split(/\n\n/)
+    .map((block) => block.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trimStart()).join("\n"))
+    .filter((data) => data !== "")
+    .map((data) => JSON.parse(data) as unknown);
+}

@@ -1,0 +1,240 @@
+/**
+ * The real local stack for end-to-end tests, all on 127.0.0.1 with free ports and temporary state:
+ *
+ *   Debian redis-server (the chunk store, standing in for 0-db)
+ *   the converter service (a child process: `node --import tsx converter/src/service/main.ts`)
+ *   wrangler dev (local D1/R2/Queues in its own --persist-to directory, migrations applied first), with
+ *   HUB_CONVERTER_URL pointing at the converter and the test's own seed and internal secret (an --env-file, so
+ *   the developer's .dev.vars is never read or touched)
+ *
+ * `startStack()` in a `beforeAll`, `stack.stop()` in the `afterAll`. Fault tests get stopConverter()/
+ * startConverter() (same port, so the Worker keeps reaching it) and stopRedis()/startRedis() (same port; Redis
+ * runs without persistence, so a restarted store is empty). `E2E_VERBOSE=1` relays every child's output.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import crypto from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { type RunningRedis, startRedis as startTestRedis } from "../../converter/test/support/redis.ts";
+import { type ChunkStore, openStore } from "../../converter/src/store/index.ts";
+import { signToken } from "../../worker/src/auth/tokens.ts";
+import { applyMigrations } from "../../scripts/lib/migrations.ts";
+import { type Child, WRANGLER, converterCommand, freePort, startChild, waitForHttp, wranglerEnv } from "../../scripts/lib/processes.ts";
+
+const HOST = "127.0.0.1";
+const VERBOSE = process.env.E2E_VERBOSE === "1";
+
+export interface StackOptions {
+  /** Extra Worker variables (e.g. `HUB_JOB_LEASE_SECONDS: "5"`), written to the Worker's env file. */
+  workerVars?: Record<string, string>;
+  /** Extra converter environment (e.g. `CONVERTER_MAX_EXPANDED_BYTES`). */
+  converterEnv?: Record<string, string>;
+}
+
+export interface Stack {
+  /** The Worker (wrangler dev), e.g. `http://127.0.0.1:41234`. */
+  hubUrl: string;
+  converterUrl: string;
+  /** `redis://127.0.0.1:<port>`: the chunk store the converter writes to. */
+  redisUrl: string;
+  /** HUB_BACKEND of both services: the public backend written into flists. */
+  backend: string;
+  /** INTERNAL_SECRET of this stack (for `/internal/*` calls from tests). */
+  internalSecret: string;
+  /** HUB_SIGNING_SEED of this stack. */
+  seed: string;
+  /** A hub API token for `user`, signed with this stack's seed. */
+  token(user: string, issuedAt?: number): Promise<string>;
+  /** `{ authorization: "bearer <token>" }` for `user`. */
+  auth(user: string): Promise<Record<string, string>>;
+  /** A client of the chunk store (opened once, closed by stop()). */
+  store(): Promise<ChunkStore>;
+  /** The converter process id (e.g. to SIGSTOP it). */
+  converterPid(): number;
+  /** Stops the converter: SIGTERM (graceful: running jobs are abandoned, not failed) or SIGKILL (a crash). */
+  stopConverter(signal?: "SIGTERM" | "SIGKILL"): Promise<void>;
+  /** Starts the converter again on the same port, with `env` added to its environment. */
+  startConverter(env?: Record<string, string>): Promise<void>;
+  stopRedis(): Promise<void>;
+  /** Starts an (empty) Redis on the same port again. */
+  startRedis(): Promise<void>;
+  /** Fires the Worker's scheduled handler once (wrangler dev does not run crons by itself). */
+  triggerScheduled(): Promise<void>;
+  /** The last lines of every child's output, for failure messages. */
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+/** Keeps the last lines of the children's output; relays them when E2E_VERBOSE=1. */
+class LogTail {
+  private readonly lines: string[] = [];
+  line(prefix: string, line: string): void {
+    const text = `${prefix} ${line}`;
+    this.lines.push(text);
+    if (this.lines.length > 400) this.lines.shift();
+    if (VERBOSE) process.stderr.write(`${text}\n`);
+  }
+  text(): string {
+    return this.lines.join("\n");
+  }
+}
+
+/** Redis on a given port (a restart keeps the converter's HUB_CHUNK_STORE valid). Same options as startRedis(). */
+function redisOnPort(port: number, dir: string, log: LogTail): Promise<ChildProcess> {
+  const binary = ["/usr/bin/redis-server", "/usr/sbin/redis-server", "/usr/local/bin/redis-server"].find((p) => fs.existsSync(p)) ?? "redis-server";
+  const child = spawn(binary, ["--port", String(port), "--bind", HOST, "--save", "", "--appendonly", "no", "--dir", dir, "--daemonize", "no", "--loglevel", "warning"], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout?.on("data", (d: Buffer) => log.line("[redis]", d.toString().trimEnd()));
+  child.stderr?.on("data", (d: Buffer) => log.line("[redis]", d.toString().trimEnd()));
+  return new Promise((resolve, reject) => {
+    const deadline = Date.now() + 10_000;
+    const probe = async () => {
+      if (child.exitCode !== null) return reject(new Error(`redis-server exited (${child.exitCode}):\n${log.text()}`));
+      try {
+        const store = await openStore(`redis://${HOST}:${port}`, { connectTimeoutMs: 500 });
+        await store.close();
+        resolve(child);
+      } catch {
+        if (Date.now() > deadline) {
+          child.kill("SIGKILL");
+          reject(new Error(`redis-server did not listen on ${port}`));
+        } else setTimeout(probe, 50);
+      }
+    };
+    void probe();
+  });
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const log = new LogTail();
+  const work = await fs.promises.mkdtemp(path.join(os.tmpdir(), "zhub-e2e-"));
+  const persist = path.join(work, "wrangler-state");
+  const seed = crypto.randomBytes(32).toString("hex");
+  const internalSecret = crypto.randomBytes(24).toString("base64url");
+  const [hubPort, inspectorPort, converterPort] = [await freePort(), await freePort(), await freePort()];
+  const hubUrl = `http://${HOST}:${hubPort}`;
+  const converterUrl = `http://${HOST}:${converterPort}`;
+
+  let redis: RunningRedis | undefined;
+  let redisChild: ChildProcess | undefined;
+  let converter: Child | undefined;
+  let wrangler: Child | undefined;
+  let store: Promise<ChunkStore> | undefined;
+
+  const stopRedis = async () => {
+    if (redis) {
+      await redis.stop();
+      redis = undefined;
+    }
+    if (redisChild && redisChild.exitCode === null && redisChild.signalCode === null) {
+      const exited = new Promise((r) => redisChild!.once("exit", r));
+      redisChild.kill("SIGTERM");
+      await exited;
+    }
+    redisChild = undefined;
+  };
+
+  const stopAll = async () => {
+    await wrangler?.stop("SIGTERM", 5000);
+    await converter?.stop("SIGTERM", 5000);
+    await (await store?.catch(() => undefined))?.close();
+    await stopRedis();
+    await fs.promises.rm(work, { recursive: true, force: true });
+  };
+
+  try {
+    redis = await startTestRedis();
+    const redisPort = redis.port;
+    const redisUrl = `redis://${HOST}:${redisPort}`;
+    const backend = `${HOST}:${redisPort}`;
+
+    const converterEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      TMPDIR: process.env.TMPDIR,
+      NODE_OPTIONS: process.env.NODE_OPTIONS,
+      HUB_URL: hubUrl,
+      HUB_CHUNK_STORE: redisUrl,
+      HUB_BACKEND: backend,
+      INTERNAL_SECRET: internalSecret,
+      CONVERTER_HOST: HOST,
+      CONVERTER_PORT: String(converterPort),
+      ...options.converterEnv,
+      ...extra,
+    });
+    const startConverter = async (extra: Record<string, string> = {}) => {
+      if (converter?.running()) throw new Error("the converter is already running");
+      const [command, args] = converterCommand();
+      converter = startChild(command, args, { env: converterEnv(extra), onLine: (l) => log.line("[converter]", l) });
+      await waitForHttp(`${converterUrl}/health`, converter, "the converter", 30_000, true).catch((err: Error) => {
+        throw new Error(`${err.message}\n${log.text()}`);
+      });
+    };
+
+    // The Worker's secrets and vars, in a file of our own: wrangler then ignores .dev.vars.
+    const envFile = path.join(work, "worker.env");
+    const vars: Record<string, string> = {
+      HUB_SIGNING_SEED: seed,
+      INTERNAL_SECRET: internalSecret,
+      HUB_CONVERTER_URL: converterUrl,
+      HUB_BACKEND: backend,
+      ...options.workerVars,
+    };
+    fs.writeFileSync(envFile, Object.entries(vars).map(([k, v]) => `${k}=${JSON.stringify(v)}\n`).join(""), { mode: 0o600 });
+
+    await Promise.all([startConverter(), applyMigrations(persist, (l) => log.line("[migrations]", l))]);
+
+    wrangler = startChild(
+      WRANGLER,
+      [
+        "dev",
+        "--local",
+        "--ip", HOST,
+        "--port", String(hubPort),
+        "--inspector-port", String(inspectorPort),
+        "--persist-to", persist,
+        "--env-file", envFile,
+        "--show-interactive-dev-session=false",
+        "--log-level", "warn",
+      ],
+      { env: wranglerEnv(), group: true, onLine: (l) => log.line("[wrangler]", l) },
+    );
+    await waitForHttp(`${hubUrl}/api/flist`, wrangler, "wrangler dev", 180_000).catch((err: Error) => {
+      throw new Error(`${err.message}\n${log.text()}`);
+    });
+
+    return {
+      hubUrl,
+      converterUrl,
+      redisUrl,
+      backend,
+      internalSecret,
+      seed,
+      token: (user, issuedAt) => signToken(seed, user, issuedAt),
+      auth: async (user) => ({ authorization: `bearer ${await signToken(seed, user)}` }),
+      store: () => (store ??= openStore(redisUrl)),
+      converterPid: () => converter?.pid ?? -1,
+      stopConverter: async (signal = "SIGTERM") => {
+        await converter?.stop(signal, 5000);
+      },
+      startConverter,
+      stopRedis,
+      startRedis: async () => {
+        if (redis || redisChild) throw new Error("redis is already running");
+        redisChild = await redisOnPort(redisPort, work, log);
+      },
+      triggerScheduled: async () => {
+        const res = await fetch(`${hubUrl}/cdn-cgi/handler/scheduled`);
+        await res.body?.cancel();
+        if (!res.ok) throw new Error(`scheduled handler answered ${res.status}`);
+      },
+      logs: () => log.text(),
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll().catch(() => {});
+    throw err;
+  }
+}

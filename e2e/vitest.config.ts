@@ -1,0 +1,14 @@
+import { defineProject } from "vitest/config";
+
+// End-to-end tests on the real local stack (e2e/support/stack.ts): one stack per file, files one after another
+// (each starts wrangler dev, the converter and redis-server; the machine has few cores).
+export default defineProject({
+  test: {
+    name: "e2e",
+    include: ["**/*.test.ts"],
+    environment: "node",
+    fileParallelism: false,
+    testTimeout: 300_000,
+    hookTimeout: 240_000,
+  },
+});
