@@ -75,8 +75,9 @@ function pairs(source: FormData | URLSearchParams): [string, unknown][] {
 /** The `file` part, checked in the original's order. */
 function filePart(form: FormData, suffix: string): File {
   const file = form.get("file");
+  // workerd parses a part with `filename=""` (a browser's empty file input) as an empty text value.
+  if (file === "" || (file instanceof File && file.name === "")) throw new HubError(400, "no file selected");
   if (!(file instanceof File)) throw new HubError(400, "no file found");
-  if (file.name === "") throw new HubError(400, "no file selected");
   if (!file.name.endsWith(suffix)) throw new HubError(400, "this file is not allowed");
   return file;
 }
