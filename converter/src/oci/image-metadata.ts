@@ -6,7 +6,7 @@
  * |---|---|---|
  * | `entrypoint` | JSON argv array: `Entrypoint` followed by `Cmd` (what a container runtime executes) | Entrypoint, Cmd |
  * | `environ` | `{"NAME": "value"}` in image order, split at the first `=` | Env |
- * | `port` | `{"tcp/80": 80}` (`<proto>/<port>`: the same port inside and out) | ExposedPorts |
+ * | `port` | `{"tcp/80": 80}` (`<proto>/<port>`: the same port inside and out), sorted by protocol, then port | ExposedPorts |
  * | `volume` | `{"/data": {}}` | Volumes |
  * | `workdir` | the directory as a raw string (a free key: zflist defines none) | WorkingDir |
  * | `user` | the user spec as a raw string (`1000:1000`, `nginx`) | User |
@@ -68,5 +68,8 @@ export function exposedPorts(keys: readonly string[]): Array<{ protocol: string;
     if (first < 1 || last > 65535 || last < first || last - first >= MAX_PORT_RANGE) continue;
     for (let p = first; p <= last; p++) ports.push({ protocol, in: p });
   }
-  return ports;
+  // Sorted by protocol then number: JSON.parse puts integer-like keys ("443") first, so the config's own
+  // order is not recoverable; a sort keeps the row the same for the same set of ports.
+  const unique = new Map(ports.map((p) => [`${p.protocol}/${p.in}`, p]));
+  return [...unique.values()].sort((a, b) => (a.protocol === b.protocol ? a.in - b.in : a.protocol < b.protocol ? -1 : 1));
 }

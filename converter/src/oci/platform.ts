@@ -28,7 +28,7 @@ function normalise(p: { os: string; architecture: string; variant?: string | und
 /** Parses `linux/arm64`, `linux/arm/v7`; also accepts a bare architecture (`arm64` = `linux/arm64`). */
 export function parsePlatform(text: string): PlatformSpec {
   const parts = text.trim().split("/");
-  const ok = /^[a-z0-9_.-]+$/i;
+  const ok = /^[a-z0-9][a-z0-9_.-]*$/i;
   if (parts.length > 3 || parts.some((p) => !ok.test(p))) {
     throw new RegistryError("invalid-reference", `invalid platform '${text.slice(0, 100)}': expected os/architecture[/variant], e.g. linux/arm64`);
   }
