@@ -3,66 +3,43 @@
  *
  *  1. local secrets in `.dev.vars` (signing seed + internal secret), generated once;
  *  2. D1 migrations applied to the local database;
- *  3. `wrangler dev` on 127.0.0.1:$HUB_PORT (default 8787) with local D1/R2/Queues, state under `.wrangler/`
- *     (or $HUB_PERSIST_DIR);
- *  4. once it answers HTTP: the URL on a line of its own, then a ready API token for the user $HUB_LOCAL_USER
- *     (default `local`) on the last line;
- *  5. Ctrl-C / SIGTERM stop everything.
+ *  3. the converter service on 127.0.0.1:$CONVERTER_PORT (default $HUB_PORT + 1), writing chunks to
+ *     $HUB_CHUNK_STORE (default: a file store in `<state>/chunks`), flists naming the public backend $HUB_BACKEND
+ *     (default: wrangler.toml's);
+ *  4. `wrangler dev` on 127.0.0.1:$HUB_PORT (default 8787) with local D1/R2/Queues, state under `.wrangler/state`
+ *     (or $HUB_PERSIST_DIR), pointed at the converter; its cron (the job lease sweep) fired every minute, since
+ *     wrangler dev does not run crons;
+ *  5. once the Worker answers HTTP: one line per service, the URL on a line of its own, then a ready API token for
+ *     the user $HUB_LOCAL_USER (default `local`) on the last line;
+ *  6. Ctrl-C / SIGTERM stop everything (also when a service dies, or when the `npm` process is killed).
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import path from "node:path";
-import readline from "node:readline";
+import { pathToFileURL } from "node:url";
 import { signToken } from "../worker/src/auth/tokens.ts";
-import { ROOT, ensureDevVars } from "./lib/devvars.ts";
+import { ROOT, ensureDevVars, wranglerVar } from "./lib/devvars.ts";
+import { applyMigrations } from "./lib/migrations.ts";
+import { type Child, WRANGLER, converterCommand, portIsFree, startChild, waitForHttp, wranglerEnv } from "./lib/processes.ts";
 
 const HOST = "127.0.0.1";
-const WRANGLER = path.join(ROOT, "node_modules", ".bin", "wrangler");
 const READY_TIMEOUT_MS = 180_000;
+const CRON_INTERVAL_MS = 60_000;
 
 function fail(message: string): never {
   console.error(`npm start: ${message}`);
   process.exit(1);
 }
 
-function portFromEnv(): number {
-  const raw = process.env.HUB_PORT ?? "8787";
+function portFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name] ?? String(fallback);
   const port = Number(raw);
-  if (!/^\d+$/.test(raw) || port < 1 || port > 65535) fail(`HUB_PORT must be a port number, got ${JSON.stringify(raw)}`);
+  if (!/^\d+$/.test(raw) || port < 1 || port > 65535) fail(`${name} must be a port number, got ${JSON.stringify(raw)}`);
   return port;
 }
 
-/** Refuse to start when the port is taken: the readiness probe would otherwise talk to someone else's server. */
-function assertPortFree(port: number): Promise<void> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once("error", () => fail(`${HOST}:${port} is already in use (set HUB_PORT to use another port)`));
-    server.listen(port, HOST, () => server.close(() => resolve()));
-  });
-}
-
-/** Child output, line by line, prefixed so that our own lines (URL, token) stand alone. */
-function prefixLines(child: ChildProcess, prefix: string): void {
-  for (const stream of [child.stdout, child.stderr]) {
-    if (!stream) continue;
-    readline.createInterface({ input: stream }).on("line", (line) => console.error(`${prefix} ${line}`));
-  }
-}
-
-async function waitUntilAnswering(url: string, child: ChildProcess): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) fail("wrangler dev exited before answering");
-    try {
-      // Any HTTP answer means the Worker is up; the path does not matter.
-      await fetch(`${url}/api/flist/me`, { signal: AbortSignal.timeout(2000) });
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 300));
-    }
-  }
-  fail(`no HTTP answer from ${url} after ${READY_TIMEOUT_MS / 1000} s`);
+/** Refuse to start when a port is taken: the readiness probes would otherwise talk to someone else's server. */
+async function assertPortFree(port: number, variable: string): Promise<void> {
+  if (!(await portIsFree(port, HOST))) fail(`${HOST}:${port} is already in use (set ${variable} to use another port)`);
 }
 
 /** Parent pid of `pid` from /proc (Linux); undefined elsewhere. */
@@ -99,77 +76,114 @@ function onAncestorExit(callback: () => void): void {
   }, 1000).unref();
 }
 
+/** Whether wrangler.toml declares cron triggers (then wrangler dev needs us to fire them). */
+function hasCrons(): boolean {
+  const toml = fs.readFileSync(path.join(ROOT, "wrangler.toml"), "utf8");
+  return /^\s*crons\s*=\s*\[\s*"/m.test(toml);
+}
+
 async function main(): Promise<void> {
-  const port = portFromEnv();
+  const port = portFromEnv("HUB_PORT", 8787);
+  const converterPort = portFromEnv("CONVERTER_PORT", port + 1);
   const user = process.env.HUB_LOCAL_USER || "local";
-  const persist = process.env.HUB_PERSIST_DIR ? ["--persist-to", path.resolve(process.env.HUB_PERSIST_DIR)] : [];
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, CI: "1", WRANGLER_SEND_METRICS: "false" };
-  // The seed and internal secret reach the Worker through .dev.vars; never from this process's environment.
-  delete childEnv.HUB_SIGNING_SEED;
-  delete childEnv.INTERNAL_SECRET;
+  const persistDir = process.env.HUB_PERSIST_DIR ? path.resolve(process.env.HUB_PERSIST_DIR) : undefined;
+  const stateDir = persistDir ?? path.join(ROOT, ".wrangler", "state");
+  const chunkStore = process.env.HUB_CHUNK_STORE || pathToFileURL(path.join(stateDir, "chunks")).href;
+  const backend = process.env.HUB_BACKEND || wranglerVar("HUB_BACKEND") || fail("no HUB_BACKEND in the environment or wrangler.toml");
+  const url = `http://${HOST}:${port}`;
+  const converterUrl = `http://${HOST}:${converterPort}`;
 
   const { vars, created } = ensureDevVars();
   if (created.length > 0) console.error(`npm start: generated ${created.join(", ")} in .dev.vars`);
   const seed = vars.HUB_SIGNING_SEED ?? fail(".dev.vars has no HUB_SIGNING_SEED");
+  const internalSecret = vars.INTERNAL_SECRET ?? fail(".dev.vars has no INTERNAL_SECRET");
 
-  await assertPortFree(port);
+  await assertPortFree(port, "HUB_PORT");
+  await assertPortFree(converterPort, "CONVERTER_PORT");
 
   console.error("npm start: applying D1 migrations to the local database");
-  const migrate = spawnSync(WRANGLER, ["d1", "migrations", "apply", "DB", "--local", ...persist], {
-    cwd: ROOT,
-    env: childEnv,
-    // Progress to stderr: stdout carries only the URL and the token.
-    stdio: ["ignore", process.stderr, "inherit"],
-  });
-  if (migrate.status !== 0) fail(`wrangler d1 migrations apply failed (exit ${migrate.status ?? migrate.signal})`);
+  // Progress to stderr: stdout carries only the service lines, the URL and the token.
+  await applyMigrations(persistDir, (line) => console.error(`[migrations] ${line}`)).catch((err: Error) => fail(err.message));
 
-  // Own process group, so that stopping takes wrangler's workerd children down with it.
-  const dev = spawn(
-    WRANGLER,
-    [
-      "dev",
-      "--local",
-      "--ip",
-      HOST,
-      "--port",
-      String(port),
-      "--show-interactive-dev-session=false",
-      ...persist,
-    ],
-    { cwd: ROOT, env: childEnv, stdio: ["ignore", "pipe", "pipe"], detached: true },
-  );
-  prefixLines(dev, "[wrangler]");
-
+  const children: Child[] = [];
   let stopping = false;
-  const stop = (signal: NodeJS.Signals | "parent exited") => {
-    if (stopping || dev.pid === undefined) return;
+  const stop = (reason: string, code = 0) => {
+    if (stopping) return;
     stopping = true;
-    console.error(`npm start: ${signal}, stopping`);
-    try {
-      process.kill(-dev.pid, "SIGTERM");
-    } catch {
-      // already gone
-    }
-    setTimeout(() => {
-      try {
-        if (dev.pid !== undefined) process.kill(-dev.pid, "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }, 10_000).unref();
+    console.error(`npm start: ${reason}, stopping`);
+    void Promise.all(children.map((c) => c.stop("SIGTERM", 10_000))).then(() => process.exit(code));
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGHUP", () => stop("SIGHUP"));
   onAncestorExit(() => stop("parent exited"));
-  dev.on("exit", (code, signal) => {
-    if (!stopping) console.error(`npm start: wrangler dev exited (${code ?? signal})`);
-    process.exit(stopping ? 0 : (code ?? 1));
-  });
+  const watch = (child: Child, name: string) => {
+    void child.exited.then(({ code, signal }) => {
+      if (!stopping) stop(`${name} exited (${code ?? signal})`, 1);
+    });
+  };
 
-  const url = `http://${HOST}:${port}`;
-  await waitUntilAnswering(url, dev);
+  const [command, args] = converterCommand();
+  const converter = startChild(command, args, {
+    env: {
+      ...process.env,
+      HUB_URL: url,
+      HUB_CHUNK_STORE: chunkStore,
+      HUB_BACKEND: backend,
+      INTERNAL_SECRET: internalSecret,
+      CONVERTER_HOST: HOST,
+      CONVERTER_PORT: String(converterPort),
+    },
+    onLine: (line) => console.error(`[converter] ${line}`),
+  });
+  children.push(converter);
+  watch(converter, "the converter");
+
+  // Own process group, so that stopping takes wrangler's workerd children down with it. The secrets come from
+  // .dev.vars; the converter's address and the backend as --var (they are not secrets).
+  const persist = persistDir ? ["--persist-to", persistDir] : [];
+  const dev = startChild(
+    WRANGLER,
+    [
+      "dev",
+      "--local",
+      "--ip", HOST,
+      "--port", String(port),
+      "--var", `HUB_CONVERTER_URL:${converterUrl}`,
+      "--var", `HUB_BACKEND:${backend}`,
+      "--show-interactive-dev-session=false",
+      ...persist,
+    ],
+    { env: wranglerEnv(), group: true, onLine: (line) => console.error(`[wrangler] ${line}`) },
+  );
+  children.push(dev);
+  watch(dev, "wrangler dev");
+
+  try {
+    await waitForHttp(`${converterUrl}/health`, converter, "the converter", 60_000, true);
+    // Any HTTP answer means the Worker is up; the path does not matter.
+    await waitForHttp(`${url}/api/flist/me`, dev, "wrangler dev", READY_TIMEOUT_MS);
+  } catch (err) {
+    if (!stopping) stop((err as Error).message, 1);
+    return;
+  }
+
+  if (hasCrons()) {
+    // The job lease sweep: wrangler dev announces crons but never fires them.
+    setInterval(() => {
+      fetch(`${url}/cdn-cgi/handler/scheduled`, { signal: AbortSignal.timeout(30_000) })
+        .then((res) => res.body?.cancel())
+        .catch(() => {});
+    }, CRON_INTERVAL_MS).unref();
+  }
+
   const token = await signToken(seed, user);
+  const storeText = chunkStore.replace(/^([a-z]+:\/\/)[^@/]*@/i, "$1:***@");
+  console.log("");
+  console.log(`chunk store  ${storeText} (public backend in flists: ${backend})`);
+  console.log(`converter    listening on ${converterUrl}`);
+  const shownState = path.relative(ROOT, stateDir).startsWith("..") ? stateDir : path.relative(ROOT, stateDir);
+  console.log(`worker       listening on ${url} (wrangler dev, state in ${shownState})`);
   console.log("");
   console.log("zos-hub is running at:");
   console.log(url);
