@@ -97,8 +97,12 @@ async function buildLayeredImage(tag: string): Promise<void> {
   // Layer 3 (hand-made): an opaque directory, a hardlink to a file of layer 1, whiteouts written by hand.
   await oci.addLayer(tag, [
     { name: "opt/opaque/", type: "directory", mode: 0o750 },
+    { name: "opt/opaque/early.txt", data: "same layer as the opaque marker, before it: kept\n" },
     { name: "opt/opaque/.wh..wh..opq" },
     { name: "opt/opaque/new.txt", data: "only this survives\n" },
+    { name: "opt/opaque/sub/", type: "directory" }, // re-created empty: its lower content stays hidden
+    { name: "same/kept", data: "a whiteout never hides an entry of its own layer\n" },
+    { name: "same/.wh.kept" },
     { name: "hl/", type: "directory" },
     { name: "hl/big-link", type: "link", linkname: "data/big" },
     { name: "opt/keep/.wh.b" },
@@ -151,6 +155,21 @@ beforeAll(async () => {
     ],
   };
   await putManifest(registry.host, "test/multi", "latest", "application/vnd.oci.image.index.v1+json", index);
+  // The same as Docker schema 2 manifests and a Docker manifest list.
+  await oci.push("layers", `${registry.host}/test/layers-docker:v1`, { docker: true });
+  await oci.push("amd", `${registry.host}/test/multi-docker:amd64`, { docker: true });
+  await oci.push("arm", `${registry.host}/test/multi-docker:arm64`, { docker: true });
+  const dockerList = "application/vnd.docker.distribution.manifest.list.v2+json";
+  const dAmd = await manifestDescriptor(registry.host, "test/multi-docker", "amd64");
+  const dArm = await manifestDescriptor(registry.host, "test/multi-docker", "arm64");
+  await putManifest(registry.host, "test/multi-docker", "latest", dockerList, {
+    schemaVersion: 2,
+    mediaType: dockerList,
+    manifests: [
+      { mediaType: dArm.mediaType, digest: dArm.digest, size: dArm.size, platform: { architecture: "arm64", os: "linux", variant: "v8" } },
+      { mediaType: dAmd.mediaType, digest: dAmd.digest, size: dAmd.size, platform: { architecture: "amd64", os: "linux" } },
+    ],
+  });
   for (const tag of ["layers", "amd", "arm"]) references.set(tag, await oci.unpack(tag));
 }, 180_000);
 
@@ -171,7 +190,8 @@ describe("convertImage: layers, whiteouts, hardlinks, owners, modes", () => {
     expect(actual.has("var/gone.txt")).toBe(false);
     expect(actual.has("var/gonedir")).toBe(false);
     expect(actual.has("opt/keep/b")).toBe(false);
-    expect([...actual.keys()].filter((p) => p.startsWith("opt/opaque/"))).toEqual(["opt/opaque/new.txt"]);
+    expect([...actual.keys()].filter((p) => p.startsWith("opt/opaque/")).sort()).toEqual(["opt/opaque/early.txt", "opt/opaque/new.txt", "opt/opaque/sub"]);
+    expect(actual.has("same/kept")).toBe(true);
     expect(actual.get("hl/big-link")?.replace(/^file \S+ \S+ /, "")).toBe(actual.get("data/big")?.replace(/^file \S+ \S+ /, ""));
     expect(actual.get("bin/tool")).toMatch(/^file 4755 0:0 /);
     expect(actual.get("bin/tool2")).toMatch(/^file 4711 1000:1000 /);
@@ -202,7 +222,7 @@ describe("convertImage: layers, whiteouts, hardlinks, owners, modes", () => {
     expect(m.image).toBe(`${registry.host}/test/layers@${result.image.manifestDigest}`);
     expect(result.tree.metadata).toBe(result.metadata);
 
-    expect(result.stats).toMatchObject({ layers: 4, failure: 0, regular: expect.any(Number), whiteouts: 5 });
+    expect(result.stats).toMatchObject({ layers: 4, failure: 0, regular: expect.any(Number), whiteouts: 6 });
     expect(result.stats.fullsize).toBeGreaterThan(2 * 1_500_000);
     expect(result.stats.regular).toBe([...expected.values()].filter((v) => v.startsWith("file ")).length);
     expect(result.stats.symlink).toBe(3);
@@ -221,6 +241,16 @@ describe("convertImage: layers, whiteouts, hardlinks, owners, modes", () => {
     expect(types).toEqual(types.map(() => "application/vnd.oci.image.layer.v1.tar+zstd"));
     const result = await convertImage(`${zstdRegistry.host}/test/layers-zstd:v1`, options({ policy: { insecure: [zstdRegistry.host] } }));
     expect(await describeTree(result.tree.root, store)).toEqual(await describeRootfs(references.get("layers") as string));
+  });
+
+  it("Docker schema 2 manifests (skopeo --format v2s2) give the same tree", async () => {
+    const manifest = await manifestDescriptor(registry.host, "test/layers-docker", "v1");
+    expect(manifest.mediaType).toBe("application/vnd.docker.distribution.manifest.v2+json");
+    const layerTypes = (manifest.body as { layers: { mediaType: string }[] }).layers.map((l) => l.mediaType);
+    expect(new Set(layerTypes)).toEqual(new Set(["application/vnd.docker.image.rootfs.diff.tar.gzip"]));
+    const result = await convertImage(`${registry.host}/test/layers-docker:v1`, options());
+    expect(await describeTree(result.tree.root, store)).toEqual(await describeRootfs(references.get("layers") as string));
+    expect(result.metadata.get("entrypoint")).toBe('["/bin/tool", "serve", "--port=80"]');
   });
 
   it("is reproducible: the same image by tag and by digest gives the same flist bytes", async () => {
@@ -282,6 +312,13 @@ describe("convertImage: multi-platform index", () => {
     expect(arm.result.image.indexDigest).toBe(amd.result.image.indexDigest);
     const armV8 = await archOf("linux/arm64/v8");
     expect(armV8.result.image.manifestDigest).toBe(arm.result.image.manifestDigest);
+  });
+
+  it("Docker manifest lists too", async () => {
+    const amd = await convertImage(`${registry.host}/test/multi-docker`, options());
+    expect(await describeTree(amd.tree.root, store)).toEqual(await describeRootfs(references.get("amd") as string));
+    const arm = await convertImage(`${registry.host}/test/multi-docker`, options({ platform: "linux/arm64" }));
+    expect(await describeTree(arm.tree.root, store)).toEqual(await describeRootfs(references.get("arm") as string));
   });
 
   it("names the platforms it has when the one asked for is missing", async () => {

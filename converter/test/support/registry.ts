@@ -232,7 +232,7 @@ export class OciLayout {
    * `skopeo copy` of `tag` to `docker://<registry>/<name>` over plain HTTP. With `zstd`, the layers go through an
    * uncompressed `dir:` copy first: skopeo only recompresses layers that are not compressed already.
    */
-  async push(tag: string, destination: string, opts: { zstd?: boolean; creds?: string } = {}): Promise<void> {
+  async push(tag: string, destination: string, opts: { zstd?: boolean; creds?: string; docker?: boolean } = {}): Promise<void> {
     let source = `oci:${this.layout}:${tag}`;
     const args = ["copy", "--quiet", "--dest-tls-verify=false"];
     if (opts.zstd) {
@@ -242,6 +242,7 @@ export class OciLayout {
       args.push("--dest-compress-format", "zstd");
     }
     if (opts.creds) args.push("--dest-creds", opts.creds);
+    if (opts.docker) args.push("--format", "v2s2"); // Docker schema 2 manifest and media types
     args.push(source, `docker://${destination}`);
     await run("skopeo", args);
   }
