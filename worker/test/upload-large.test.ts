@@ -1,0 +1,171 @@
+/**
+ * Large archives: the streamed raw upload (`PUT /api/flist/me/upload/<name>.tar.gz`, body straight to R2) and the
+ * resumable protocol on R2 multipart uploads. Both must land in R2 as exactly the bytes sent (compared by
+ * SHA-256), become a job's staged input, and refuse what is over their caps.
+ */
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { app } from "../src/app";
+import type { Env } from "../src/env";
+import { MIN_PART_SIZE } from "../src/uploads/resumable";
+import { asUser, fetchHub, migrate } from "./support/hub";
+import { jobRow, randomBytes, stubConverter } from "./support/jobs";
+
+const stub = stubConverter();
+// Not restored: the real Queue may still deliver this file's messages after its last test.
+
+beforeAll(migrate);
+
+async function sha256(data: ArrayBuffer | Uint8Array<ArrayBuffer>): Promise<string> {
+  return [...new Uint8Array(await crypto.subtle.digest("SHA-256", data))].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+async function call(user: string, method: string, path: string, body?: BodyInit, headers: Record<string, string> = {}) {
+  const res = await fetchHub(`/api/flist/me${path}`, { method, headers: await asUser(user, headers), body });
+  return { status: res.status, body: (await res.json()) as any, res };
+}
+
+async function withEnv(overrides: Partial<Env>, path: string, init: RequestInit): Promise<Response> {
+  const ctx = createExecutionContext();
+  const res = await app.fetch(new Request(`http://hub.test${path}`, init), { ...env, ...overrides } as Env, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
+}
+
+describe("streamed raw upload", () => {
+  it("lands in R2 as the same bytes and queues a tar job with the query's metadata", async () => {
+    const bytes = randomBytes(3 * 1024 * 1024 + 17);
+    const { status, body } = await call("raw", "PUT", "/upload/big%20one.tar.gz?async=1&metadata-tag=v2&metadata-readme=no", bytes);
+    expect(status, JSON.stringify(body)).toBe(202);
+    const id = body.payload.job;
+    expect(body.payload.name).toBe("big_one.flist");
+    const staged = await env.FLISTS.get(`uploads/${id}`);
+    expect(staged!.size).toBe(bytes.length);
+    expect(await sha256(await staged!.arrayBuffer())).toBe(await sha256(bytes));
+    const spec = await stub.waitForDispatch(id);
+    expect(spec).toMatchObject({ kind: "tar", name: "big_one.flist", metadata: { tag: "v2" } });
+  });
+
+  it("needs a Content-Length, the archive suffix, and stays under its cap", async () => {
+    const chunk = randomBytes(1000);
+    // A JS-made stream has no known length: the request goes out chunked, without Content-Length.
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(chunk);
+        controller.close();
+      },
+    });
+    const chunked = await call("raw", "PUT", "/upload/x.tar.gz?async=1", stream);
+    expect(chunked.status).toBe(411);
+    expect(chunked.body.message).toBe("Content-Length required");
+    const zip = await call("raw", "PUT", "/upload/x.zip?async=1", randomBytes(10));
+    expect(zip).toMatchObject({ status: 400, body: { message: "this file is not allowed" } });
+    const empty = await call("raw", "PUT", "/upload/x.tar.gz?async=1", new Uint8Array(0));
+    expect(empty).toMatchObject({ status: 400, body: { message: "empty archive" } });
+    const res = await withEnv({ HUB_UPLOAD_MAX_BYTES: "1000" }, "/api/flist/me/upload/x.tar.gz?async=1", {
+      method: "PUT",
+      // A Request made in-process carries no Content-Length until it crosses the network: set it as a client would.
+      headers: await asUser("raw", { "Content-Length": "2000" }),
+      body: randomBytes(2000),
+    });
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as { message: string }).message).toBe(
+      "archive larger than 1000 bytes: use the resumable protocol POST /api/flist/me/uploads",
+    );
+  });
+});
+
+describe("resumable upload", () => {
+  const PART = MIN_PART_SIZE;
+
+  async function create(user: string, filename = "huge.tar.gz", extra: Record<string, unknown> = {}) {
+    return call(user, "POST", "/uploads", JSON.stringify({ filename, partSize: PART, ...extra }), {
+      "Content-Type": "application/json",
+    });
+  }
+
+  it("parts in any order, resent parts replace, the listing resumes, complete → a job over the same bytes", async () => {
+    const created = await create("resume", "huge.tar.gz", { metadata: { tag: "big", entrypoint: "ignored" } });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const id = created.body.payload.id;
+    expect(created.body.payload).toEqual({ id, name: "huge.flist", partSize: PART, url: `/api/flist/me/uploads/${id}` });
+
+    const p1 = randomBytes(PART);
+    const p2 = randomBytes(PART);
+    const p3first = randomBytes(1234);
+    const p3 = randomBytes(777);
+    expect((await call("resume", "PUT", `/uploads/${id}/2`, p2)).status).toBe(200);
+    expect((await call("resume", "PUT", `/uploads/${id}/3`, p3first)).status).toBe(200);
+
+    // The client lost track: the listing says what arrived.
+    const listing = await call("resume", "GET", `/uploads/${id}`);
+    expect(listing.body.payload).toMatchObject({ status: "open", partSize: PART, received: PART + 1234 });
+    expect(listing.body.payload.parts.map((p: { part: number; size: number }) => [p.part, p.size])).toEqual([
+      [2, PART],
+      [3, 1234],
+    ]);
+
+    const incomplete = await call("resume", "POST", `/uploads/${id}/complete?async=1`);
+    expect(incomplete).toMatchObject({ status: 400, body: { message: "part 1 is missing" } });
+
+    const put1 = await call("resume", "PUT", `/uploads/${id}/1`, p1);
+    expect(put1.body.payload).toMatchObject({ part: 1, size: PART });
+    expect((await call("resume", "PUT", `/uploads/${id}/3`, p3)).status).toBe(200); // replaces part 3
+
+    const done = await call("resume", "POST", `/uploads/${id}/complete?async=1`);
+    expect(done.status, JSON.stringify(done.body)).toBe(202);
+    expect(done.body.payload.job).toBe(id);
+    const staged = await env.FLISTS.get(`uploads/${id}`);
+    const whole = new Uint8Array(PART * 2 + p3.length);
+    whole.set(p1, 0);
+    whole.set(p2, PART);
+    whole.set(p3, PART * 2);
+    expect(staged!.size).toBe(whole.length);
+    expect(await sha256(await staged!.arrayBuffer())).toBe(await sha256(whole));
+    expect(await jobRow(id)).toMatchObject({ kind: "tar", name: "huge.flist", input_size: whole.length });
+    const spec = await stub.waitForDispatch(id);
+    expect(spec.metadata).toEqual({ tag: "big" });
+
+    // A repeated complete (lost answer) answers the same job; parts cannot be added any more.
+    const again = await call("resume", "POST", `/uploads/${id}/complete?async=1`);
+    expect(again.status).toBe(202);
+    expect(again.body.payload.job).toBe(id);
+    expect((await call("resume", "PUT", `/uploads/${id}/4`, randomBytes(10))).status).toBe(409);
+  });
+
+  it("refuses short middle parts, oversized parts, bad part numbers, and bad sessions", async () => {
+    const { body } = await create("strict");
+    const id = body.payload.id;
+    expect((await call("strict", "PUT", `/uploads/${id}/1`, randomBytes(100))).status).toBe(200);
+    expect((await call("strict", "PUT", `/uploads/${id}/2`, randomBytes(100))).status).toBe(200);
+    const short = await call("strict", "POST", `/uploads/${id}/complete?async=1`);
+    expect(short.status).toBe(400);
+    expect(short.body.message).toBe(`part 1 has 100 bytes; every part but the last must have ${PART}`);
+    expect((await call("strict", "PUT", `/uploads/${id}/1`, randomBytes(PART + 1))).status).toBe(413);
+    expect((await call("strict", "PUT", `/uploads/${id}/0`, randomBytes(10))).status).toBe(400);
+    expect((await call("strict", "PUT", `/uploads/${id}/10001`, randomBytes(10))).status).toBe(400);
+
+    // Another repository cannot see or touch the session.
+    expect((await call("intruder", "GET", `/uploads/${id}`)).status).toBe(404);
+    expect((await call("intruder", "PUT", `/uploads/${id}/1`, randomBytes(10))).status).toBe(404);
+    expect((await call("intruder", "DELETE", `/uploads/${id}`)).status).toBe(404);
+
+    const aborted = await call("strict", "DELETE", `/uploads/${id}`);
+    expect(aborted.status).toBe(200);
+    expect((await call("strict", "GET", `/uploads/${id}`)).body.payload.status).toBe("aborted");
+    expect((await call("strict", "PUT", `/uploads/${id}/1`, randomBytes(10))).status).toBe(409);
+    expect((await call("strict", "POST", `/uploads/${id}/complete`)).status).toBe(409);
+
+    const bad = [
+      [{ filename: "x.zip" }, 400, "this file is not allowed"],
+      [{ filename: "x.tar.gz", partSize: 1024 }, 400, /^invalid body: partSize/],
+      [{}, 400, /^invalid body: filename/],
+    ] as const;
+    for (const [payload, status, message] of bad) {
+      const res = await call("strict", "POST", "/uploads", JSON.stringify(payload), { "Content-Type": "application/json" });
+      expect(res.status).toBe(status);
+      expect(res.body.message).toMatch(message);
+    }
+  });
+});
