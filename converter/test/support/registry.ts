@@ -192,6 +192,11 @@ export class OciLayout {
     return new OciLayout(dir, layout);
   }
 
+  /** An existing layout (e.g. a benchmark's cached image); `dir` holds the helper's temporary files. */
+  static existing(layout: string, dir: string): OciLayout {
+    return new OciLayout(dir, layout);
+  }
+
   async newImage(tag: string): Promise<void> {
     await run("umoci", ["new", "--image", `${this.layout}:${tag}`]);
   }

@@ -1,0 +1,173 @@
+/**
+ * Docker/OCI image conversion benchmark (issue 5).
+ *
+ *  1. build once (cached in bench/.data/docker, git-ignored) a ~200 MiB, 3-layer image with umoci: two layers of
+ *     ~100 MiB each from ../shared/bench/gen-tree.py (seeds 1 and 2: half random bytes, half text, ~3000 files),
+ *     a third deleting one directory of the first and rewriting a few files;
+ *  2. start Debian's docker-registry on loopback and push the image with skopeo (not timed);
+ *  3. ours: `convertImage` + `writeFlist` in a child process (registry → flist, file:// store), wall time and peak
+ *     RSS (`/usr/bin/time -v`, the whole process with its worker threads);
+ *  4. the daemon-free baseline a user would script by hand: `skopeo copy docker://… oci:…`, `umoci unpack`,
+ *     `zhub flist create <rootfs>` into a fresh file:// store, each timed, and the same RSS measure for zhub.
+ *
+ * Goal (issue 5): ours under 0.6× the baseline's total time, peak RSS under 300 MB. The issue measures "to a
+ * published flist through the hub"; this measures the converter engine (the job/route wiring is not here).
+ * Figures are printed; the process exits non-zero only if a step fails or the two flists differ in content.
+ */
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { readFlist, writeFlist } from "../converter/src/flist/index.ts";
+import type { DirNode } from "../converter/src/flist/model.ts";
+import { convertImage } from "../converter/src/oci/index.ts";
+import { openStore } from "../converter/src/store/index.ts";
+import { OciLayout, startRegistry } from "../converter/test/support/registry.ts";
+
+const ROOT = path.resolve(import.meta.dirname, "..");
+const GEN_TREE = path.resolve(ROOT, "..", "shared", "bench", "gen-tree.py");
+const DATA = path.join(ROOT, "bench", ".data", "docker");
+const LAYOUT = path.join(DATA, "layout");
+const BIN = path.join(ROOT, "converter", "bin", "zhub.js");
+const TAG = "bench";
+const GOAL = { ratio: 0.6, rssMB: 300 };
+
+function log(message: string): void {
+  console.log(`[docker] ${message}`);
+}
+
+function run(command: string, args: string[]): void {
+  const result = spawnSync(command, args, { stdio: ["ignore", "inherit", "inherit"] });
+  if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} failed (exit ${result.status})`);
+}
+
+/** Runs a command under /usr/bin/time -v: wall seconds, peak RSS (MB), stdout. */
+function timed(command: string, args: string[]): { seconds: number; rssMB: number; stdout: string } {
+  const started = process.hrtime.bigint();
+  const result = spawnSync("/usr/bin/time", ["-v", command, ...args], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} failed (exit ${result.status}): ${result.stderr.slice(-2000)}`);
+  const rssKB = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(result.stderr)?.[1] ?? NaN);
+  for (const line of result.stderr.split("\n")) if (line.startsWith("[docker]")) console.log(line);
+  return { seconds, rssMB: (rssKB * 1024) / 1e6, stdout: result.stdout };
+}
+
+/** Builds the image once; a layout without the marker (interrupted build) is rebuilt. */
+async function prepare(): Promise<void> {
+  const marker = path.join(DATA, "layout.complete");
+  if (fs.existsSync(marker)) return;
+  log("building the ~200 MiB image with umoci (gen-tree.py seeds 1 and 2)…");
+  fs.rmSync(DATA, { recursive: true, force: true });
+  fs.mkdirSync(DATA, { recursive: true });
+  run("umoci", ["init", "--layout", LAYOUT]);
+  run("umoci", ["new", "--image", `${LAYOUT}:${TAG}`]);
+  const layer = (change: (rootfs: string) => void) => {
+    const bundle = path.join(DATA, "bundle");
+    run("umoci", ["unpack", "--image", `${LAYOUT}:${TAG}`, bundle]);
+    change(path.join(bundle, "rootfs"));
+    run("umoci", ["repack", "--image", `${LAYOUT}:${TAG}`, bundle]);
+    fs.rmSync(bundle, { recursive: true, force: true });
+  };
+  const gen = (dir: string, seed: number) => {
+    const r = spawnSync("python3", [GEN_TREE, dir, "--seed", String(seed), "--total-mib", "100"], { stdio: "ignore" });
+    if (r.status !== 0) throw new Error("gen-tree.py failed");
+  };
+  layer((r) => gen(path.join(r, "usr", "share", "data"), 1));
+  layer((r) => gen(path.join(r, "opt", "app"), 2));
+  layer((r) => {
+    const share = path.join(r, "usr", "share", "data");
+    const first = fs.readdirSync(share).sort()[0] as string;
+    fs.rmSync(path.join(share, first), { recursive: true });
+    fs.writeFileSync(path.join(r, "opt", "app", "CHANGED"), "a file of the last layer\n");
+  });
+  run("umoci", ["config", "--image", `${LAYOUT}:${TAG}`, "--config.cmd", "/bin/sh", "--config.env", "PATH=/usr/bin:/bin"]);
+  fs.writeFileSync(marker, "");
+}
+
+function distinctKeys(dir: DirNode, into = new Set<string>()): Set<string> {
+  for (const child of dir.children) {
+    if (child.kind === "dir") distinctKeys(child, into);
+    else if (child.kind === "file") for (const block of child.blocks) into.add(Buffer.from(block.hash).toString("hex"));
+  }
+  return into;
+}
+
+function fileCount(dir: DirNode): number {
+  let n = 0;
+  for (const child of dir.children) n += child.kind === "dir" ? fileCount(child) : child.kind === "file" ? 1 : 0;
+  return n;
+}
+
+/** Child mode: one conversion, summary as JSON on stdout. */
+async function child(reference: string, storeDir: string, out: string, insecure: string): Promise<void> {
+  const started = process.hrtime.bigint();
+  const peak = { rss: 0, heapUsed: 0, external: 0, arrayBuffers: 0 };
+  const sampler = setInterval(() => {
+    const m = process.memoryUsage();
+    for (const k of ["rss", "heapUsed", "external", "arrayBuffers"] as const) peak[k] = Math.max(peak[k], m[k]);
+  }, 50);
+  const store = await openStore(`file://${storeDir}`);
+  try {
+    const result = await convertImage(reference, { store, policy: { insecure: [insecure] } });
+    const written = await writeFlist(result.tree, out);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    console.error(`[docker] child peaks (MB): ${Object.entries(peak).map(([k, v]) => `${k} ${(v / 1e6).toFixed(0)}`).join(", ")}`);
+    console.log(JSON.stringify({ seconds, md5: written.md5, stats: result.stats }));
+  } finally {
+    clearInterval(sampler);
+    await store.close();
+  }
+}
+
+async function main(): Promise<void> {
+  await prepare();
+  const registry = await startRegistry();
+  const work = fs.mkdtempSync(path.join(DATA, "run-"));
+  try {
+    const reference = `${registry.host}/bench/image:v1`;
+    log(`pushing to ${registry.host} (not timed)…`);
+    await OciLayout.existing(LAYOUT, work).push(TAG, reference);
+
+    // Ours: registry → flist in one streaming pass.
+    const oursOut = path.join(work, "ours.flist");
+    const ours = timed(process.execPath, ["--import", "tsx", path.join(ROOT, "bench", "docker.bench.ts"), "--child", reference, path.join(work, "store-ours"), oursOut, registry.host]);
+    const summary = JSON.parse(ours.stdout.trim().split("\n").at(-1) as string) as {
+      seconds: number;
+      md5: string;
+      stats: { layerBytes: number; expandedBytes: number; fullsize: number; regular: number; pipeline?: { written: number; chunks: number } };
+    };
+
+    // Baseline: skopeo copy + umoci unpack + zhub flist create.
+    const copy = timed("skopeo", ["copy", "--quiet", "--src-tls-verify=false", `docker://${reference}`, `oci:${path.join(work, "pulled")}:${TAG}`]);
+    const unpack = timed("umoci", ["unpack", "--image", `${path.join(work, "pulled")}:${TAG}`, path.join(work, "bundle")]);
+    const baseOut = path.join(work, "baseline.flist");
+    const create = timed(process.execPath, [BIN, "flist", "create", "--json", "--store", `file://${path.join(work, "store-base")}`, path.join(work, "bundle", "rootfs"), baseOut]);
+    const baseline = copy.seconds + unpack.seconds + create.seconds;
+
+    const [a, b] = await Promise.all([readFlist(oursOut), readFlist(baseOut)]);
+    const same = distinctKeys(a.root).size === distinctKeys(b.root).size && fileCount(a.root) === fileCount(b.root);
+
+    const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
+    console.log("");
+    console.log(`image: ${mb(summary.stats.layerBytes)} of layers (compressed), ${mb(summary.stats.expandedBytes)} of tar, ${summary.stats.regular} files, ${mb(summary.stats.fullsize)} of file data`);
+    console.log(`ours (registry → flist, streaming)   ${ours.seconds.toFixed(2).padStart(7)} s  (${summary.seconds.toFixed(2)} s in-process)  peak RSS ${ours.rssMB.toFixed(0)} MB  chunks ${summary.stats.pipeline?.chunks}, written ${summary.stats.pipeline?.written}`);
+    console.log(`baseline: skopeo copy                ${copy.seconds.toFixed(2).padStart(7)} s  peak RSS ${copy.rssMB.toFixed(0)} MB`);
+    console.log(`          umoci unpack               ${unpack.seconds.toFixed(2).padStart(7)} s  peak RSS ${unpack.rssMB.toFixed(0)} MB`);
+    console.log(`          zhub flist create          ${create.seconds.toFixed(2).padStart(7)} s  peak RSS ${create.rssMB.toFixed(0)} MB`);
+    console.log(`          total                      ${baseline.toFixed(2).padStart(7)} s`);
+    const ratio = ours.seconds / baseline;
+    console.log("");
+    console.log(`ours / baseline = ${ratio.toFixed(2)} (goal < ${GOAL.ratio}): ${ratio < GOAL.ratio ? "goal met" : "goal NOT met"}; peak RSS ${ours.rssMB.toFixed(0)} MB ${ours.rssMB < GOAL.rssMB ? "under" : "OVER"} ${GOAL.rssMB} MB`);
+    console.log(`same files and chunk keys as the baseline flist: ${same ? "yes" : "NO"}`);
+    if (!same) process.exitCode = 1;
+  } finally {
+    await registry.stop();
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[2] === "--child") {
+  const [reference, storeDir, out, insecure] = process.argv.slice(3) as [string, string, string, string];
+  await child(reference, storeDir, out, insecure);
+} else {
+  await main();
+}
