@@ -209,6 +209,44 @@ describe("failures are clear and return nothing", () => {
     expect(err).toMatchObject({ code: "unreachable", message: `registry 127.0.0.1:${port} is unreachable: ECONNREFUSED` });
   });
 
+  it("a registry that stops sending in the middle of a blob fails the conversion instead of hanging", async () => {
+    // A loopback proxy in front of the real registry that forwards everything but stops blob bodies after 64 KiB.
+    const proxy = createServer((req, res) => {
+      void (async () => {
+        const upstream = await fetch(`http://${open.host}${req.url ?? "/"}`, { headers: { accept: req.headers.accept ?? "*/*" } });
+        const headers = Object.fromEntries([...upstream.headers].filter(([k]) => k !== "content-encoding"));
+        res.writeHead(upstream.status, headers);
+        if (!/\/blobs\/sha256:/.test(req.url ?? "") || upstream.body === null) {
+          res.end(Buffer.from(await upstream.arrayBuffer()));
+          return;
+        }
+        let sent = 0;
+        for await (const chunk of upstream.body as unknown as AsyncIterable<Uint8Array>) {
+          const take = Math.min(chunk.byteLength, 65536 - sent);
+          if (take > 0) res.write(chunk.subarray(0, take));
+          sent += take;
+          if (sent >= 65536) break; // …and never end the response
+        }
+      })();
+    });
+    const port = await freePort();
+    await new Promise<void>((resolve) => proxy.listen(port, "127.0.0.1", resolve));
+    try {
+      const host = `127.0.0.1:${port}`;
+      await oci.newImage("stall");
+      await oci.addLayer("stall", [{ name: "noise.bin", data: (await import("node:crypto")).randomBytes(1_000_000) }]);
+      await oci.push("stall", `${open.host}/test/stall:v1`);
+      const started = Date.now();
+      const err = await rejection(convertImage(`${host}/test/stall:v1`, { store, threads: 1, timeoutMs: 500, policy: { insecure: [host] } }));
+      expect(err.code).toBe("unreachable");
+      expect(err.message).toMatch(new RegExp(`registry ${host} stopped sending blob sha256:[0-9a-f]{64} of ${host}/test/stall:v1`));
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      proxy.closeAllConnections();
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+    }
+  });
+
   it("a layer blob that does not match its digest fails the conversion", async () => {
     // Uncompressed layer: the tar still reads after the change, so only the digest check can catch it.
     const tarBytes = await makeLayerTar([{ name: "victim.txt", data: "x".repeat(5000) }]);

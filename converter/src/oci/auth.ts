@@ -93,8 +93,6 @@ export type Fetch = typeof fetch;
  */
 export class RegistryAuth {
   private authorization: string | undefined;
-  /** The realm/service/scope tried last: a second 401 for the same challenge means the credentials are not enough. */
-  private lastChallenge: string | undefined;
 
   constructor(
     private readonly registry: string,
@@ -115,23 +113,22 @@ export class RegistryAuth {
     return this.credentials !== undefined;
   }
 
-  /** Handles a 401; true when the request should be retried with the new `header()`. */
+  /**
+   * Handles a 401 (the caller retries each request at most once, so a second 401 means the credentials are not
+   * enough); true when the request should be retried with the new `header()`. A Bearer challenge always fetches a
+   * fresh token: one obtained earlier in a long pull may simply have expired (Docker Hub's last 5 minutes).
+   */
   async challenge(res: Response): Promise<boolean> {
     const challenges = parseChallenges(res.headers.get("www-authenticate") ?? "");
     const bearer = challenges.find((c) => c.scheme === "bearer");
     const basic = challenges.find((c) => c.scheme === "basic");
     if (bearer !== undefined && bearer.params.realm !== undefined) {
-      const key = `bearer ${bearer.params.realm} ${bearer.params.service ?? ""} ${bearer.params.scope ?? ""}`;
-      if (key === this.lastChallenge) return false;
-      this.lastChallenge = key;
       // A caller-supplied bearer token is either accepted by the registry or wrong: do not trade it away.
       if (this.credentials && "token" in this.credentials) return false;
       this.authorization = `Bearer ${await this.fetchToken(bearer.params)}`;
       return true;
     }
     if (basic !== undefined) {
-      if (this.lastChallenge === "basic") return false;
-      this.lastChallenge = "basic";
       if (this.credentials === undefined || !("username" in this.credentials)) return false;
       const raw = `${this.credentials.username}:${this.credentials.password}`;
       this.authorization = `Basic ${Buffer.from(raw, "utf8").toString("base64")}`;

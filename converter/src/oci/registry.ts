@@ -166,9 +166,9 @@ export class RegistryClient {
         clearTimeout(timer);
       }
       if (res.ok) return { res, abort };
-      if (res.status === 401 && attempt < 2) {
+      if (res.status === 401) {
         await res.body?.cancel();
-        if (await this.auth.challenge(res)) continue;
+        if (attempt === 0 && (await this.auth.challenge(res))) continue;
         throw this.auth.hasCredentials
           ? new RegistryError("unauthorized", `registry ${this.ref.registry} refused the credentials given for ${this.image}`)
           : new RegistryError("unknown-image", `${this.image} does not exist or is private (no credentials were given)`);
