@@ -10,6 +10,8 @@ import { parsePlatform, platformMatches, selectManifest } from "../src/oci/platf
 import { checkRegistryAllowed, registryBaseUrl, registryPolicyFromEnv } from "../src/oci/policy.ts";
 import { flistName, formatReference, parseReference } from "../src/oci/reference.ts";
 import { startupToml, tomlString } from "../src/oci/startup.ts";
+import { DockerRequestSchema, RegistryError, conversionErrorStatus } from "../src/oci/index.ts";
+import { IngestError } from "../src/ingest/index.ts";
 
 const D = `sha256:${"ab".repeat(32)}`;
 
@@ -228,5 +230,23 @@ describe("registry policy", () => {
     expect(() => checkRegistryAllowed({ allow: ["*.example.com"] }, "r.example.com")).not.toThrow();
     expect(() => checkRegistryAllowed({ allow: ["*.example.com"] }, "example.com.evil")).toThrow();
     expect(() => registryPolicyFromEnv({ HUB_DOCKERHUB_MIRROR: "ftp://x" })).toThrow(/HUB_DOCKERHUB_MIRROR/);
+  });
+});
+
+describe("docker request and error statuses", () => {
+  it("validates the request at the edge", () => {
+    expect(DockerRequestSchema.parse({ image: " ubuntu ", startupToml: true })).toEqual({ image: "ubuntu", startupToml: true });
+    expect(DockerRequestSchema.parse({ image: "x", credentials: { token: "t" } }).credentials).toEqual({ token: "t" });
+    for (const bad of [{}, { image: "" }, { image: "x", extra: 1 }, { image: "x", credentials: { username: "u" } }, { image: "x", credentials: { username: "u", password: "p", token: "t" } }]) {
+      expect(DockerRequestSchema.safeParse(bad).success, JSON.stringify(bad)).toBe(false);
+    }
+  });
+
+  it("maps failures to HTTP statuses", () => {
+    expect(conversionErrorStatus(new RegistryError("unknown-tag", "x"))).toBe(404);
+    expect(conversionErrorStatus(new RegistryError("unauthorized", "x"))).toBe(401);
+    expect(conversionErrorStatus(new RegistryError("unreachable", "x"))).toBe(502);
+    expect(conversionErrorStatus(new IngestError("e", "dot-dot", "x"))).toBe(422);
+    expect(conversionErrorStatus(new Error("store down"))).toBe(500);
   });
 });

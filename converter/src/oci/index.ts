@@ -11,3 +11,4 @@ export { type RegistryPolicy, registryPolicyFromEnv } from "./policy.ts";
 export { RegistryClient, type ResolvedImage } from "./registry.ts";
 export { imageMetadata } from "./image-metadata.ts";
 export { startupToml } from "./startup.ts";
+export { type DockerRequest, DockerRequestSchema, conversionErrorStatus } from "./request.ts";
