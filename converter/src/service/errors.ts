@@ -27,7 +27,12 @@ export function failureMessage(err: unknown): Failure {
   if (err instanceof FlistTreeError) return { message: `cannot write the flist: ${err.message}`, expected: true };
   // "chunk store <redacted url>: <reason>": the URL is already redacted by the store. Not the user's fault.
   if (err instanceof StoreError) return { message: err.message, status: 503, expected: true };
-  if (err instanceof HubError) return { message: err.message, status: 502, expected: true };
+  // The hub refusing our result (e.g. 413: the flist is over its publish cap) is about the input; the hub
+  // failing (5xx, unreachable, broken stream) is not.
+  if (err instanceof HubError) {
+    const refused = err.status !== undefined && err.status >= 400 && err.status < 500 && err.status !== 404;
+    return { message: err.message, ...(refused ? {} : { status: 502 }), expected: true };
+  }
   const text = err instanceof Error ? err.message : String(err);
   return { message: `internal error: ${text}`, status: 500, expected: false };
 }

@@ -30,7 +30,8 @@ export class BuildProgress {
   ) {}
 
   onProgress(p: IngestProgress): void {
-    if (!this.totalBytes || p.sourceBytes === 0) return;
+    // Nothing to say before the first entry ("item 0 of 0").
+    if (!this.totalBytes || p.sourceBytes === 0 || p.entries === 0) return;
     // Capped at 99: 100 means the flist is complete.
     const percent = Math.min(99, Math.floor((p.sourceBytes * 100) / this.totalBytes));
     if (percent === this.lastPercent) return;
