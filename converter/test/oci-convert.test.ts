@@ -101,6 +101,7 @@ async function buildLayeredImage(tag: string): Promise<void> {
     { name: "opt/opaque/.wh..wh..opq" },
     { name: "opt/opaque/new.txt", data: "only this survives\n" },
     { name: "opt/opaque/sub/", type: "directory" }, // re-created empty: its lower content stays hidden
+    { name: "same/", type: "directory" },
     { name: "same/kept", data: "a whiteout never hides an entry of its own layer\n" },
     { name: "same/.wh.kept" },
     { name: "hl/", type: "directory" },

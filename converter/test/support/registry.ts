@@ -319,8 +319,10 @@ export function blobPath(storage: string, digest: string): string {
 export { readFile };
 
 /**
- * One line per path describing what a conversion must reproduce: type, permission bits, uid:gid, size, mtime
- * for non-directories, and the link target, device numbers or content digest.
+ * One line per path describing what a conversion must reproduce: type, permission bits, uid:gid, size, mtime,
+ * and the link target, device numbers or content digest. (A directory a layer implies without its own entry gets
+ * the unpack time from umoci but mtime 0 from a conversion, which must not depend on the clock: test layers
+ * always carry their directories.)
  */
 export async function describeRootfs(rootfs: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
@@ -332,7 +334,7 @@ export async function describeRootfs(rootfs: string): Promise<Map<string, string
       const base = `${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid}`;
       const mtime = Math.floor(st.mtimeMs / 1000);
       if (st.isDirectory()) {
-        out.set(path, `dir ${base}`);
+        out.set(path, `dir ${base} mtime=${mtime}`);
         await walk(full, path);
       } else if (st.isFile()) {
         const digest = createHash("sha256").update(await readFile(full)).digest("hex");
@@ -359,7 +361,7 @@ export async function describeTree(root: DirNode, store: ChunkStore): Promise<Ma
       const path = rel === "" ? node.name : `${rel}/${node.name}`;
       const base = `${node.mode.toString(8)} ${node.owner.uid}:${node.owner.gid}`;
       if (node.kind === "dir") {
-        out.set(path, `dir ${base}`);
+        out.set(path, `dir ${base} mtime=${node.mtime}`);
         await walk(node, path);
       } else if (node.kind === "file") {
         const hash = createHash("sha256");
