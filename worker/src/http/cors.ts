@@ -2,7 +2,8 @@ import type { MiddlewareHandler } from "hono";
 
 /** Methods and headers browsers may use against the hub (preflight answer). */
 const ALLOW_METHODS = "GET, HEAD, POST, PUT, DELETE, OPTIONS";
-const ALLOW_HEADERS = "Authorization, Content-Type, Range, If-None-Match, X-Original-Name, X-Hub-Repository";
+const ALLOW_HEADERS =
+  "Authorization, Content-Type, Range, If-None-Match, X-Original-Name, X-Hub-Repository, Prefer, Last-Event-ID";
 
 /**
  * `Access-Control-Allow-Origin: *` on every response, as the original hub (the grid dashboard fetches
@@ -31,6 +32,9 @@ export function cors(): MiddlewareHandler {
       res.headers.set("Access-Control-Allow-Origin", "*");
       c.res = res;
     }
-    c.res.headers.append("Access-Control-Expose-Headers", "ETag, Content-Length, Content-Range, X-Flist-Sha256");
+    c.res.headers.append(
+      "Access-Control-Expose-Headers",
+      "ETag, Content-Length, Content-Range, X-Flist-Sha256, Location, X-Hub-Job, Preference-Applied",
+    );
   };
 }
