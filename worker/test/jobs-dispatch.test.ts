@@ -126,6 +126,13 @@ describe("leases", () => {
     const published = await publishJob(id, 2, "lease", "app.flist");
     expect(published.status, JSON.stringify(published.body)).toBe(200);
     expect(await jobRow(id)).toMatchObject({ status: "succeeded", attempts: 2, progress: 100 });
+    const { data } = await readEvents(`/listen/${id}`);
+    expect(data.map((d: { message?: string }) => d.message)).toEqual([
+      "Job queued",
+      "Building: processing item 1 of 4",
+      "Retrying (attempt 2 of 3): the converter stopped reporting (attempt 1, lease of 60 s expired)",
+      undefined,
+    ]);
   });
 
   it("heartbeats renew the lease without adding events", async () => {

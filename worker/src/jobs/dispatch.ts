@@ -10,7 +10,7 @@ import { nowSeconds } from "../catalog/format";
 import { jobConfig } from "./config";
 import { converterError, converterFetch } from "./converter";
 import { finishFailed } from "./lifecycle";
-import { claimAttempt, getJob, isTerminal, noteLastError, releaseAttempt, type JobRow } from "./store";
+import { appendEventIfCurrent, claimAttempt, getJob, isTerminal, noteLastError, releaseAttempt, type JobRow } from "./store";
 
 export type DispatchOutcome =
   /** Nothing to do (finished, someone else holds a live lease, or unknown id). */
@@ -94,6 +94,11 @@ export async function dispatchJob(env: Env, jobId: string, trigger: DispatchTrig
   const claimed = await claimAttempt(db, job, now + lease, now).run();
   if (claimed.meta.changes !== 1) return { kind: "idle" };
   const attempt = job.attempts + 1;
+  if (attempt > 1) {
+    // Listeners replay every attempt's progress: say why the job starts over.
+    const message = `Retrying (attempt ${attempt} of ${max}): ${lastError ?? "previous attempt ended"}`;
+    await appendEventIfCurrent(db, job.id, attempt, { status: "update", message, progress: job.progress }, now).run();
+  }
 
   let res: Response;
   try {
