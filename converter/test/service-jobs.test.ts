@@ -408,4 +408,24 @@ describe("progress heartbeat", () => {
       reporter.close();
     }
   });
+
+  it("paces heartbeats on the lease the Worker reports (a third of it)", async () => {
+    const hub = new HubClient(rig.peer.url, SECRET);
+    const id = jobId("lease");
+    rig.peer.leaseSeconds = 3;
+    const reporter = new EventReporter(hub, id, 1, () => {}, () => {});
+    try {
+      reporter.update("Starting", 0);
+      await waitFor(() => (rig.peer.events.get(id)?.length ?? 0) === 1, 5000, "the first event");
+      await waitFor(() => reporter.heartbeatInterval < 20_000, 5000, "the lease to be read");
+      expect(reporter.heartbeatInterval).toBeGreaterThan(800);
+      expect(reporter.heartbeatInterval).toBeLessThanOrEqual(1000);
+      const started = Date.now();
+      await waitFor(() => (rig.peer.heartbeats.get(id) ?? 0) >= 2, 5000, "two heartbeats");
+      expect(Date.now() - started).toBeLessThan(3000);
+    } finally {
+      reporter.close();
+      rig.peer.leaseSeconds = 60;
+    }
+  });
 });

@@ -43,6 +43,8 @@ export class HubPeer {
   readonly publishes = new Map<string, RecordedPublish[]>();
   readonly fails = new Map<string, RecordedFail[]>();
   readonly unauthorized: string[] = [];
+  /** The lease an event call renews, as the Worker's answer says (`lease_until`). */
+  leaseSeconds = 60;
   /** Status to answer to an internal call (default 200); e.g. 409 to make an attempt stale. */
   status: (call: "events" | "publish" | "fail", jobId: string, attempt: number) => number = () => 200;
   private server: http.Server | undefined;
@@ -117,14 +119,15 @@ export class HubPeer {
       if (parts[3] === "events") {
         const status = this.status("events", jobId, payload.attempt);
         if (status !== 200) return json(status, { status: "error", message: `answered ${status}` });
+        const answer = { status: "success", payload: { lease_until: Date.now() / 1000 + this.leaseSeconds } };
         if (payload.event === undefined) {
           this.heartbeats.set(jobId, (this.heartbeats.get(jobId) ?? 0) + 1);
-          return json(200, { status: "success" });
+          return json(200, answer);
         }
         const list = this.events.get(jobId) ?? [];
         list.push({ attempt: payload.attempt, event: payload.event });
         this.events.set(jobId, list);
-        return json(200, { status: "success" });
+        return json(200, answer);
       }
       if (parts[3] === "fail") {
         const status = this.status("fail", jobId, payload.attempt);

@@ -3,9 +3,11 @@
  *
  * - At most one call in flight; updates arriving meanwhile are coalesced to the latest, so a fast job never
  *   queues hundreds of calls and the Worker sees progress in order.
- * - Heartbeat: when nothing was sent for HEARTBEAT_MS, an event call without an event is sent. Event calls renew
- *   the job's lease (docs/jobs-protocol.md), and a long step without a percentage change (a huge file, writing
- *   a big flist) must not let the lease expire while this converter is alive.
+ * - Heartbeat: when nothing was sent for a while, an event call without an event is sent. Event calls renew the
+ *   job's lease (docs/jobs-protocol.md), and a long step without a percentage change (a huge file, writing a big
+ *   flist) must not let the lease expire while this converter is alive. The pause is a third of the lease the
+ *   Worker reports (`lease_until` in its answers), at most HEARTBEAT_MS and at least MIN_HEARTBEAT_MS, so a short
+ *   lease configured for tests is kept alive too.
  * - A 409 answer means the attempt is stale or the job ended: `onStale` is called once (the job aborts).
  * - A failed call is logged and dropped: progress is advisory, the job goes on.
  */
@@ -13,6 +15,7 @@ import type { HubClient } from "./hub.ts";
 import { StaleJobError } from "./hub.ts";
 
 export const HEARTBEAT_MS = 20_000;
+export const MIN_HEARTBEAT_MS = 500;
 
 export interface UpdateEvent {
   status: "update";
@@ -28,6 +31,7 @@ export class EventReporter {
   private readonly timer: NodeJS.Timeout;
   private stale = false;
   private warned = false;
+  private heartbeatMs: number;
 
   constructor(
     private readonly hub: HubClient,
@@ -35,12 +39,18 @@ export class EventReporter {
     private readonly attempt: number,
     private readonly onStale: () => void,
     private readonly log: (line: string) => void,
-    heartbeatMs = HEARTBEAT_MS,
+    private readonly maxHeartbeatMs = HEARTBEAT_MS,
   ) {
+    this.heartbeatMs = maxHeartbeatMs;
     this.timer = setInterval(() => {
-      if (!this.sending && Date.now() - this.lastSentAt >= heartbeatMs) this.send(undefined);
-    }, Math.max(10, Math.min(heartbeatMs, 1000)));
+      if (!this.sending && Date.now() - this.lastSentAt >= this.heartbeatMs) this.send(undefined);
+    }, Math.max(10, Math.min(maxHeartbeatMs, MIN_HEARTBEAT_MS) / 2));
     this.timer.unref();
+  }
+
+  /** The pause between heartbeats now (tests, logs). */
+  get heartbeatInterval(): number {
+    return this.heartbeatMs;
   }
 
   update(message: string, progress: number): void {
@@ -70,8 +80,12 @@ export class EventReporter {
     this.sending = this.hub
       .event(this.jobId, this.attempt, event)
       .then(
-        () => {
+        ({ leaseUntil }) => {
           this.lastSentAt = Date.now();
+          if (leaseUntil !== undefined) {
+            const third = (leaseUntil * 1000 - this.lastSentAt) / 3;
+            this.heartbeatMs = Math.max(Math.min(MIN_HEARTBEAT_MS, this.maxHeartbeatMs), Math.min(this.maxHeartbeatMs, third));
+          }
         },
         (err: unknown) => {
           if (err instanceof StaleJobError) {

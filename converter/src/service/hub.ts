@@ -134,7 +134,7 @@ export class HubClient {
    * `POST /internal/jobs/<id>/events`; without `event` it is a heartbeat (lease renewed, nothing logged).
    * One try: a lost progress event is not worth delaying the job.
    */
-  async event(jobId: string, attempt: number, event: { status: string; message: string; progress: number } | undefined, signal?: AbortSignal): Promise<void> {
+  async event(jobId: string, attempt: number, event: { status: string; message: string; progress: number } | undefined, signal?: AbortSignal): Promise<{ leaseUntil?: number }> {
     const res = await this.call(
       "sending progress",
       `${this.baseUrl}/internal/jobs/${segment(jobId)}/events`,
@@ -142,7 +142,10 @@ export class HubClient {
       signal,
       0,
     );
-    await res.body?.cancel().catch(() => {});
+    // The Worker answers the renewed lease's end (unix seconds): heartbeats are paced on it.
+    const body = (await res.json().catch(() => ({}))) as { payload?: { lease_until?: unknown } };
+    const leaseUntil = body.payload?.lease_until;
+    return typeof leaseUntil === "number" && Number.isFinite(leaseUntil) ? { leaseUntil } : {};
   }
 
   /** `PUT /internal/publish/<repo>/<name>` with the flist file and its info (jobId + attempt make it idempotent). */
