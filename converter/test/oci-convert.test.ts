@@ -202,6 +202,7 @@ describe("convertImage: layers, whiteouts, hardlinks, owners, modes", () => {
     expect([...actual.keys()].some((p) => p.includes(".wh."))).toBe(false);
     const rootStat = await stat(references.get("layers") as string);
     expect(result.tree.root.mode).toBe(rootStat.mode & 0o7777);
+    expect(result.tree.root.mtime).toBe(Math.floor(rootStat.mtimeMs / 1000));
     expect(`${result.tree.root.owner.uid}:${result.tree.root.owner.gid}`).toBe(`${rootStat.uid}:${rootStat.gid}`);
 
     // Owner names from the image's own passwd/group, not the build host's.
