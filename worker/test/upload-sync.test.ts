@@ -12,6 +12,7 @@ import {
   expireLease,
   failJob,
   fakeArchive,
+  jobRow,
   postUpload,
   publishJob,
   stubConverter,
@@ -34,7 +35,9 @@ beforeEach(() => stub.answer(accepted));
 async function newestJob(repository: string, known: Set<string> = new Set()): Promise<string> {
   let id = "";
   await waitFor(async () => {
-    const row = await env.DB.prepare("SELECT id FROM jobs WHERE repository = ?1 ORDER BY created DESC").bind(repository).all<{ id: string }>();
+    const row = await env.DB.prepare("SELECT id FROM jobs WHERE repository = ?1 ORDER BY created DESC")
+      .bind(repository)
+      .all<{ id: string }>();
     id = row.results.map((r) => r.id).find((x) => !known.has(x)) ?? "";
     return id !== "";
   });
@@ -126,8 +129,8 @@ describe("synchronous answers", () => {
     const id = await newestJob("giveup");
     for (let i = 0; i < 4; i++) {
       await waitFor(async () => {
-        const row = await env.DB.prepare("SELECT attempts, status, last_error FROM jobs WHERE id = ?1").bind(id).first<{ attempts: number; status: string; last_error: string | null }>();
-        return row!.status === "failed" || row!.last_error !== null;
+        const row = await jobRow(id);
+        return row.status === "failed" || row.last_error !== null;
       });
       await expireLease(id);
       await sweep();

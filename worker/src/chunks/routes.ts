@@ -38,7 +38,8 @@ async function callConverter(c: Context<AppEnv>, path: string, init: RequestInit
   try {
     return await converterFetch(c.env, path, init);
   } catch (err) {
-    throw new HubError(502, `chunk store unavailable: converter unreachable (${err instanceof Error ? err.message : String(err)})`);
+    const cause = err instanceof Error ? err.message : String(err);
+    throw new HubError(502, `chunk store unavailable: converter unreachable (${cause})`);
   }
 }
 

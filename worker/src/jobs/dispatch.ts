@@ -10,7 +10,15 @@ import { nowSeconds } from "../catalog/format";
 import { jobConfig } from "./config";
 import { converterError, converterFetch } from "./converter";
 import { finishFailed } from "./lifecycle";
-import { appendEventIfCurrent, claimAttempt, getJob, isTerminal, noteLastError, releaseAttempt, type JobRow } from "./store";
+import {
+  appendEventIfCurrent,
+  claimAttempt,
+  getJob,
+  isTerminal,
+  noteLastError,
+  releaseAttempt,
+  type JobRow,
+} from "./store";
 
 export type DispatchOutcome =
   /** Nothing to do (finished, someone else holds a live lease, or unknown id). */
@@ -86,7 +94,8 @@ export async function dispatchJob(env: Env, jobId: string, trigger: DispatchTrig
 
   const max = jobConfig.maxAttempts(env);
   if (job.attempts >= max) {
-    const reason = `gave up after ${job.attempts} attempt${job.attempts === 1 ? "" : "s"}: ${lastError ?? "unknown error"}`;
+    const attempts = `${job.attempts} attempt${job.attempts === 1 ? "" : "s"}`;
+    const reason = `gave up after ${attempts}: ${lastError ?? "unknown error"}`;
     await finishFailed(env, { id: job.id, attempt: null }, reason);
     return { kind: "failed", reason };
   }

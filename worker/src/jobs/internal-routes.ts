@@ -61,7 +61,8 @@ async function requireJob(c: Context<AppEnv>): Promise<JobRow> {
 
 function staleError(job: JobRow, attempt: number): HubError {
   if (isTerminal(job.status)) return new HubError(409, `job ${job.id} is ${job.status}`);
-  return new HubError(409, `stale attempt ${attempt} of job ${job.id} (current attempt ${job.attempts}, ${job.status})`);
+  const current = `current attempt ${job.attempts}, ${job.status}`;
+  return new HubError(409, `stale attempt ${attempt} of job ${job.id} (${current})`);
 }
 
 internalJobs.get("/internal/jobs/:id/input", requireInternal(), async (c) => {
@@ -82,9 +83,11 @@ internalJobs.post("/internal/jobs/:id/events", requireInternal(), async (c) => {
   const now = nowSeconds();
   const leaseUntil = now + jobConfig.leaseSeconds(c.env);
   const progress = event ? Math.round(event.progress) : undefined;
-  const statements = [reportProgress(db, { id: job.id, attempt }, { progress, message: event?.message }, leaseUntil, now)];
+  const current = { id: job.id, attempt };
+  const statements = [reportProgress(db, current, { progress, message: event?.message }, leaseUntil, now)];
   if (event) {
-    statements.push(appendEventIfCurrent(db, job.id, attempt, { status: "update", message: event.message, progress }, now));
+    const logged = { status: "update", message: event.message, progress };
+    statements.push(appendEventIfCurrent(db, job.id, attempt, logged, now));
   }
   const [update] = await db.batch(statements);
   if ((update?.meta.changes ?? 0) !== 1) throw staleError((await getJob(db, job.id)) ?? job, attempt);

@@ -43,7 +43,10 @@ export async function getJob(db: D1Database, id: string): Promise<JobRow | null>
 
 export function insertJob(
   db: D1Database,
-  job: Pick<JobRow, "id" | "kind" | "user" | "repository" | "name" | "params" | "input_key" | "input_size" | "lease_until">,
+  job: Pick<
+    JobRow,
+    "id" | "kind" | "user" | "repository" | "name" | "params" | "input_key" | "input_size" | "lease_until"
+  >,
   now: number,
 ): D1PreparedStatement {
   return db
@@ -52,7 +55,18 @@ export function insertJob(
                          params, input_key, input_size, created, updated)
        VALUES (?1, ?2, ?3, ?4, ?5, 'queued', 0, 'queued', 0, ?6, ?7, ?8, ?9, ?10, ?10)`,
     )
-    .bind(job.id, job.kind, job.user, job.repository, job.name, job.lease_until, job.params, job.input_key, job.input_size, now);
+    .bind(
+      job.id,
+      job.kind,
+      job.user,
+      job.repository,
+      job.name,
+      job.lease_until,
+      job.params,
+      job.input_key,
+      job.input_size,
+      now,
+    );
 }
 
 /** Appends an event after the job's last one (seq computed inside the statement: no read-then-write race). */
@@ -165,7 +179,8 @@ export function reportProgress(
 ): D1PreparedStatement {
   return db
     .prepare(
-      `UPDATE jobs SET progress = COALESCE(?3, progress), message = COALESCE(?4, message), lease_until = ?5, updated = ?6
+      `UPDATE jobs SET progress = COALESCE(?3, progress), message = COALESCE(?4, message), lease_until = ?5,
+                       updated = ?6
         WHERE id = ?1 AND attempts = ?2 AND status = 'running'`,
     )
     .bind(job.id, job.attempt, update.progress ?? null, update.message ?? null, leaseUntil, now);

@@ -123,7 +123,17 @@ resumable.post("/", requireActor(), async (c) => {
                                   created, updated)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'open', ?9, ?9)`,
   )
-    .bind(id, c.var.actor.user, c.var.actor.repository, name, key, upload.uploadId, JSON.stringify({ metadata }), partSize, now)
+    .bind(
+      id,
+      c.var.actor.user,
+      c.var.actor.repository,
+      name,
+      key,
+      upload.uploadId,
+      JSON.stringify({ metadata }),
+      partSize,
+      now,
+    )
     .run();
   c.header("Location", `/api/flist/me/uploads/${id}`);
   return ok(c, { id, name, partSize, url: `/api/flist/me/uploads/${id}` }, 201);
@@ -168,7 +178,8 @@ function checkParts(session: SessionRow, parts: PartRow[]): void {
   parts.forEach((p, i) => {
     if (p.part_number !== i + 1) throw new HubError(400, `part ${i + 1} is missing`);
     if (i < parts.length - 1 && p.size !== session.part_size) {
-      throw new HubError(400, `part ${p.part_number} has ${p.size} bytes; every part but the last must have ${session.part_size}`);
+      const rule = `every part but the last must have ${session.part_size}`;
+      throw new HubError(400, `part ${p.part_number} has ${p.size} bytes; ${rule}`);
     }
   });
 }
@@ -225,10 +236,8 @@ async function abortSession(env: Env, session: SessionRow): Promise<void> {
     .abort()
     .catch(() => undefined);
   await env.DB.batch([
-    env.DB.prepare("UPDATE upload_sessions SET status = 'aborted', updated = ?2 WHERE id = ?1 AND status = 'open'").bind(
-      session.id,
-      nowSeconds(),
-    ),
+    env.DB.prepare("UPDATE upload_sessions SET status = 'aborted', updated = ?2 WHERE id = ?1 AND status = 'open'")
+      .bind(session.id, nowSeconds()),
     env.DB.prepare("DELETE FROM upload_parts WHERE upload_id = ?1").bind(session.id),
   ]);
 }

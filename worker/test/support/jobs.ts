@@ -199,5 +199,8 @@ export async function readEvents(path: string, headers: Record<string, string> =
   const res = await exports.default.fetch(new Request(HUB + path, { headers }));
   const text = await res.text();
   const frames = text.split("\n\n").filter((f) => f.trim() !== "");
-  return { res, text, frames, data: frames.filter((f) => !f.startsWith(":")).map((f) => JSON.parse(f.split("\n").find((l) => l.startsWith("data: "))!.slice(6))) };
+  const data = frames
+    .filter((f) => !f.startsWith(":"))
+    .map((f) => JSON.parse(f.split("\n").find((l) => l.startsWith("data: "))!.slice(6)));
+  return { res, text, frames, data };
 }
