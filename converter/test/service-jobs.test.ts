@@ -367,6 +367,31 @@ describe("bounded concurrency", () => {
   });
 });
 
+describe("queued jobs", () => {
+  it("keep their lease alive with heartbeats while they wait for a slot", async () => {
+    const small = await startRig({ CONVERTER_CONCURRENCY: "1" });
+    small.peer.leaseSeconds = 3;
+    try {
+      const job = (label: string) => {
+        const id = jobId(label);
+        small.peer.inputs.set(id, path.join(FIXTURES, "tree-overlay.tar.gz"));
+        return { id, attempt: 1, kind: "tar", repository: "alice", name: `${label}.flist`, metadata: {} };
+      };
+      const slow = job("slow");
+      const waiting = job("waiting");
+      small.peer.inputDelays.set(slow.id, 3000);
+      expect((await small.submit(slow)).status).toBe(202);
+      expect((await small.submit(waiting)).status).toBe(202);
+      await waitFor(() => (small.peer.heartbeats.get(waiting.id) ?? 0) >= 1, 2900, "a heartbeat of the waiting job");
+      expect(small.peer.events.get(waiting.id)).toBeUndefined(); // not started yet
+      expect((await small.peer.outcome(waiting.id)).kind).toBe("publish");
+      expect((await small.peer.outcome(slow.id)).kind).toBe("publish");
+    } finally {
+      await small.stop();
+    }
+  });
+});
+
 describe("chunk store failures", () => {
   it("fails the job with the store's redacted address, never its password", async () => {
     const net = await import("node:net");

@@ -33,6 +33,8 @@ export class HubPeer {
   readonly secret: string;
   /** Staged inputs: job id → file path. */
   readonly inputs = new Map<string, string>();
+  /** Milliseconds to wait before serving a job's input (a slow job). */
+  readonly inputDelays = new Map<string, number>();
   /** Public downloads: "repo/name" → file path. */
   readonly downloads = new Map<string, string>();
   /** Content-addressed downloads (`/api/blobs/<sha256>.flist`): sha256 → file path. */
@@ -114,7 +116,11 @@ export class HubPeer {
     const body = await readAll(req);
     if (parts[1] === "jobs" && parts.length === 4) {
       const jobId = parts[2] as string;
-      if (parts[3] === "input" && req.method === "GET") return serveFile(this.inputs.get(jobId));
+      if (parts[3] === "input" && req.method === "GET") {
+        const delay = this.inputDelays.get(jobId);
+        if (delay) await new Promise((r) => setTimeout(r, delay));
+        return serveFile(this.inputs.get(jobId));
+      }
       const payload = JSON.parse(body.toString("utf8")) as { attempt: number; event?: RecordedEvent["event"]; message?: string; status?: number };
       if (parts[3] === "events") {
         const status = this.status("events", jobId, payload.attempt);

@@ -59,6 +59,11 @@ export class EventReporter {
     if (!this.sending) this.kick();
   }
 
+  /** Renews the lease now (and learns its length from the answer), unless a call is on its way. */
+  heartbeat(): void {
+    if (!this.sending) this.send(undefined);
+  }
+
   /** Resolves once every update given so far has been sent (or dropped). */
   async flush(): Promise<void> {
     while (this.sending) await this.sending;

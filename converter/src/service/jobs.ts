@@ -2,8 +2,9 @@
  * Accepted jobs, run in the background with bounded concurrency (docs/jobs-protocol.md "Job lifecycle").
  *
  * - `submit` answers at once: the Worker's dispatch must not wait for a conversion.
- * - At most `concurrency` jobs convert at a time; up to `queueLimit` more wait; beyond that `submit` says
- *   "busy" (503) and the Worker retries the queue message later, perhaps on another instance.
+ * - At most `concurrency` jobs convert at a time; up to `queueLimit` more wait (sending heartbeats, so their
+ *   leases do not expire while they wait); beyond that `submit` says "busy" (503) and the Worker retries the
+ *   queue message later, perhaps on another instance.
  * - Deliveries are at least once: the same (id, attempt) twice is accepted once; a newer attempt of a job this
  *   instance still runs (its lease expired, e.g. a stalled store) replaces the older one, which is aborted
  *   (the Worker would answer it 409 anyway); an older attempt than the one known here is ignored.
@@ -32,6 +33,8 @@ interface Tracked {
   spec: JobSpec;
   controller: AbortController;
   state: "queued" | "running";
+  /** Created on acceptance: a job waiting for a slot keeps its lease alive with heartbeats. */
+  events: EventReporter;
 }
 
 export type SubmitResult = "accepted" | "duplicate" | "busy";
@@ -69,10 +72,21 @@ export class JobRunner {
       this.cancel(known, new StaleJobError());
     }
     if (this.closed || this.waiting.length >= this.options.config.queueLimit) return "busy";
-    const tracked: Tracked = { spec, controller: new AbortController(), state: "queued" };
+    const controller = new AbortController();
+    const events = new EventReporter(
+      this.options.hub,
+      spec.id,
+      spec.attempt,
+      () => this.cancel(tracked, new StaleJobError()),
+      (line) => this.log(spec, line),
+      this.options.heartbeatMs,
+    );
+    const tracked: Tracked = { spec, controller, state: "queued", events };
     this.jobs.set(spec.id, tracked);
     this.waiting.push(tracked);
     this.pump();
+    // Still waiting for a slot: say so to the Worker now, so the lease is renewed on the lease's own pace.
+    if (tracked.state === "queued") events.heartbeat();
     return "accepted";
   }
 
@@ -93,6 +107,7 @@ export class JobRunner {
     if (tracked.state === "queued") {
       const at = this.waiting.indexOf(tracked);
       if (at >= 0) this.waiting.splice(at, 1);
+      tracked.events.close(); // a running job closes its reporter when run() ends
     }
     if (this.jobs.get(tracked.spec.id) === tracked) this.jobs.delete(tracked.spec.id);
     tracked.controller.abort(reason);
@@ -122,11 +137,10 @@ export class JobRunner {
   }
 
   private async run(tracked: Tracked): Promise<void> {
-    const { spec, controller } = tracked;
+    const { spec, controller, events } = tracked;
     const { config, hub, store, secrets } = this.options;
     const started = performance.now();
     const log = (line: string) => this.log(spec, line);
-    const events = new EventReporter(hub, spec.id, spec.attempt, () => controller.abort(new StaleJobError()), log, this.options.heartbeatMs);
     let tmpDir: string | undefined;
     log("started");
     try {
