@@ -179,6 +179,7 @@ describe("registry configuration", () => {
   it("plain HTTP only for HUB_INSECURE_REGISTRIES: HTTPS otherwise, with no fallback", async () => {
     const err = await rejection(convertImage(`${open.host}/test/small:v1`, { store, threads: 1, policy: {} }));
     expect(err.code).toBe("unreachable");
+    expect(err.message).toMatch(/TLS failed \(.+\); a plain-HTTP registry must be listed in HUB_INSECURE_REGISTRIES/);
     const mirror = await rejection(convertImage("small", { store, threads: 1, policy: { dockerHubMirror: `http://${open.host}` } }));
     expect(mirror.code).toBe("registry-not-allowed");
   });
@@ -190,6 +191,64 @@ describe("registry configuration", () => {
     expect(notAllowed.code).toBe("registry-not-allowed");
     const allowed = await convertImage(`${open.host}/test/small:v1`, options(open, { policy: { insecure: [open.host], allow: [open.host] } }));
     expect(allowed.stats.regular).toBe(1);
+  });
+});
+
+describe("redirects and cancellation", () => {
+  /** A loopback server; `handle` answers each request. */
+  async function serve(handle: (req: import("node:http").IncomingMessage, res: import("node:http").ServerResponse) => Promise<void>) {
+    const server = createServer((req, res) => void handle(req, res).catch(() => res.destroy()));
+    const port = await freePort();
+    await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+    return { host: `127.0.0.1:${port}`, close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }) };
+  }
+
+  it("follows redirects (blob storage), keeps Authorization on the registry's origin, and checks every hop's scheme", async () => {
+    const seen: Array<{ where: string; authorization: string | undefined }> = [];
+    // The "storage" origin: records what it is sent and forwards to the real registry.
+    const storage = await serve(async (req, res) => {
+      seen.push({ where: "storage", authorization: req.headers.authorization });
+      const upstream = await fetch(`http://${open.host}${req.url ?? "/"}`, { headers: { accept: req.headers.accept ?? "*/*" } });
+      res.writeHead(upstream.status, Object.fromEntries([...upstream.headers].filter(([k]) => k !== "content-encoding")));
+      res.end(Buffer.from(await upstream.arrayBuffer()));
+    });
+    // The "registry" origin: answers everything with a 307 to storage.
+    const front = await serve(async (req, res) => {
+      seen.push({ where: "front", authorization: req.headers.authorization });
+      res.writeHead(307, { location: `http://${storage.host}${req.url ?? "/"}` }).end();
+    });
+    try {
+      const image = `${front.host}/test/small:v1`;
+      const ok = await convertImage(image, { store, threads: 1, credentials: { token: "caller-token" }, policy: { insecure: [front.host, storage.host] } });
+      expect(ok.metadata.get("entrypoint")).toBe('["/hello"]');
+      expect(seen.filter((s) => s.where === "front").every((s) => s.authorization === "Bearer caller-token")).toBe(true);
+      expect(seen.filter((s) => s.where === "storage").length).toBeGreaterThan(0);
+      expect(seen.filter((s) => s.where === "storage").every((s) => s.authorization === undefined)).toBe(true);
+      // A hop to a plain-HTTP host that is not listed is refused.
+      const err = await rejection(convertImage(image, { store, threads: 1, policy: { insecure: [front.host] } }));
+      expect(err).toMatchObject({ code: "registry-error", message: `a redirect of registry ${front.host} to http://${storage.host} is not HTTPS (plain HTTP only for HUB_INSECURE_REGISTRIES)` });
+    } finally {
+      await Promise.all([front.close(), storage.close()]);
+    }
+  });
+
+  it("a cancelled conversion stops and rejects with the signal's reason", async () => {
+    const controller = new AbortController();
+    const reason = new Error("job cancelled");
+    const err = await convertImage(`${open.host}/test/corrupt:v1`, {
+      ...options(open),
+      signal: controller.signal,
+      onProgress: (e) => {
+        if (e.message.startsWith("Downloading layer 1")) controller.abort(reason);
+      },
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBe(reason);
+    const already = new AbortController();
+    already.abort(reason);
+    await expect(convertImage(`${open.host}/test/small:v1`, { ...options(open), signal: already.signal })).rejects.toBe(reason);
   });
 });
 
@@ -206,7 +265,7 @@ describe("failures are clear and return nothing", () => {
   it("registry down", async () => {
     const port = await freePort();
     const err = await rejection(convertImage(`127.0.0.1:${port}/test/small:v1`, { store, threads: 1, policy: { insecure: [`127.0.0.1:${port}`] } }));
-    expect(err).toMatchObject({ code: "unreachable", message: `registry 127.0.0.1:${port} is unreachable: ECONNREFUSED` });
+    expect(err).toMatchObject({ code: "unreachable", message: `registry 127.0.0.1:${port} is unreachable: connection refused (ECONNREFUSED)` });
   });
 
   it("a registry that stops sending in the middle of a blob fails the conversion instead of hanging", async () => {

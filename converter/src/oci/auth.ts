@@ -101,6 +101,7 @@ export class RegistryAuth {
     private readonly policy: RegistryPolicy,
     private readonly fetchFn: Fetch,
     private readonly timeoutMs: number,
+    private readonly signal?: AbortSignal,
   ) {
     if (credentials && "token" in credentials) this.authorization = `Bearer ${credentials.token}`;
   }
@@ -155,8 +156,11 @@ export class RegistryAuth {
     }
     let res: Response;
     try {
-      res = await this.fetchFn(url, { headers, signal: AbortSignal.timeout(this.timeoutMs), redirect: "follow" });
+      const timeout = AbortSignal.timeout(this.timeoutMs);
+      // No redirects: the credentials were meant for this realm only.
+      res = await this.fetchFn(url, { headers, signal: this.signal ? AbortSignal.any([timeout, this.signal]) : timeout, redirect: "error" });
     } catch (err) {
+      this.signal?.throwIfAborted();
       throw new RegistryError("unreachable", `the token service of ${this.registry} (${url.host}) is unreachable: ${networkReason(err)}`);
     }
     if (res.status === 401 || res.status === 403) {
@@ -201,8 +205,18 @@ export async function readLimited(res: Response, limit: number): Promise<string>
 /** A short, credential-free reason for a failed fetch (undici puts the system error in `cause`). */
 export function networkReason(err: unknown): string {
   const cause = (err as { cause?: { code?: string; message?: string } } | null)?.cause;
-  if ((err as Error | null)?.name === "TimeoutError") return "timed out";
-  if (cause?.code) return cause.code;
+  if ((err as Error | null)?.name === "TimeoutError" || (cause as Error | undefined)?.name === "TimeoutError") return "timed out";
+  const code = cause?.code;
+  if (code !== undefined) {
+    if (code === "ECONNREFUSED") return "connection refused (ECONNREFUSED)";
+    if (code === "ENOTFOUND" || code === "EAI_AGAIN") return `host not found (${code})`;
+    if (code === "ECONNRESET" || code === "UND_ERR_SOCKET") return `connection reset (${code})`;
+    if (code === "ETIMEDOUT" || code === "UND_ERR_CONNECT_TIMEOUT") return `timed out (${code})`;
+    if (/^(ERR_SSL|ERR_TLS|CERT_|DEPTH_ZERO|SELF_SIGNED|UNABLE_TO_)/.test(code)) {
+      return `TLS failed (${code}); a plain-HTTP registry must be listed in HUB_INSECURE_REGISTRIES`;
+    }
+    return code;
+  }
   if (cause?.message) return cause.message.split("\n")[0] as string;
   return (err as Error | null)?.message?.split("\n")[0] ?? String(err);
 }

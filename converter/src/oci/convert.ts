@@ -60,6 +60,11 @@ export interface ConvertOptions {
   /** Registry request timeout until headers, and the longest silence inside a blob (default 30 s). */
   timeoutMs?: number;
   onProgress?: (event: ProgressEvent) => void;
+  /**
+   * Cancels the conversion (e.g. the Worker answered 409: the job is finished or re-dispatched): requests and blob
+   * streams are aborted, the pipeline stopped, and `convertImage` rejects with the signal's reason.
+   */
+  signal?: AbortSignal;
 }
 
 export interface ConvertStats {
@@ -111,6 +116,8 @@ export async function convertImage(reference: string, options: ConvertOptions = 
   const backend = options.backend === undefined ? undefined : typeof options.backend === "string" ? parseBackend(options.backend) : options.backend;
   const caps: IngestCaps = { ...DEFAULT_CAPS, ...options.caps };
   const progress = new Progress(options.onProgress);
+  const signal = options.signal;
+  signal?.throwIfAborted();
   const image = formatReference(ref);
 
   progress.emit(`Resolving ${image}`, 1);
@@ -119,6 +126,7 @@ export async function convertImage(reference: string, options: ConvertOptions = 
     ...(credentials !== undefined ? { credentials } : {}),
     ...(options.fetch !== undefined ? { fetch: options.fetch } : {}),
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+    ...(options.signal !== undefined ? { signal: options.signal } : {}),
   });
   const resolved = await client.resolve(platform, options.platform !== undefined);
   const layers = resolved.manifest.layers;
@@ -142,7 +150,9 @@ export async function convertImage(reference: string, options: ConvertOptions = 
       const label = `layer ${i + 1} (${layer.digest})`;
       const message = () => `Downloading layer ${i + 1} / ${layers.length} [${mb(done)} / ${mb(total)}]`;
       progress.emit(message(), layerProgress(done, total));
+      signal?.throwIfAborted();
       const counted = countBytes(client.blob(layer), (n) => {
+        signal?.throwIfAborted();
         done += n;
         progress.emit(message(), layerProgress(done, total));
       });
@@ -169,7 +179,7 @@ export async function convertImage(reference: string, options: ConvertOptions = 
     }
 
     progress.emit("Building flist: storing the last chunks", 90);
-    const root = await tree.finish();
+    const root = await (signal ? untilAborted(tree.finish(), signal) : tree.finish());
     const pipelineStats = ownPipeline ? ((await pipeline.finish()) as PipelineStats) : undefined;
     progress.emit("Building flist: owners and metadata", 96);
     nameOwners(tree);
@@ -224,6 +234,16 @@ export async function convertImage(reference: string, options: ConvertOptions = 
       await stop.catch(() => {});
     }
   }
+}
+
+/** `work`, unless `signal` fires first (the pipeline is then aborted by the caller's failure path). */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
 
 /** zod at the edge; the message never echoes the values. */

@@ -35,6 +35,8 @@ const MANIFEST_MAX_BYTES = 4 * 1024 * 1024;
 const CONFIG_MAX_BYTES = 8 * 1024 * 1024;
 /** Until the response headers arrive. Bodies are streamed without a deadline (a large layer takes its time). */
 const DEFAULT_TIMEOUT_MS = 30_000;
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 5;
 /** An index may point at another index; deeper nesting is not something real images do. */
 const MAX_INDEX_DEPTH = 2;
 
@@ -44,6 +46,8 @@ export interface RegistryClientOptions {
   /** Defaults to the global fetch (tests use the real one against a real registry). */
   fetch?: Fetch;
   timeoutMs?: number;
+  /** Aborts every request and blob stream of this client (the job was cancelled). */
+  signal?: AbortSignal;
 }
 
 export interface ResolvedImage {
@@ -63,15 +67,17 @@ export class RegistryClient {
   private readonly fetchFn: Fetch;
   private readonly timeoutMs: number;
   private readonly policy: RegistryPolicy;
+  private readonly signal: AbortSignal | undefined;
 
   constructor(readonly ref: ImageReference, options: RegistryClientOptions = {}) {
+    this.signal = options.signal;
     this.policy = options.policy ?? {};
     checkRegistryAllowed(this.policy, ref.registry);
     this.image = formatReference(ref);
     this.base = registryBaseUrl(this.policy, ref.registry);
     this.fetchFn = options.fetch ?? fetch;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.auth = new RegistryAuth(ref.registry, ref.repository, options.credentials, this.policy, this.fetchFn, this.timeoutMs);
+    this.auth = new RegistryAuth(ref.registry, ref.repository, options.credentials, this.policy, this.fetchFn, this.timeoutMs, this.signal);
   }
 
   async resolve(platform: PlatformSpec, explicitPlatform = false): Promise<ResolvedImage> {
@@ -120,9 +126,13 @@ export class RegistryClient {
   async *blob(descriptor: Descriptor): AsyncGenerator<Uint8Array> {
     const { res, abort } = await this.get(`blobs/${descriptor.digest}`, "*/*", "blob");
     if (res.body === null) throw new RegistryError("registry-error", `${this.image}: blob ${descriptor.digest} has no body`);
-    const body = stallGuard(res.body as unknown as AsyncIterable<Uint8Array>, abort, this.timeoutMs, () =>
-      new RegistryError("unreachable", `registry ${this.ref.registry} stopped sending blob ${descriptor.digest} of ${this.image}`),
-    );
+    const body = stallGuard(res.body as unknown as AsyncIterable<Uint8Array>, abort, this.timeoutMs, (stalled, err) => {
+      this.signal?.throwIfAborted(); // cancelled by the caller: its reason, not a registry failure
+      const what = `blob ${descriptor.digest} of ${this.image}`;
+      return stalled
+        ? new RegistryError("unreachable", `registry ${this.ref.registry} stopped sending ${what}`)
+        : new RegistryError("unreachable", `registry ${this.ref.registry} broke off ${what}: ${networkReason(err)}`);
+    });
     yield* verified(body, descriptor, this.image);
   }
 
@@ -157,10 +167,12 @@ export class RegistryClient {
       let res: Response;
       const abort = new AbortController();
       const timer = setTimeout(() => abort.abort(new DOMException("timed out", "TimeoutError")), this.timeoutMs);
+      const signal = this.signal ? AbortSignal.any([abort.signal, this.signal]) : abort.signal;
       try {
-        // Redirects (blob storage, CDNs) are followed; fetch drops the Authorization header on a cross-origin hop.
-        res = await this.fetchFn(url, { headers: { accept, ...this.auth.header() }, redirect: "follow", signal: abort.signal });
+        res = await this.send(url, accept, signal);
       } catch (err) {
+        this.signal?.throwIfAborted();
+        if (err instanceof RegistryError) throw err;
         throw new RegistryError("unreachable", `registry ${this.ref.registry} is unreachable: ${networkReason(err)}`);
       } finally {
         clearTimeout(timer);
@@ -174,6 +186,28 @@ export class RegistryClient {
           : new RegistryError("unknown-image", `${this.image} does not exist or is private (no credentials were given)`);
       }
       throw await this.failure(res, what);
+    }
+  }
+
+  /**
+   * fetch with redirects followed by hand (blob storage and CDNs answer 307 to a signed URL): every hop must be
+   * HTTPS (or an insecure-listed host), and the Authorization header stays with the registry's own origin.
+   */
+  private async send(url: URL, accept: string, signal: AbortSignal): Promise<Response> {
+    let current = url;
+    let headers: Record<string, string> = { accept, ...this.auth.header() };
+    for (let hop = 0; ; hop++) {
+      const res = await this.fetchFn(current, { headers, redirect: "manual", signal });
+      if (!REDIRECTS.has(res.status)) return res;
+      await res.body?.cancel();
+      const location = res.headers.get("location");
+      if (location === null || hop >= MAX_REDIRECTS) {
+        throw new RegistryError("registry-error", `registry ${this.ref.registry} sent ${location === null ? "a redirect without a location" : "too many redirects"}`);
+      }
+      const next = new URL(location, current);
+      checkUrlScheme(this.policy, next, `a redirect of registry ${this.ref.registry} to`);
+      if (next.origin !== url.origin) headers = { accept };
+      current = next;
     }
   }
 
@@ -206,9 +240,11 @@ export class RegistryClient {
 
   private async repositoryExists(): Promise<boolean> {
     try {
+      const timeout = AbortSignal.timeout(this.timeoutMs);
       const res = await this.fetchFn(new URL(`${this.base}/v2/${this.ref.repository}/tags/list?n=1`), {
         headers: { accept: "application/json", ...this.auth.header() },
-        signal: AbortSignal.timeout(this.timeoutMs),
+        redirect: "manual",
+        signal: this.signal ? AbortSignal.any([timeout, this.signal]) : timeout,
       });
       await res.body?.cancel();
       return res.ok;
@@ -220,13 +256,14 @@ export class RegistryClient {
 
 /**
  * A body with no fixed deadline (a large layer takes its time) but an idle one: when no bytes arrive for `idleMs`,
- * the request is aborted and the stream fails with `error()` instead of hanging the conversion.
+ * the request is aborted and the stream fails with `error(true)` instead of hanging the conversion; any other
+ * failure of the body becomes `error(false, cause)`.
  */
 async function* stallGuard(
   source: AsyncIterable<Uint8Array>,
   abort: AbortController,
   idleMs: number,
-  error: () => Error,
+  error: (stalled: boolean, cause: unknown) => Error,
 ): AsyncGenerator<Uint8Array> {
   let stalled = false;
   let timer: NodeJS.Timeout | undefined;
@@ -245,7 +282,8 @@ async function* stallGuard(
       arm();
     }
   } catch (err) {
-    throw stalled ? error() : new RegistryError("unreachable", `blob download failed: ${networkReason(err)}`);
+    if (err instanceof RegistryError) throw err;
+    throw error(stalled, err);
   } finally {
     clearTimeout(timer);
     // Stopped early (a failure downstream): release the connection.
