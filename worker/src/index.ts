@@ -1,10 +1,11 @@
 /**
  * Worker entry point: `fetch` serves the hub; `queue` dispatches conversion jobs to the converter; `scheduled`
- * (cron, wrangler.toml) re-dispatches jobs whose lease expired and aborts abandoned resumable uploads.
+ * (cron, wrangler.toml) re-dispatches jobs whose lease expired, aborts abandoned resumable uploads and deletes
+ * finished jobs past their retention.
  */
 import { app } from "./app";
 import type { Env } from "./env";
-import { consumeJobs, sweepLeases } from "./jobs/queue";
+import { consumeJobs, pruneJobs, sweepLeases } from "./jobs/queue";
 import { sweepUploads } from "./uploads/resumable";
 
 export default {
@@ -16,6 +17,7 @@ export default {
   },
   async scheduled(_controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
     ctx.waitUntil(sweepUploads(env));
+    ctx.waitUntil(pruneJobs(env));
     await sweepLeases(env);
   },
 } satisfies ExportedHandler<Env>;

@@ -309,3 +309,24 @@ describe("internal job routes", () => {
     expect((await jobRow(id)).status).toBe("running");
   });
 });
+
+describe("retention", () => {
+  it("the sweep deletes finished jobs and their events after the retention, never unfinished ones", async () => {
+    const old = await startTarJob("retention", "old.tar.gz");
+    const recent = await startTarJob("retention", "recent.tar.gz");
+    const running = await startTarJob("retention", "running.tar.gz");
+    for (const id of [old, recent, running]) await stub.waitForDispatch(id);
+    await failJob(old, 1, "bad");
+    await failJob(recent, 1, "bad");
+    const longAgo = Math.floor(Date.now() / 1000) - 31 * 86_400;
+    // 31 days pass for `old` (a finished job's lease_until is its end time) and for the running one's lease.
+    await env.DB.prepare("UPDATE jobs SET lease_until = ?2, finished = ?2 WHERE id = ?1").bind(old, longAgo).run();
+    await sendEvent(running, 1);
+    await sweep();
+    expect((await json(`/api/jobs/${old}`)).status).toBe(404);
+    const events = await env.DB.prepare("SELECT COUNT(*) AS n FROM job_events WHERE job_id = ?1").bind(old).first<{ n: number }>();
+    expect(events!.n).toBe(0);
+    expect((await jobRow(recent)).status).toBe("failed");
+    expect((await jobRow(running)).status).toBe("running");
+  });
+});

@@ -12,6 +12,7 @@ function positive(raw: string | undefined, fallback: number): number {
 export const jobConfig = {
   leaseSeconds: (env: Env) => positive(env.HUB_JOB_LEASE_SECONDS, 60),
   maxAttempts: (env: Env) => positive(env.HUB_JOB_MAX_ATTEMPTS, 3),
+  retentionDays: (env: Env) => positive(env.HUB_JOB_RETENTION_DAYS, 30),
   converterUrl: (env: Env) => ((env.HUB_CONVERTER_URL ?? "").trim() || "http://127.0.0.1:8788").replace(/\/+$/, ""),
 };
 

@@ -8,7 +8,8 @@ import { z } from "zod";
 import type { Env } from "../env";
 import { nowSeconds } from "../catalog/format";
 import { dispatchJob } from "./dispatch";
-import { expiredJobs } from "./store";
+import { jobConfig } from "./config";
+import { deleteJob, expiredJobs, finishedBefore } from "./store";
 
 const messageSchema = z.object({ jobId: z.string().min(1).max(200) });
 
@@ -33,6 +34,25 @@ export async function consumeJobs(batch: MessageBatch<unknown>, env: Env): Promi
       message.retry({ delaySeconds: 5 });
     }
   }
+}
+
+/** Finished jobs deleted per sweep; a backlog drains over the next ticks. */
+const PRUNE_BATCH = 50;
+
+/**
+ * Deletes finished jobs (and their events) older than the retention, and the rows of finished resumable uploads.
+ * Published flists are untouched: they live in the catalog, not in the job.
+ */
+export async function pruneJobs(env: Env): Promise<number> {
+  const before = nowSeconds() - jobConfig.retentionDays(env) * 86_400;
+  const ids = await finishedBefore(env.DB, before, PRUNE_BATCH);
+  const statements = ids.flatMap((id) => deleteJob(env.DB, id));
+  statements.push(
+    env.DB.prepare("DELETE FROM upload_sessions WHERE status IN ('completed', 'aborted') AND updated < ?1")
+      .bind(before),
+  );
+  await env.DB.batch(statements);
+  return ids.length;
 }
 
 /** Dispatches every queued/running job whose lease expired (converter died, message lost). */

@@ -200,13 +200,13 @@ export function markFailed(
   return job.attempt === null
     ? db
         .prepare(
-          `UPDATE jobs SET status = 'failed', message = ?2, result = ?3, finished = ?4, updated = ?4
+          `UPDATE jobs SET status = 'failed', message = ?2, result = ?3, finished = ?4, updated = ?4, lease_until = ?4
             WHERE id = ?1 AND status IN ('queued', 'running')`,
         )
         .bind(job.id, failure.message, result, now)
     : db
         .prepare(
-          `UPDATE jobs SET status = 'failed', message = ?2, result = ?3, finished = ?4, updated = ?4
+          `UPDATE jobs SET status = 'failed', message = ?2, result = ?3, finished = ?4, updated = ?4, lease_until = ?4
             WHERE id = ?1 AND status = 'running' AND attempts = ?5`,
         )
         .bind(job.id, failure.message, result, now, job.attempt);
@@ -222,10 +222,32 @@ export function markSucceeded(
   return db
     .prepare(
       `UPDATE jobs SET status = 'succeeded', progress = 100, message = 'published', result = ?3, finished = ?4,
-                       updated = ?4
+                       updated = ?4, lease_until = ?4
         WHERE id = ?1 AND status = 'running' AND attempts = ?2`,
     )
     .bind(job.id, job.attempt, result, now);
+}
+
+/**
+ * Finished jobs whose end (`lease_until` is set to the finish time when a job ends, so the lease index serves
+ * this query too) is older than `before`, for the retention sweep.
+ */
+export async function finishedBefore(db: D1Database, before: number, limit: number): Promise<string[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT id FROM jobs WHERE status IN ('succeeded', 'failed') AND lease_until < ?1
+        ORDER BY lease_until LIMIT ?2`,
+    )
+    .bind(before, limit)
+    .all<{ id: string }>();
+  return results.map((r) => r.id);
+}
+
+export function deleteJob(db: D1Database, id: string): D1PreparedStatement[] {
+  return [
+    db.prepare("DELETE FROM job_events WHERE job_id = ?1").bind(id),
+    db.prepare("DELETE FROM jobs WHERE id = ?1").bind(id),
+  ];
 }
 
 /** Queued/running jobs whose lease expired (the sweep), oldest first. */
