@@ -8,6 +8,7 @@
 import { createServer, type Server } from "node:http";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
+import { gzipSync } from "node:zlib";
 import { join } from "node:path";
 import { SignJWT, importPKCS8 } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -331,7 +332,7 @@ describe("failures are clear and return nothing", () => {
 });
 
 describe("layer encodings and hostile layers", () => {
-  it("uncompressed (application/vnd.oci.image.layer.v1.tar) layers, whiteouts across them", async () => {
+  it("uncompressed (application/vnd.oci.image.layer.v1.tar) layers, whiteouts across them; empty layers (0 bytes, gzip'd empty tar)", async () => {
     const one = await makeLayerTar([
       { name: "app/", type: "directory" },
       { name: "app/run.sh", data: "#!/bin/sh\n", mode: 0o755 },
@@ -339,7 +340,9 @@ describe("layer encodings and hostile layers", () => {
     ]);
     const two = await makeLayerTar([{ name: "app/.wh.old.txt" }, { name: "app/new.txt", data: "new\n", uid: 7, gid: 8 }]);
     const type = "application/vnd.oci.image.layer.v1.tar";
-    await pushRawImage(open.host, "test/plain", "v1", [{ bytes: one, mediaType: type }, { bytes: two, mediaType: type }], {
+    const gzipEmpty = { bytes: gzipSync(Buffer.alloc(1024)), mediaType: "application/vnd.docker.image.rootfs.diff.tar.gzip" };
+    const zeroBytes = { bytes: Buffer.alloc(0), mediaType: type };
+    await pushRawImage(open.host, "test/plain", "v1", [{ bytes: one, mediaType: type }, zeroBytes, gzipEmpty, { bytes: two, mediaType: type }], {
       config: { Entrypoint: ["/app/run.sh"], Env: ["A=1"] },
     });
     const result = await convertImage(`${open.host}/test/plain:v1`, options(open));
@@ -348,6 +351,7 @@ describe("layer encodings and hostile layers", () => {
     expect(tree.get("app/new.txt")).toMatch(/^file 644 7:8 size=4 /);
     expect(result.metadata.get("entrypoint")).toBe('["/app/run.sh"]');
     expect(result.metadata.get("environ")).toBe('{"A": "1"}');
+    expect(result.stats.layers).toBe(4);
   });
 
   it("every layer is read with the hostile-archive rules: traversal is refused, the layer named, nothing returned", async () => {
