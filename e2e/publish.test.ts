@@ -190,6 +190,11 @@ describe("homemade flist upload", () => {
         expect(res.status, `PUT /api/chunks/${hash}`).toBe(200);
       };
       expect((await missing()).sort()).toEqual([...hashes].sort());
+      // A value is only ever stored under its own hash.
+      const wrong = await local.get(Buffer.from(hashes[1]!, "hex"));
+      const refusedChunk = await fetch(`${stack.hubUrl}/api/chunks/${hashes[0]}`, { method: "PUT", headers: auth, body: Buffer.from(wrong!) });
+      expect(refusedChunk.status).toBe(400);
+      expect((await missing()).sort()).toEqual([...hashes].sort());
 
       // Every chunk but one: still refused.
       for (const hash of hashes.slice(1)) await push(hash);
