@@ -68,9 +68,10 @@ async function startTokenService(service: string, issuer: string): Promise<{ ser
         res.writeHead(401, { "content-type": "application/json" }).end('{"details":"bad credentials"}');
         return;
       }
+      // Valid users get what they ask for, except on "forbidden/…" repositories (a token without access).
       const access = url.searchParams.getAll("scope").map((scope) => {
         const [type, name, actions] = scope.split(":") as [string, string, string];
-        return { type, name, actions: actions.split(",") };
+        return { type, name, actions: name.startsWith("forbidden/") ? [] : actions.split(",") };
       });
       const now = Math.floor(Date.now() / 1000);
       const token = await new SignJWT({ access })
@@ -156,6 +157,8 @@ describe("registry authentication", () => {
     const none = await rejection(convertImage(image, options(tokenRegistry, { policy })));
     expect(none.code).toBe("authentication-required");
     // A bearer token the caller already has is sent as it is; a bad one is refused as wrong credentials.
+    const forbidden = await rejection(convertImage(`${tokenRegistry.host}/forbidden/small:v1`, options(tokenRegistry, { credentials, policy })));
+    expect(forbidden).toMatchObject({ code: "denied", message: `${tokenRegistry.host}/forbidden/small:v1 does not exist or the credentials given do not allow pulling it` });
     const badToken = await rejection(convertImage(image, options(tokenRegistry, { credentials: { token: "not-a-valid-token" }, policy })));
     expect(badToken.code).toBe("unauthorized");
     expect(badToken.message).not.toContain("not-a-valid-token");

@@ -12,7 +12,7 @@
  * digest of its bytes. Errors are `RegistryError`s with a code and a message naming the image, never credentials.
  */
 import { createHash } from "node:crypto";
-import { type Credentials, type Fetch, RegistryAuth, networkReason, readLimited } from "./auth.ts";
+import { type Credentials, type Fetch, RegistryAuth, networkReason, parseChallenges, readLimited } from "./auth.ts";
 import { RegistryError } from "./errors.ts";
 import {
   type Descriptor,
@@ -181,9 +181,15 @@ export class RegistryClient {
       if (res.status === 401) {
         await res.body?.cancel();
         if (attempt === 0 && (await this.auth.challenge(res))) continue;
-        throw this.auth.hasCredentials
-          ? new RegistryError("unauthorized", `registry ${this.ref.registry} refused the credentials given for ${this.image}`)
-          : new RegistryError("unknown-image", `${this.image} does not exist or is private (no credentials were given)`);
+        if (!this.auth.hasCredentials) {
+          throw new RegistryError("unknown-image", `${this.image} does not exist or is private (no credentials were given)`);
+        }
+        // A token was issued for these credentials but without pull access (Docker Hub answers so for missing
+        // repositories too): the credentials are fine, the access is not.
+        const insufficient = parseChallenges(res.headers.get("www-authenticate") ?? "").some((c) => c.params.error === "insufficient_scope");
+        throw insufficient
+          ? new RegistryError("denied", `${this.image} does not exist or the credentials given do not allow pulling it`)
+          : new RegistryError("unauthorized", `registry ${this.ref.registry} refused the credentials given for ${this.image}`);
       }
       throw await this.failure(res, what);
     }
