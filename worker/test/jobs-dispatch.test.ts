@@ -200,16 +200,36 @@ describe("leases", () => {
     expect(row.message).toBe("gave up after 3 attempts: the converter stopped reporting (attempt 3, lease of 60 s expired)");
   });
 
-  it("a converter refusing the spec (4xx) fails the job at once; a 503 is retried", async () => {
+  it("a converter refusing the spec (4xx) fails the job at once; a 5xx is retried; a busy one (503) costs no attempt", async () => {
     stub.answer(() => Response.json({ status: "error", message: "unknown kind" }, { status: 400 }));
     const refused = await startTarJob("refused");
     await waitFor(async () => (await jobRow(refused)).status === "failed");
     expect((await jobRow(refused)).message).toBe("converter refused the job: unknown kind");
 
-    stub.answer(() => new Response("busy", { status: 503 }));
+    stub.answer(() => new Response("bad gateway", { status: 502 }));
+    const broken = await startTarJob("broken-converter");
+    await waitFor(async () => (await jobRow(broken)).last_error !== null);
+    expect(await jobRow(broken)).toMatchObject({
+      status: "running",
+      attempts: 1,
+      last_error: "converter unavailable: 502 bad gateway",
+    });
+
+    stub.answer(() => Response.json({ status: "error", message: "queue full" }, { status: 503 }));
     const busy = await startTarJob("busy");
     await waitFor(async () => (await jobRow(busy)).last_error !== null);
-    expect(await jobRow(busy)).toMatchObject({ status: "running", attempts: 1, last_error: "converter unavailable: 503 busy" });
+    for (let i = 0; i < 4; i++) {
+      await expireLease(busy);
+      expect((await deliver(busy)).retryMessages).toHaveLength(1);
+    }
+    expect(await jobRow(busy)).toMatchObject({ status: "queued", attempts: 0, last_error: "converter busy: queue full" });
+    expect(stub.dispatches(busy).length).toBeGreaterThanOrEqual(5);
+
+    // Capacity again: the next delivery starts attempt 1.
+    stub.answer(accepted);
+    await expireLease(busy);
+    await deliver(busy);
+    expect(await jobRow(busy)).toMatchObject({ status: "running", attempts: 1, last_error: null });
   });
 });
 

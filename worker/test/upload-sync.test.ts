@@ -136,7 +136,7 @@ describe("synchronous answers", () => {
       await sweep();
     }
     const { status, body } = await pending;
-    expect(status).toBe(503);
+    expect(status, JSON.stringify(body)).toBe(503);
     expect(body).toEqual({ status: "error", message: "gave up after 3 attempts: converter unreachable: connection refused" });
   });
 

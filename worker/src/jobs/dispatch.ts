@@ -17,6 +17,7 @@ import {
   isTerminal,
   noteLastError,
   releaseAttempt,
+  unclaimAttempt,
   type JobRow,
 } from "./store";
 
@@ -129,6 +130,13 @@ export async function dispatchJob(env: Env, jobId: string, trigger: DispatchTrig
     return { kind: "dispatched", attempt };
   }
   const message = await converterError(res);
+  if (res.status === 503) {
+    // Busy (its queue is full): the job never started there, so the attempt is given back and the job waits.
+    const delaySeconds = retryDelay(env, 1);
+    const now = nowSeconds();
+    await unclaimAttempt(db, { id: job.id, attempt }, `converter busy: ${message}`, now + delaySeconds, now).run();
+    return { kind: "retry", delaySeconds, reason: `converter busy: ${message}` };
+  }
   // 4xx (but 408/429): the converter will never accept this spec; retrying would only burn attempts.
   if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) {
     const reason = `converter refused the job: ${message}`;

@@ -27,9 +27,11 @@ export function sleep(ms: number): Promise<void> {
 
 /**
  * Polls until the job ends (synchronous API answers). The interval starts short, so small jobs answer fast,
- * and grows to 1 s. `signal` aborts the wait (client gone).
+ * grows to 1 s, and to 3 s after two minutes, so a long job costs a request few D1 queries. `signal` aborts
+ * the wait (client gone).
  */
 export async function waitForJob(env: Env, id: string, signal?: AbortSignal): Promise<JobRow> {
+  const slowAfter = Date.now() + 120_000;
   let interval = 100;
   for (;;) {
     const job = await readJob(env, id);
@@ -37,7 +39,7 @@ export async function waitForJob(env: Env, id: string, signal?: AbortSignal): Pr
     if (isTerminal(job.status)) return job;
     if (signal?.aborted) throw new Error("client went away");
     await sleep(interval);
-    interval = Math.min(1000, Math.round(interval * 1.5));
+    interval = Math.min(Date.now() > slowAfter ? 3000 : 1000, Math.round(interval * 1.5));
   }
 }
 

@@ -1,23 +1,32 @@
 /**
  * Server-sent events of a job, read from its durable event log (DESIGN.md §3): any number of listeners, each
  * replaying from the start (or from `Last-Event-ID`), the stream ending after the job's final `info`/`error`
- * event. Listeners poll D1; a listener is also a reader, so it re-dispatches a job whose lease expired.
+ * event. Listeners poll D1 — one batched round trip (new events + the job row) per poll, the interval growing
+ * while nothing happens, so a long job costs few queries. A listener is also a reader: it re-dispatches a job
+ * whose lease expired.
  */
 import type { Env } from "../env";
 import { pythonJson } from "../http/python-json";
-import { readJob, sleep } from "./read";
-import { eventsAfter, isTerminal, type JobRow } from "./store";
+import { dispatchJob, isDispatchable } from "./dispatch";
+import { sleep } from "./read";
+import { isTerminal, type JobEventRow, type JobRow } from "./store";
 
 export interface StreamOptions {
   /** `/listen` (the original): `data:` lines only, Python JSON. `/api/jobs/<id>/events`: plus `id:` and pings. */
   style: "listen" | "events";
   /** Replay events after this sequence number (0 = from the start). */
   afterSeq: number;
-  /** Poll interval in ms while nothing happens. */
-  pollMs?: number;
+  /** Shortest and longest poll intervals in ms (defaults 250 and 2000). */
+  pollMs?: { min: number; max: number };
+  /**
+   * `events` style only: close the stream after this many ms, with a `retry:` hint, so the client reconnects
+   * with Last-Event-ID (bounds what one request holds open). Default 10 minutes.
+   */
+  maxLifetimeMs?: number;
 }
 
 const PING_EVERY_MS = 15_000;
+const DEFAULT_LIFETIME_MS = 10 * 60_000;
 
 function isFinal(data: unknown): boolean {
   const status = (data as { status?: unknown } | null)?.status;
@@ -30,11 +39,31 @@ function finalEventOf(job: JobRow): unknown {
   return { status: "info", info: { filename: job.name, file: job.name } };
 }
 
+interface Polled {
+  events: JobEventRow[];
+  job: JobRow | null;
+}
+
+/** New events after `afterSeq` and the job row, in one D1 round trip. */
+async function poll(env: Env, jobId: string, afterSeq: number): Promise<Polled> {
+  const [events, job] = await env.DB.batch([
+    env.DB.prepare("SELECT seq, data FROM job_events WHERE job_id = ?1 AND seq > ?2 ORDER BY seq")
+      .bind(jobId, afterSeq),
+    env.DB.prepare("SELECT * FROM jobs WHERE id = ?1").bind(jobId),
+  ]);
+  return {
+    events: (events?.results ?? []) as JobEventRow[],
+    job: ((job?.results ?? [])[0] as JobRow | undefined) ?? null,
+  };
+}
+
 export function jobEventStream(env: Env, jobId: string, options: StreamOptions): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
-  const pollMs = options.pollMs ?? 500;
+  const { min, max } = options.pollMs ?? { min: 250, max: 2000 };
+  const deadline = Date.now() + (options.maxLifetimeMs ?? DEFAULT_LIFETIME_MS);
+  let interval = min;
   let last = options.afterSeq;
-  let idleSince = Date.now();
+  let lastFrameAt = Date.now();
   let done = false;
 
   const frame = (seq: number, data: unknown): Uint8Array =>
@@ -42,45 +71,51 @@ export function jobEventStream(env: Env, jobId: string, options: StreamOptions):
       options.style === "listen" ? `data: ${pythonJson(data)}\n\n` : `id: ${seq}\ndata: ${JSON.stringify(data)}\n\n`,
     );
 
-  /** Enqueues new events; true when the final one was among them. */
-  async function flush(controller: ReadableStreamDefaultController<Uint8Array>): Promise<boolean> {
-    const events = await eventsAfter(env.DB, jobId, last);
-    for (const event of events) {
-      const data = JSON.parse(event.data) as unknown;
-      controller.enqueue(frame(event.seq, data));
-      last = event.seq;
-      if (isFinal(data)) return true;
-    }
-    if (events.length) idleSince = Date.now();
-    return false;
+  function end(controller: ReadableStreamDefaultController<Uint8Array>): void {
+    done = true;
+    controller.close();
   }
 
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
-      // Each pull delivers at least one frame (an event or a ping) or ends the stream.
-      for (;;) {
-        if (done) return;
-        const sent = last;
-        if (await flush(controller)) {
-          done = true;
-          controller.close();
-          return;
+      // Each pull delivers at least one frame (events, a ping) or ends the stream.
+      while (!done) {
+        const { events, job } = await poll(env, jobId, last);
+        for (const event of events) {
+          const data = JSON.parse(event.data) as unknown;
+          controller.enqueue(frame(event.seq, data));
+          last = event.seq;
+          if (isFinal(data)) return end(controller);
         }
-        if (last !== sent) return;
-        const job = await readJob(env, jobId);
         if (!job || isTerminal(job.status)) {
-          // The final event commits with the status: read once more, then end (synthesising it if absent).
-          if (!(await flush(controller)) && job) controller.enqueue(frame(last + 1, finalEventOf(job)));
-          done = true;
-          controller.close();
+          // The final event commits with the status, so it was in `events` unless the log lost it: synthesise it.
+          if (job) controller.enqueue(frame(last + 1, finalEventOf(job)));
+          return end(controller);
+        }
+        if (events.length > 0) {
+          interval = min;
+          lastFrameAt = Date.now();
           return;
         }
-        if (options.style === "events" && Date.now() - idleSince >= PING_EVERY_MS) {
-          idleSince = Date.now();
-          controller.enqueue(encoder.encode(": ping\n\n"));
-          return;
+        if (isDispatchable(job, "lease")) {
+          await dispatchJob(env, jobId, "lease").catch((err: unknown) => {
+            console.error(`job ${jobId}: lazy dispatch failed: ${String(err)}`);
+          });
+          continue;
         }
-        await sleep(pollMs);
+        if (options.style === "events") {
+          if (Date.now() >= deadline) {
+            controller.enqueue(encoder.encode("retry: 1000\n\n"));
+            return end(controller);
+          }
+          if (Date.now() - lastFrameAt >= PING_EVERY_MS) {
+            lastFrameAt = Date.now();
+            controller.enqueue(encoder.encode(": ping\n\n"));
+            return;
+          }
+        }
+        await sleep(interval);
+        interval = Math.min(max, Math.round(interval * 1.5));
       }
     },
     cancel() {

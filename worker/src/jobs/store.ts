@@ -162,6 +162,26 @@ export function releaseAttempt(
     .bind(job.id, job.attempt, reason, retryAt, now);
 }
 
+/**
+ * Gives a claimed attempt back (the converter was reachable but busy): the attempt never started, so it does not
+ * count; the job waits until `retryAt` in the state it had before the claim.
+ */
+export function unclaimAttempt(
+  db: D1Database,
+  job: { id: string; attempt: number },
+  reason: string,
+  retryAt: number,
+  now: number,
+): D1PreparedStatement {
+  return db
+    .prepare(
+      `UPDATE jobs SET attempts = attempts - 1, status = CASE WHEN attempts = 1 THEN 'queued' ELSE 'running' END,
+                       last_error = ?3, message = ?3, lease_until = ?4, updated = ?5
+        WHERE id = ?1 AND attempts = ?2 AND status = 'running'`,
+    )
+    .bind(job.id, job.attempt, reason, retryAt, now);
+}
+
 /** Records why the current attempt is over (lease expiry) before the next claim. */
 export function noteLastError(db: D1Database, id: string, attempts: number, reason: string): D1PreparedStatement {
   return db

@@ -99,9 +99,14 @@ export async function jobRow(id: string): Promise<JobRow> {
   return row;
 }
 
-/** Makes the job's lease (or queued grace) expire now, as time passing would. */
+/**
+ * Makes an unfinished job's lease (or queued grace) expire now, as time passing would. (A finished job's
+ * `lease_until` is its end time, which the retention sweep reads: left alone.)
+ */
 export async function expireLease(id: string): Promise<void> {
-  await env.DB.prepare("UPDATE jobs SET lease_until = 0 WHERE id = ?1").bind(id).run();
+  await env.DB.prepare("UPDATE jobs SET lease_until = 0 WHERE id = ?1 AND status IN ('queued', 'running')")
+    .bind(id)
+    .run();
 }
 
 /** Runs the Worker's real `queue()` handler on one message and answers its ack/retry result. */
