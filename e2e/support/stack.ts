@@ -201,7 +201,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       ],
       { env: wranglerEnv(), group: true, onLine: (l) => log.line("[wrangler]", l) },
     );
-    await waitForHttp(`${hubUrl}/api/flist`, wrangler, "wrangler dev", 180_000).catch((err: Error) => {
+    // 200 only: the catalog answers once the Worker runs with its migrated database.
+    await waitForHttp(`${hubUrl}/api/flist`, wrangler, "wrangler dev", 180_000, true).catch((err: Error) => {
       throw new Error(`${err.message}\n${log.text()}`);
     });
 
