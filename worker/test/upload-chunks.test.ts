@@ -122,3 +122,52 @@ describe("PUT /api/chunks/<hash>", () => {
     expect(stub.calls).toEqual([]);
   });
 });
+
+describe("the CONVERTER binding (production)", () => {
+  it("replaces HUB_CONVERTER_URL when present: a service binding gets the request, with the internal secret", async () => {
+    const seen: Request[] = [];
+    const binding = {
+      fetch: async (request: Request) => {
+        seen.push(request);
+        return Response.json({ missing: [B] });
+      },
+    };
+    const ctx = createExecutionContext();
+    const res = await app.fetch(
+      new Request("http://hub.test/api/chunks/missing", {
+        method: "POST",
+        headers: await asUser("chunker", { "Content-Type": "application/json" }),
+        body: JSON.stringify([A, B]),
+      }),
+      { ...env, CONVERTER: binding as unknown as Fetcher } as Env,
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    expect(await res.json()).toEqual({ status: "success", payload: { missing: [B] } });
+    expect(seen).toHaveLength(1);
+    expect(new URL(seen[0]!.url).pathname).toBe("/chunks/missing");
+    expect(seen[0]!.headers.get("Authorization")).toBe(`Bearer ${env.INTERNAL_SECRET}`);
+    expect(stub.calls).toEqual([]);
+  });
+
+  it("a container namespace: each key always reaches the same one of a few named instances", async () => {
+    const { converterFetch } = await import("../src/jobs/converter");
+    const reached: string[] = [];
+    const namespace = {
+      idFromName: (name: string) => name,
+      get: (id: string) => ({
+        fetch: async () => {
+          reached.push(id);
+          return new Response(null, { status: 202 });
+        },
+      }),
+    };
+    const withNamespace = { ...env, CONVERTER: namespace as unknown as DurableObjectNamespace } as Env;
+    for (const key of ["job-a", "job-b", "job-a", "job-c", "job-a"]) {
+      expect((await converterFetch(withNamespace, "/jobs", { method: "POST", body: "{}" }, key)).status).toBe(202);
+    }
+    expect(reached.every((name) => /^converter-[0-3]$/.test(name))).toBe(true);
+    expect(new Set([reached[0], reached[2], reached[4]]).size).toBe(1);
+    expect(stub.calls).toEqual([]);
+  });
+});
