@@ -136,7 +136,21 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     redisChild = undefined;
   };
 
+  // If the test process ends without stop() (a crash, an interrupted run), take the children along.
+  const killOnExit = () => {
+    for (const pid of [wrangler?.running() ? -wrangler.pid : 0, converter?.running() ? converter.pid : 0, redis?.pid ?? 0, redisChild?.pid ?? 0]) {
+      try {
+        if (pid !== 0) process.kill(pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+    fs.rmSync(work, { recursive: true, force: true });
+  };
+  process.once("exit", killOnExit);
+
   const stopAll = async () => {
+    process.off("exit", killOnExit);
     await wrangler?.stop("SIGTERM", 5000);
     await converter?.stop("SIGTERM", 5000);
     await (await store?.catch(() => undefined))?.close();
