@@ -301,6 +301,7 @@ describe("internal job routes", () => {
     ["GET", "/internal/jobs/x/input"],
     ["POST", "/internal/jobs/x/events"],
     ["POST", "/internal/jobs/x/fail"],
+    ["POST", "/internal/jobs/x/requeue"],
   ] as const;
 
   it("refuse callers without the internal secret and answer 404 for unknown jobs", async () => {
@@ -317,6 +318,29 @@ describe("internal job routes", () => {
       expect(unknown.status, path).toBe(404);
       expect(await unknown.json()).toEqual({ status: "error", message: "job id not found" });
     }
+  });
+
+  it("requeue sends a duplicate delivery, which changes nothing; sweep runs the lease sweep on demand", async () => {
+    expect((await fetchHub("/internal/jobs/sweep", { method: "POST" })).status).toBe(401);
+    const id = await startTarJob("operator");
+    await stub.waitForDispatch(id);
+    const requeued = await fetchHub(`/internal/jobs/${id}/requeue`, { method: "POST", headers: internalAuth });
+    expect(requeued.status).toBe(202);
+    await new Promise((r) => setTimeout(r, 1500)); // the real Queue delivers it
+    expect(stub.dispatches(id)).toHaveLength(1);
+
+    await expireLease(id);
+    const swept = await fetchHub("/internal/jobs/sweep", { method: "POST", headers: internalAuth });
+    expect(swept.status).toBe(200);
+    expect(((await swept.json()) as { payload: { dispatched: number } }).payload.dispatched).toBeGreaterThanOrEqual(1);
+    expect((await stub.waitForDispatch(id, 2)).attempt).toBe(2);
+
+    expect((await publishJob(id, 2, "operator", "app.flist")).status).toBe(200);
+    const after = await dumpCatalog();
+    await fetchHub(`/internal/jobs/${id}/requeue`, { method: "POST", headers: internalAuth });
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(stub.dispatches(id)).toHaveLength(2);
+    expect(await dumpCatalog()).toEqual(after);
   });
 
   it("validate their bodies", async () => {

@@ -13,6 +13,8 @@ import { HubError } from "../http/errors";
 import { ok } from "../http/respond";
 import { jobConfig } from "./config";
 import { finishFailed } from "./lifecycle";
+import { sweepLeases } from "./queue";
+import { jobView } from "./read";
 import { appendEventIfCurrent, getJob, isTerminal, reportProgress, type JobRow } from "./store";
 
 export const internalJobs = new Hono<AppEnv>();
@@ -64,6 +66,19 @@ function staleError(job: JobRow, attempt: number): HubError {
   const current = `current attempt ${job.attempts}, ${job.status}`;
   return new HubError(409, `stale attempt ${attempt} of job ${job.id} (${current})`);
 }
+
+// Operators and fault tests: run the lease sweep now (`wrangler dev` fires no cron by itself).
+internalJobs.post("/internal/jobs/sweep", requireInternal(), async (c) => {
+  return ok(c, { dispatched: await sweepLeases(c.env) });
+});
+
+// Operators and fault tests: one more Queue message for the job, i.e. a duplicate delivery. Harmless by design:
+// a delivery for a finished job or a job with a live lease changes nothing.
+internalJobs.post("/internal/jobs/:id/requeue", requireInternal(), async (c) => {
+  const job = await requireJob(c);
+  await c.env.JOBS.send({ jobId: job.id });
+  return ok(c, jobView(job), 202);
+});
 
 internalJobs.get("/internal/jobs/:id/input", requireInternal(), async (c) => {
   const job = await requireJob(c);
