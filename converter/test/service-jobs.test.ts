@@ -335,6 +335,45 @@ describe("attempts and deliveries", () => {
     expect(rig.logs.filter((l) => l.includes(spec.id) && l.endsWith("started"))).toHaveLength(1);
   });
 
+  it("lets a newer attempt of a job replace the one still running here", async () => {
+    const first = tarJob(path.join(FIXTURES, "tree-overlay.tar.gz"), { name: "again.flist" });
+    rig.peer.inputDelays.set(first.id, 1500);
+    expect((await rig.submit(first)).status).toBe(202);
+    await waitFor(() => (rig.peer.events.get(first.id)?.length ?? 0) >= 1, 5000, "attempt 1 to start");
+    rig.peer.inputDelays.delete(first.id);
+    expect((await rig.submit({ ...first, attempt: 2 })).status).toBe(202);
+    // An older attempt arriving late is ignored.
+    expect((await rig.submit({ ...first, attempt: 1 })).status).toBe(202);
+    const outcome = await rig.peer.outcome(first.id);
+    expect(outcome.kind).toBe("publish");
+    if (outcome.kind !== "publish") return;
+    expect(outcome.publish.info.attempt).toBe(2);
+    await rig.converter.runner.idle();
+    expect(rig.peer.publishes.get(first.id)).toHaveLength(1);
+    expect(rig.peer.fails.get(first.id)).toBeUndefined();
+    expect(rig.peer.events.get(first.id)!.map((e) => `${e.attempt} ${e.event.message}`)).toContain("2 Starting (attempt 2)");
+  });
+
+  it("abandons running jobs on shutdown without failing them (the lease brings them back)", async () => {
+    const other = await startRig();
+    try {
+      const id = jobId("shutdown");
+      other.peer.inputs.set(id, path.join(FIXTURES, "tree-overlay.tar.gz"));
+      other.peer.inputDelays.set(id, 2000);
+      expect((await other.submit({ id, attempt: 1, kind: "tar", repository: "alice", name: "s.flist", metadata: {} })).status).toBe(202);
+      await waitFor(() => (other.peer.events.get(id)?.length ?? 0) >= 1, 5000, "the job to start");
+      await other.converter.close();
+      expect(other.logs.some((l) => l.includes(id) && l.includes("shutting down"))).toBe(true);
+      expect(other.peer.fails.get(id)).toBeUndefined();
+      expect(other.peer.publishes.get(id)).toBeUndefined();
+      // Closed: new jobs are refused (503) until an instance is up again.
+      const refused = await other.submit({ id: jobId("late"), attempt: 1, kind: "tar", repository: "a", name: "b", metadata: {} }).catch(() => undefined);
+      expect(refused === undefined || refused.status === 503).toBe(true);
+    } finally {
+      await other.stop();
+    }
+  });
+
   it("refuses bad specs and callers without the secret", async () => {
     expect((await rig.submit({ id: "x", attempt: 1, kind: "docker", repository: "a", name: "b" })).status).toBe(400);
     expect((await rig.submit({ id: "x", attempt: 0, kind: "tar", repository: "a", name: "b" })).status).toBe(400);
