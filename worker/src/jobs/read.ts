@@ -25,21 +25,28 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** Longest poll interval of a synchronous wait, by time waited: the answer lags the job's end by at most this. */
+function maxInterval(waitedMs: number): number {
+  if (waitedMs < 60_000) return 500;
+  if (waitedMs < 300_000) return 1000;
+  return 3000;
+}
+
 /**
- * Polls until the job ends (synchronous API answers). The interval starts short, so small jobs answer fast,
- * grows to 1 s, and to 3 s after two minutes, so a long job costs a request few D1 queries. `signal` aborts
- * the wait (client gone).
+ * Polls until the job ends (synchronous API answers). The interval starts short, so small jobs answer fast, and
+ * grows with the time waited (0.5 s, then 1 s after a minute, 3 s after five), so a long job costs a request few
+ * D1 queries. `signal` aborts the wait (client gone).
  */
 export async function waitForJob(env: Env, id: string, signal?: AbortSignal): Promise<JobRow> {
-  const slowAfter = Date.now() + 120_000;
-  let interval = 100;
+  const start = Date.now();
+  let interval = 50;
   for (;;) {
     const job = await readJob(env, id);
     if (!job) throw new Error(`job ${id} vanished`);
     if (isTerminal(job.status)) return job;
     if (signal?.aborted) throw new Error("client went away");
     await sleep(interval);
-    interval = Math.min(Date.now() > slowAfter ? 3000 : 1000, Math.round(interval * 1.5));
+    interval = Math.min(maxInterval(Date.now() - start), Math.round(interval * 1.5));
   }
 }
 
