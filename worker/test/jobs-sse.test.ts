@@ -4,6 +4,8 @@
  * Last-Event-ID; `GET /api/jobs/<id>` and `GET /api/jobs`.
  */
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { env } from "cloudflare:workers";
+import { jobEventStream } from "../src/jobs/sse";
 import { asUser, fetchHub, json, migrate } from "./support/hub";
 import {
   accepted,
@@ -90,6 +92,17 @@ describe("/api/jobs/<id>/events", () => {
     const resumed = await readEvents(`/api/jobs/${id}/events`, { "Last-Event-ID": "2" });
     expect(resumed.data).toEqual([{ status: "error", message: "boom" }]);
     expect((await fetchHub("/api/jobs/nope/events")).status).toBe(404);
+  });
+
+  it("closes a long-lived stream with a retry hint, so EventSource reconnects with Last-Event-ID", async () => {
+    const id = await startTarJob("lifetime");
+    await stub.waitForDispatch(id);
+    const stream = jobEventStream(env, id, { style: "events", afterSeq: 0, maxLifetimeMs: 300 });
+    const text = await new Response(stream).text();
+    expect(text).toBe(
+      'id: 1\ndata: {"status":"update","message":"Job queued","progress":0}\n\nretry: 1000\n\n',
+    );
+    expect((await json(`/api/jobs/${id}`)).body.payload.status).toBe("running");
   });
 });
 
