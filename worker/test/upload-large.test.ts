@@ -76,6 +76,41 @@ describe("streamed raw upload", () => {
   });
 });
 
+describe("interrupted uploads", () => {
+  it("a body that breaks off is a 400 and leaves no job and no staged object", async () => {
+    const jobs = async () => (await env.DB.prepare("SELECT COUNT(*) AS n FROM jobs").first<{ n: number }>())!.n;
+    const before = await jobs();
+    const broken = () =>
+      new ReadableStream<Uint8Array>({
+        pull(controller) {
+          controller.enqueue(randomBytes(100));
+          controller.error(new Error("client went away"));
+        },
+      });
+    const res = await withEnv({}, "/api/flist/me/upload/cut.tar.gz?async=1", {
+      method: "PUT",
+      headers: await asUser("cut", { "Content-Length": "1000" }),
+      body: broken(),
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { message: string }).message).toMatch(/^upload incomplete: /);
+    expect(await jobs()).toBe(before);
+    expect((await env.FLISTS.list({ prefix: "uploads/" })).objects.map((o) => o.size)).not.toContain(100);
+
+    const session = await call("cut", "POST", "/uploads", JSON.stringify({ filename: "cut.tar.gz" }), {
+      "Content-Type": "application/json",
+    });
+    const part = await withEnv({}, `/api/flist/me/uploads/${session.body.payload.id}/1`, {
+      method: "PUT",
+      headers: await asUser("cut", { "Content-Length": "1000" }),
+      body: broken(),
+    });
+    expect(part.status).toBe(400);
+    expect(((await part.json()) as { message: string }).message).toMatch(/^part 1 not stored: /);
+    expect((await call("cut", "GET", `/uploads/${session.body.payload.id}`)).body.payload.parts).toEqual([]);
+  });
+});
+
 describe("resumable upload", () => {
   const PART = MIN_PART_SIZE;
 

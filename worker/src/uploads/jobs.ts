@@ -5,6 +5,7 @@
  */
 import type { Context } from "hono";
 import type { Actor, AppEnv, Env } from "../env";
+import { HubError } from "../http/errors";
 import { fail, ok } from "../http/respond";
 import type { JobParams } from "../jobs/dispatch";
 import { createJob, inputKey } from "../jobs/lifecycle";
@@ -29,7 +30,13 @@ export async function startJob(env: Env, actor: Actor, start: StartJob): Promise
   let input: { key: string; size: number } | null = null;
   if (start.input) {
     const key = inputKey(id);
-    await env.FLISTS.put(key, start.input.body, { httpMetadata: { contentType: "application/octet-stream" } });
+    try {
+      await env.FLISTS.put(key, start.input.body, { httpMetadata: { contentType: "application/octet-stream" } });
+    } catch (err) {
+      // A streamed body that ends early (client gone, shorter than its Content-Length) is the client's failure.
+      if (start.input.body instanceof ReadableStream) throw new HubError(400, `upload incomplete: ${describe(err)}`);
+      throw err;
+    }
     input = { key, size: start.input.size };
   } else if (start.staged) {
     input = { key: inputKey(id), size: start.staged.size };
@@ -48,6 +55,10 @@ export async function startJob(env: Env, actor: Actor, start: StartJob): Promise
     if (input) await env.FLISTS.delete(input.key).catch(() => undefined);
     throw err;
   }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 export function wantsAsync(c: Context): boolean {

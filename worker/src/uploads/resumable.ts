@@ -161,7 +161,13 @@ resumable.put("/:id/:part", requireActor(), async (c) => {
   if ((part - 1) * session.part_size + size > cap) throw new HubError(413, `archive larger than ${cap} bytes`);
 
   const upload = c.env.FLISTS.resumeMultipartUpload(session.r2_key, session.r2_upload_id);
-  const uploaded = await upload.uploadPart(part, c.req.raw.body);
+  let uploaded: R2UploadedPart;
+  try {
+    uploaded = await upload.uploadPart(part, c.req.raw.body);
+  } catch (err) {
+    // Body shorter than its Content-Length, client gone, or the upload no longer exists in R2.
+    throw new HubError(400, `part ${part} not stored: ${err instanceof Error ? err.message : String(err)}`);
+  }
   const now = nowSeconds();
   await c.env.DB.batch([
     c.env.DB.prepare(
