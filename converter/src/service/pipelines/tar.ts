@@ -23,6 +23,8 @@ export const PROTECTED_METADATA = new Set(["readme", "backend", "entrypoint", "e
  */
 export class BuildProgress {
   private lastPercent = -1;
+  /** The `m` last shown: kept while new estimates stay within 25% of it, so the total does not flap. */
+  private shownTotal = 0;
 
   constructor(
     private readonly events: EventReporter,
@@ -37,7 +39,8 @@ export class BuildProgress {
     if (percent === this.lastPercent) return;
     this.lastPercent = percent;
     const estimate = Math.max(p.entries, Math.round((p.entries * this.totalBytes) / p.sourceBytes));
-    this.events.update(`Building: processing item ${p.entries} of ${estimate}`, percent);
+    if (this.shownTotal < p.entries || Math.abs(estimate - this.shownTotal) > this.shownTotal / 4) this.shownTotal = estimate;
+    this.events.update(`Building: processing item ${p.entries} of ${this.shownTotal}`, percent);
   }
 
   done(entries: number): void {
