@@ -257,6 +257,37 @@ describe("publish and failure", () => {
     expect(versions!.n).toBe(0);
   });
 
+  it("concurrent publishes of one job (same or stale attempts) write the catalog once", async () => {
+    const id = await startTarJob("race");
+    await stub.waitForDispatch(id);
+    await expireLease(id);
+    await sweep();
+    await stub.waitForDispatch(id, 2);
+    const results = await Promise.all([
+      publishJob(id, 2, "race", "app.flist", "main"),
+      publishJob(id, 1, "race", "app.flist", "overlay"),
+      publishJob(id, 2, "race", "app.flist", "main"),
+      publishJob(id, 1, "race", "app.flist", "meta"),
+    ]);
+    const winners = results.filter((r) => r.status === 200);
+    expect(winners.length).toBeGreaterThanOrEqual(2);
+    for (const r of results) expect([200, 409], JSON.stringify(r.body)).toContain(r.status);
+    // Every success answers the one publish that happened: attempt 2's bytes.
+    const sha = new Set(winners.map((r) => r.body.payload.sha256));
+    expect(sha.size).toBe(1);
+    const entry = await env.DB.prepare("SELECT blob FROM entries WHERE repository = 'race' AND name = 'app.flist'")
+      .first<{ blob: string }>();
+    expect(sha.has(entry!.blob)).toBe(true);
+    const counts = await env.DB.prepare(
+      `SELECT (SELECT COUNT(*) FROM entry_versions WHERE repository = 'race') AS versions,
+              (SELECT COUNT(*) FROM publish_jobs WHERE job_id = ?1) AS publishes,
+              (SELECT COUNT(*) FROM job_events WHERE job_id = ?1 AND json_extract(data, '$.status') = 'info') AS infos`,
+    )
+      .bind(id)
+      .first<{ versions: number; publishes: number; infos: number }>();
+    expect(counts).toEqual({ versions: 0, publishes: 1, infos: 1 });
+  });
+
   it("a job's publish must name the job's target and carry its attempt", async () => {
     const id = await startTarJob("target");
     await stub.waitForDispatch(id);
