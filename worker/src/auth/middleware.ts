@@ -69,7 +69,7 @@ export async function authenticate(c: Context<AppEnv>, now = Math.floor(Date.now
   // 4. expiry (added; the original never looks at the timestamp). 0 = never expires.
   if (maxAge > 0 && now - verified.issuedAt > maxAge) throw new AuthError(401, "token expired");
 
-  // 5. revocation and membership in one D1 round trip.
+  // 5. revocation, registered expiry and membership in one D1 round trip.
   const wanted = requestedRepository(c);
   const repository = wanted ?? verified.user;
   const state = await checkTokenState(
@@ -81,6 +81,8 @@ export async function authenticate(c: Context<AppEnv>, now = Math.floor(Date.now
   if (state.revoked || (state.notBefore !== null && verified.issuedAt <= state.notBefore)) {
     throw new AuthError(401, "token revoked");
   }
+  // A token made on the website carries its own lifetime in the registry (its bytes have no room for it).
+  if (state.expires !== null && now >= state.expires) throw new AuthError(401, "token expired");
   if (!state.member) throw new AuthError(403, `not a member of repository ${JSON.stringify(repository)}`);
 
   return { user: verified.user, repository };

@@ -10,6 +10,8 @@ export interface TokenState {
   revoked: boolean;
   /** The user may act for the requested repository (always true when acting as itself). */
   member: boolean;
+  /** Own expiry of a registered token (migrations/0004_tokens.sql), unix seconds; null = none or not registered. */
+  expires: number | null;
 }
 
 export async function checkTokenState(
@@ -24,14 +26,16 @@ export async function checkTokenState(
          (SELECT not_before FROM auth_not_before WHERE user = ?1) AS not_before,
          EXISTS (SELECT 1 FROM auth_revoked_tokens WHERE token_sha256 = ?2) AS revoked,
          CASE WHEN ?3 IS NULL THEN 1
-              ELSE EXISTS (SELECT 1 FROM auth_memberships WHERE repository = ?3 AND user = ?1) END AS member`,
+              ELSE EXISTS (SELECT 1 FROM auth_memberships WHERE repository = ?3 AND user = ?1) END AS member,
+         (SELECT expires FROM auth_tokens WHERE token_sha256 = ?2 AND user = ?1) AS expires`,
     )
     .bind(user, tokenSha256, repository)
-    .first<{ not_before: number | null; revoked: number; member: number }>();
+    .first<{ not_before: number | null; revoked: number; member: number; expires: number | null }>();
   return {
     notBefore: row?.not_before ?? null,
     revoked: row?.revoked === 1,
     member: row?.member === 1,
+    expires: row?.expires ?? null,
   };
 }
 

@@ -7,11 +7,11 @@
  * The API (`/api/flist/me/*`) needs none of this: it authenticates by the Authorization header only.
  */
 import type { Context, MiddlewareHandler } from "hono";
-import { html } from "hono/html";
 import { jsx } from "hono/jsx";
 import { safeEqual } from "../auth/cookie-keys";
 import type { AppEnv } from "../env";
 import { loadSession, sessionOf, signInUrl } from "./session";
+import { page } from "./signin/page";
 
 export const CSRF_FIELD = "_csrf";
 export const CSRF_HEADER = "X-CSRF-Token";
@@ -28,18 +28,17 @@ export function csrfInput(c: Context<AppEnv>) {
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
-/** The 403 answer: a readable page (browsers post these forms), plain enough to render before any layout. */
-export function forbiddenPage(c: Context<AppEnv>, message: string, signIn?: string): Response | Promise<Response> {
-  const link = signIn
-    ? html`<p><a href="${signIn}">Sign in again</a></p>`
-    : html`<p><a href="javascript:history.back()">Go back</a>, reload the page and try again.</p>`;
-  return c.html(
-    html`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Request refused · Zero-OS Hub</title></head>
-<body><main><h1>Request refused</h1><p>${message}</p>${link}</main></body></html>`,
-    403,
-  );
+/** The 403 answer: a readable page in the site's look (browsers post these forms). */
+export function forbiddenPage(c: Context<AppEnv>, message: string, signIn?: string): Promise<Response> {
+  const body = jsx("section", { class: "error-page" }, [
+    jsx("p", { class: "muted" }, ["Error 403"]),
+    jsx("h1", {}, ["Request refused"]),
+    jsx("p", { class: "alert", id: "csrf-refused" }, [message]),
+    signIn
+      ? jsx("p", {}, [jsx("a", { href: signIn }, ["Sign in again"])])
+      : jsx("p", {}, ["Go back, reload the page and try again."]),
+  ]);
+  return page(c, { title: "Request refused" }, body, 403);
 }
 
 async function submittedToken(c: Context<AppEnv>): Promise<string | null> {

@@ -1,0 +1,114 @@
+/** The sign-in pages' bodies (rendered inside the site's Layout by routes.tsx). */
+import { CSRF_FIELD } from "../csrf";
+
+export function LoginMethodBody(props: { next: string; local: { user: string; state: string } | null; signedInAs: string | null }) {
+  const loginHref = props.next === "/" ? "/login" : `/login?next=${encodeURIComponent(props.next)}`;
+  return (
+    <section class="signin">
+      <h1>Sign in</h1>
+      {props.signedInAs ? (
+        <p class="notice">
+          You are signed in as <b>{props.signedInAs}</b>. <a href="/account">My account</a>
+        </p>
+      ) : null}
+      <div class="card">
+        <h2>ThreeFold Connect</h2>
+        <p class="muted">
+          Approve the sign-in in the ThreeFold Connect app; the hub checks the app's signature and your verified email
+          address.
+        </p>
+        <p>
+          <a class="button" id="signin-tfconnect" href={loginHref}>
+            Sign in with ThreeFold Connect
+          </a>
+        </p>
+      </div>
+      {props.local ? (
+        <div class="card">
+          <h2>Local hub</h2>
+          <p class="muted">
+            This hub runs on this machine (<code>npm start</code>): sign in as its local user without ThreeFold Connect.
+          </p>
+          <form method="post" action="/login/local">
+            <input type="hidden" name="state" value={props.local.state} />
+            <input type="hidden" name="next" value={props.next} />
+            <button type="submit" id="signin-local">
+              Sign in as {props.local.user}
+            </button>
+          </form>
+        </div>
+      ) : null}
+      <div class="card">
+        <h2>API token only</h2>
+        <p class="muted">
+          For scripts and <code>zflist</code>: sign in with ThreeFold Connect once and get an API token, without a
+          website session. Signed-in users manage named tokens with a lifetime on <a href="/account">My account</a>.
+        </p>
+        <p>
+          <a class="button secondary" href="/token">
+            Generate an API token
+          </a>
+        </p>
+      </div>
+    </section>
+  );
+}
+
+export function SigninRefusedBody(props: { message: string }) {
+  return (
+    <section class="error-page">
+      <h1>Sign-in refused</h1>
+      <p class="alert" id="signin-error">
+        {props.message}
+      </p>
+      <p>
+        <a href="/login-method">Try again</a> · <a href="/">Repositories</a>
+      </p>
+    </section>
+  );
+}
+
+/** A token shown once: its value, who it is for, and how to use it. */
+export function TokenShownBody(props: {
+  token: string;
+  user: string;
+  origin: string;
+  name?: string;
+  expires?: number | null;
+  heading?: string;
+}) {
+  return (
+    <section class="token-shown">
+      <h1>{props.heading ?? "Your API token"}</h1>
+      <p class="notice">
+        This is the only time the hub shows this token: copy it now and keep it like a password. It acts as{" "}
+        <b>{props.user}</b>
+        {props.name ? <> (named “{props.name}”)</> : null}
+        {props.expires ? <> until {new Date(props.expires * 1000).toISOString().replace("T", " ").slice(0, 16)} UTC</> : null}.
+      </p>
+      <label for="token-value">Token</label>
+      <textarea id="token-value" class="mono" readonly rows={3}>
+        {props.token}
+      </textarea>
+      <label for="token-usage">Try it</label>
+      <pre id="token-usage">
+        <code>{`curl -H "Authorization: bearer ${props.token}" ${props.origin}/api/flist/me`}</code>
+      </pre>
+      <p>
+        <a href="/account">Manage your tokens</a>
+      </p>
+    </section>
+  );
+}
+
+/** A confirmation form of the signed-in user (logout), carrying the CSRF token. */
+export function LogoutForm(props: { csrf: string }) {
+  return (
+    <form method="post" action="/logout">
+      <input type="hidden" name={CSRF_FIELD} value={props.csrf} />
+      <button type="submit" class="secondary">
+        Sign out
+      </button>
+    </form>
+  );
+}
