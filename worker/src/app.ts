@@ -16,6 +16,7 @@ import { downloads } from "./routes/downloads";
 import { internalPublish } from "./routes/internal-publish";
 import { meApi } from "./routes/me-api";
 import { publicApi } from "./routes/public-api";
+import { web } from "./web";
 
 // strict: false — a trailing slash is optional everywhere, as in the original (Flask strict_slashes=False).
 export const app = new Hono<AppEnv>({ strict: false });
@@ -34,4 +35,6 @@ app.route("/", chunkRoutes);
 app.route("/api/flist/me", uploads);
 app.route("/api/flist/me", meApi);
 app.route("/", publicApi);
+// The website: after the API, before the `/<repo>/<file>` downloads (worker/src/web/index.ts).
+app.route("/", web);
 app.route("/", downloads);

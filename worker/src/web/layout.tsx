@@ -100,10 +100,11 @@ export async function renderPage(
   body: Child,
   status: ContentfulStatusCode = 200,
 ): Promise<Response> {
+  // An async component renders to a promise of the markup: await it before prefixing the doctype.
   const html = await (
     <Layout {...props} c={c}>
       {body}
     </Layout>
-  );
+  ).toString();
   return c.html(`<!doctype html>${html}`, status);
 }

@@ -1,15 +1,14 @@
-/**
- * Who the navbar shows as signed in. The session itself belongs to `session.ts` (sign-in developer); until it
- * exists nobody is signed in as far as the navbar is concerned.
- */
+/** Who the navbar shows as signed in: the session of session.ts, reduced to what the layout shows. */
 import type { Context } from "hono";
 import type { AppEnv } from "../env";
+import { getSession } from "./session";
 
 export interface NavUser {
   user: string;
   repository: string;
 }
 
-export async function navUser(_c: Context<AppEnv>): Promise<NavUser | null> {
-  return null;
+export async function navUser(c: Context<AppEnv>): Promise<NavUser | null> {
+  const session = await getSession(c);
+  return session ? { user: session.user, repository: session.repository } : null;
 }

@@ -120,6 +120,11 @@ progress { width: 100%; height: 1.1rem; }
 .pick-results li { display: flex; justify-content: space-between; gap: 0.5rem; padding: 0.2rem 0;
   border-bottom: 1px solid var(--line); overflow-wrap: anywhere; }
 .hidden { display: none !important; }
+.sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+ul.results { list-style: none; padding: 0; }
+ul.results li { padding: 0.4rem 0; border-bottom: 1px solid var(--line); overflow-wrap: anywhere; }
+.snippet { margin: 0.2rem 0 0; }
+.error-page { text-align: center; padding: 3rem 0; }
 mark { background: #ffe58a; color: #1d2330; }
 
 @media (max-width: 700px) {

@@ -1,0 +1,76 @@
+/** `/<repo>/tags/<tag>`: the tag's members and what they point at. */
+import type { Context } from "hono";
+import type { AppEnv } from "../../env";
+import { tagListing } from "../../services/catalog-read";
+import { renderPage } from "../layout";
+import { bytesFromKb, humanSize, targetLink, urls } from "../format";
+import { When } from "./repository";
+
+export async function tagPage(c: Context<AppEnv>, repo: string, tag: string): Promise<Response> {
+  const members = await tagListing(c.env.DB, repo, tag);
+  return renderPage(
+    c,
+    { title: `${repo} · tag ${tag}` },
+    <>
+      <div class="crumbs">
+        <a href="/">Repositories</a> / <a href={urls.repository(repo)}>{repo}</a> / tags /
+      </div>
+      <h1>
+        {tag} <span class="badge">tag</span>
+      </h1>
+      <p class="muted">
+        {members.length} members ·{" "}
+        <a href={`/api/flist/${encodeURIComponent(repo)}/tags/${encodeURIComponent(tag)}`}>JSON</a>
+      </p>
+      <div class="table-wrap">
+        <table class="responsive" data-sortable id="members" aria-label={`members of ${tag}`}>
+          <thead>
+            <tr>
+              <th data-sort="text">
+                <button type="button" class="sort">Name</button>
+              </th>
+              <th data-sort="text">
+                <button type="button" class="sort">Target</button>
+              </th>
+              <th class="num" data-sort="num">
+                <button type="button" class="sort">Size</button>
+              </th>
+              <th data-sort="num">
+                <button type="button" class="sort">Updated</button>
+              </th>
+              <th></th>
+            </tr>
+          </thead>
+          <tbody>
+            {members.map((m) => {
+              const target = "target" in m ? m.target : "";
+              const link = targetLink(repo, target);
+              const bytes = bytesFromKb(m.size);
+              return (
+                <tr data-filter={`${m.name} ${target}`}>
+                  <td class="name" data-value={m.name}>
+                    <a href={urls.tagMember(repo, tag, m.name)} download>
+                      {m.name}
+                    </a>
+                  </td>
+                  <td class="target" data-label="Target" data-value={target}>
+                    ➔ <a href={link.href}>{link.label}</a>
+                  </td>
+                  <td class="num" data-label="Size" data-value={String(bytes)}>
+                    {humanSize(bytes)}
+                  </td>
+                  <td data-label="Updated" data-value={String(m.updated)}>
+                    <When seconds={m.updated} />
+                  </td>
+                  <td class="actions">
+                    <a href={link.href}>details</a>
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </div>
+    </>,
+  );
+}

@@ -1,0 +1,142 @@
+/**
+ * The publish pages' web routes. They authenticate with the session (+ CSRF token in the `X-CSRF-Token`
+ * header, sent by site.js) instead of an API token, and start jobs with the same functions as the API routes
+ * (uploads/jobs.ts `startJob`, uploads/naming.ts), then answer at once with the job's URLs; the page follows the
+ * job's events.
+ *
+ *   PUT  /upload/<file>.tar.gz        raw body (streamed to R2 like `PUT /api/flist/me/upload/<name>`)
+ *   PUT  /upload-flist/<file>.flist   raw body
+ *   POST /merge                       JSON {"sources": ["repo/name", …], "name": "…"}
+ *   POST /docker-convert              JSON {"image": "…", "name"?: "…"}
+ */
+import { Hono, type Context, type MiddlewareHandler } from "hono";
+import { z } from "zod";
+import type { Actor, AppEnv } from "../../env";
+import { FLIST_SUFFIX, nameProblem, stripFlist } from "../../catalog/names";
+import { HubError } from "../../http/errors";
+import { R2_SINGLE_PUT_MAX_BYTES, uploadConfig } from "../../jobs/config";
+import { jobUrls } from "../../jobs/read";
+import type { JobRow } from "../../jobs/store";
+import { followChain } from "../../storage/catalog-reads";
+import { MAX_FLIST_BYTES } from "../../services/publish";
+import { startJob } from "../../uploads/jobs";
+import { ARCHIVE_SUFFIX, FLIST_UPLOAD_SUFFIX, uploadTargetName } from "../../uploads/naming";
+import { requireCsrf } from "../csrf";
+import { urls } from "../format";
+import { requireSession, sessionOf } from "../session";
+import { dockerPage, homemadePage, jobPage, mergePage, readonlyPage, uploadPage } from "./pages";
+
+export const publishRoutes = new Hono<AppEnv>();
+
+const isReadonly = (c: Context<AppEnv>) => (c.env.HUB_READONLY ?? "").trim().toLowerCase() === "true";
+
+/** Read-only hub: publish pages send browsers to /readonly (the original's `@protected`), actions answer 503. */
+function writable(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    if (!isReadonly(c)) return next();
+    if (c.req.method === "GET") return c.redirect("/readonly", 302);
+    throw new HubError(503, "this hub is read-only");
+  };
+}
+
+const pageGuard = [writable(), requireSession()] as const;
+const actionGuard = [writable(), requireSession(), requireCsrf()] as const;
+
+function actor(c: Context<AppEnv>): Actor {
+  const session = sessionOf(c);
+  return { user: session.user, repository: session.repository };
+}
+
+/** 202 with where to follow the job and where its flist will be. */
+function started(c: Context<AppEnv>, job: JobRow): Response {
+  return c.json(
+    { status: "success", payload: { job: job.id, name: job.name, page: urls.flist(job.repository, job.name), ...jobUrls(job.id) } },
+    202,
+  );
+}
+
+function declaredLength(c: Context): number {
+  const raw = (c.req.header("Content-Length") ?? "").trim();
+  if (!/^\d{1,16}$/.test(raw)) throw new HubError(411, "Content-Length required");
+  return Number(raw);
+}
+
+publishRoutes.get("/readonly", (c) => (isReadonly(c) ? readonlyPage(c) : c.redirect("/", 302)));
+
+publishRoutes.get("/upload", ...pageGuard, uploadPage);
+publishRoutes.get("/upload-flist", ...pageGuard, homemadePage);
+publishRoutes.get("/merge", ...pageGuard, mergePage);
+publishRoutes.get("/docker-convert", ...pageGuard, dockerPage);
+publishRoutes.get("/jobs/:id", (c) => jobPage(c, c.req.param("id")));
+
+publishRoutes.put("/upload/:filename", ...actionGuard, async (c) => {
+  const filename = c.req.param("filename");
+  if (!filename.endsWith(ARCHIVE_SUFFIX)) throw new HubError(400, "this file is not allowed: choose a .tar.gz archive");
+  const name = uploadTargetName("tar", filename, undefined);
+  const size = declaredLength(c);
+  const cap = Math.min(uploadConfig.maxBytes(c.env), R2_SINGLE_PUT_MAX_BYTES);
+  if (size > cap) throw new HubError(413, `archive larger than ${cap} bytes`);
+  if (size === 0 || !c.req.raw.body) throw new HubError(400, "empty archive");
+  const job = await startJob(c.env, actor(c), {
+    kind: "tar",
+    name,
+    params: { metadata: {} },
+    input: { body: c.req.raw.body, size },
+  });
+  return started(c, job);
+});
+
+publishRoutes.put("/upload-flist/:filename", ...actionGuard, async (c) => {
+  const filename = c.req.param("filename");
+  if (!filename.endsWith(FLIST_UPLOAD_SUFFIX)) throw new HubError(400, "this file is not allowed: choose a .flist file");
+  const name = uploadTargetName("flist", filename, undefined);
+  const size = declaredLength(c);
+  if (size > MAX_FLIST_BYTES) throw new HubError(413, `flist larger than ${MAX_FLIST_BYTES} bytes`);
+  if (size === 0 || !c.req.raw.body) throw new HubError(400, "empty flist");
+  const job = await startJob(c.env, actor(c), { kind: "flist", name, params: {}, input: { body: c.req.raw.body, size } });
+  return started(c, job);
+});
+
+const MAX_MERGE_SOURCES = 64;
+const mergeSchema = z.object({
+  sources: z.array(z.string().max(600)).min(1, "pick at least one flist").max(MAX_MERGE_SOURCES),
+  name: z.string().trim().min(1, "missing build (target) name").max(300),
+});
+
+async function jsonBody<T>(c: Context, schema: z.ZodType<T>): Promise<T> {
+  let data: unknown;
+  try {
+    data = await c.req.json();
+  } catch {
+    throw new HubError(400, "malformed json request");
+  }
+  const parsed = schema.safeParse(data);
+  if (!parsed.success) throw new HubError(400, parsed.error.issues[0]?.message ?? "invalid request");
+  return parsed.data;
+}
+
+publishRoutes.post("/merge", ...actionGuard, async (c) => {
+  const body = await jsonBody(c, mergeSchema);
+  // Same rules as POST /api/flist/me/merge/<target>: each source must resolve to a flist now (it is pinned to
+  // these bytes), and the target is a plain name.
+  const sources: { repository: string; name: string; sha256: string }[] = [];
+  for (const source of body.sources) {
+    const [repository = "", rawName = "", extra] = source.split("/");
+    const name = stripFlist(rawName) + FLIST_SUFFIX;
+    const valid = extra === undefined && !nameProblem(repository) && !nameProblem(rawName) && name !== FLIST_SUFFIX;
+    const chain = valid ? await followChain(c.env.DB, repository, name) : null;
+    if (!chain?.blob) throw new HubError(404, `${repository}/${name} does not exists`);
+    sources.push({ repository, name, sha256: chain.blob.sha256 });
+  }
+  if (body.name.includes("/")) throw new HubError(400, "build name not allowed");
+  const target = body.name.endsWith(FLIST_SUFFIX) ? body.name : body.name + FLIST_SUFFIX;
+  const problem = nameProblem(target);
+  if (problem || target === FLIST_SUFFIX) throw new HubError(400, `invalid target: ${problem ?? "empty name"}`);
+  const job = await startJob(c.env, actor(c), { kind: "merge", name: target, params: { sources } });
+  return started(c, job);
+});
+
+publishRoutes.post("/docker-convert", ...actionGuard, () => {
+  // The Worker side of Docker conversion (issue 5) is not there yet; the page is ready for its job events.
+  throw new HubError(503, "Docker conversion is not available on this hub yet");
+});

@@ -1,0 +1,66 @@
+/**
+ * `GET /api/flist/<repo>/<name>/tree?path=/dir&offset=0&limit=200` — one directory level of a flist's contents;
+ * `?q=<text>` — paths containing the text. JSON, public like the contents listing it is derived from.
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../../env";
+import { flistNameSchema, nameSchema } from "../../catalog/names";
+import { HubError } from "../../http/errors";
+import { param } from "../../http/params";
+import { resolveFlist } from "../../services/catalog-read";
+import { filterPaths, normaliseDir, readDirectory, treeIndex } from "./index";
+
+export const treeRoutes = new Hono<AppEnv>();
+
+const querySchema = z.object({
+  path: z.string().max(4096).default("/"),
+  offset: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(1).max(1000).default(200),
+  q: z.string().trim().max(200).optional(),
+});
+
+treeRoutes.get("/api/flist/:repo/:name/tree", async (c) => {
+  const repo = param(c, "repo", nameSchema);
+  const name = param(c, "name", flistNameSchema);
+  const parsed = querySchema.safeParse(c.req.query());
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new HubError(400, `invalid ${issue?.path.join(".") || "query"}: ${issue?.message ?? "bad value"}`);
+  }
+  const { path, offset, limit, q } = parsed.data;
+  const { blob } = await resolveFlist(c.env.DB, repo, name);
+  // Derived from immutable content (the blob's sha256): cacheable, revalidated since a name may be republished.
+  c.header("Cache-Control", "public, max-age=60");
+
+  if (q) {
+    const { matches, truncated } = await filterPaths(c.env.FLISTS, blob, q, limit);
+    return c.json({ q, matches, truncated });
+  }
+
+  const defer = (work: Promise<unknown>) => {
+    try {
+      c.executionCtx.waitUntil(work.catch((err) => console.error(`tree index write failed: ${String(err)}`)));
+    } catch {
+      void work.catch(() => undefined);
+    }
+  };
+  const index = await treeIndex(c.env.FLISTS, blob, defer);
+  const dir = normaliseDir(path);
+  const children = await readDirectory(c.env.FLISTS, blob, index, dir);
+  if (!children) throw new HubError(404, "no such directory");
+  const base = dir === "/" ? "" : dir;
+  return c.json({
+    path: dir,
+    total: children.length,
+    offset,
+    limit,
+    entries: children.slice(offset, offset + limit).map(([entryName, size, count]) => ({
+      name: entryName,
+      path: `${base}/${entryName}`,
+      type: count >= 0 ? "directory" : "file",
+      size,
+      ...(count >= 0 ? { children: count } : {}),
+    })),
+  });
+});
