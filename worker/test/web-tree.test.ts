@@ -1,0 +1,115 @@
+/**
+ * The contents tree route `GET /api/flist/<repo>/<name>/tree`: one directory level per request from the per-flist
+ * index built on first use and stored in R2, paging, the path filter, and errors.
+ */
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { indexKey, linesKey } from "../src/web/tree/index";
+import { fetchHub, internalAuth, json, migrate, publish } from "./support/hub";
+
+const tree = (query: string) => json(`/api/flist/treerepo/app.flist/tree${query}`);
+
+beforeAll(async () => {
+  await migrate();
+  await publish("treerepo", "app", "main");
+  // A synthetic flist with one very wide directory, for paging.
+  const wide = {
+    content: [{ path: "/many", size: 4096 }, ...Array.from({ length: 450 }, (_, i) => ({ path: `/many/f${String(i).padStart(3, "0")}`, size: i }))],
+    regular: 450,
+    symlink: 0,
+    directory: 1,
+    special: 0,
+    failure: 0,
+    fullsize: 0,
+  };
+  const f = env.TEST_FIXTURES.overlay!;
+  const form = new FormData();
+  form.append("flist", new File([Uint8Array.from(atob(f.flist), (c) => c.charCodeAt(0))], "x.flist"));
+  form.append("info", JSON.stringify({ contents: wide, metadata: {} }));
+  const res = await fetchHub("/internal/publish/treerepo/wide", { method: "PUT", headers: internalAuth, body: form });
+  expect(res.status).toBe(200);
+});
+
+describe("tree route", () => {
+  it("answers the root level: directories first, each with its child count, files with their size", async () => {
+    const { status, body, res } = await tree("");
+    expect(status).toBe(200);
+    expect(res.headers.get("Content-Type")).toMatch(/^application\/json/);
+    expect(body.path).toBe("/");
+    const names = body.entries.map((e: any) => e.name);
+    expect(names).toContain("data");
+    expect(names).toContain("deep");
+    const data = body.entries.find((e: any) => e.name === "data");
+    expect(data).toEqual({ name: "data", path: "/data", type: "directory", size: 4096, children: 6 });
+    const firstFile = body.entries.findIndex((e: any) => e.type === "file");
+    if (firstFile >= 0) expect(body.entries.slice(firstFile).every((e: any) => e.type === "file")).toBe(true);
+    expect(body.total).toBe(body.entries.length);
+  });
+
+  it("answers a nested level, whatever the slashes", async () => {
+    const { body } = await tree("?path=/data/");
+    expect(body.path).toBe("/data");
+    expect(body.entries.map((e: any) => e.name)).toEqual([
+      "chunk-exact-524288.bin",
+      "chunk-plus-one-524289.bin",
+      "compressible-3000000.txt",
+      "empty.txt",
+      "one-byte.bin",
+      "random-2200000.bin",
+    ]);
+    expect(body.entries.find((e: any) => e.name === "one-byte.bin")).toEqual({
+      name: "one-byte.bin",
+      path: "/data/one-byte.bin",
+      type: "file",
+      size: 1,
+    });
+    const deep = await tree("?path=deep//l1/l2/l3/l4/l5/l6");
+    expect(deep.body.entries).toEqual([{ name: "leaf.txt", path: "/deep/l1/l2/l3/l4/l5/l6/leaf.txt", type: "file", size: 21 }]);
+  });
+
+  it("stores the per-directory index in R2 next to the listing, so later requests read one byte range", async () => {
+    await tree("");
+    const history = (await json("/api/flist/treerepo/app/history")).body;
+    const key = history.current.sha256 as string;
+    // Written through waitUntil: give it a moment.
+    for (let i = 0; i < 50 && !(await env.FLISTS.head(indexKey(key))); i++) await new Promise((r) => setTimeout(r, 20));
+    const index = (await (await env.FLISTS.get(indexKey(key)))!.json()) as { dirs: Record<string, [number, number, number]> };
+    expect(index.dirs["/data"]![2]).toBe(6);
+    const [offset, length] = index.dirs["/data"]!;
+    const line = await (await env.FLISTS.get(linesKey(key), { range: { offset, length } }))!.text();
+    expect(JSON.parse(line)[0]).toEqual(["chunk-exact-524288.bin", 524288, -1]);
+  });
+
+  it("pages a wide directory with offset and limit", async () => {
+    const first = await json("/api/flist/treerepo/wide/tree?path=/many&limit=200");
+    expect(first.body.total).toBe(450);
+    expect(first.body.entries).toHaveLength(200);
+    expect(first.body.entries[0].name).toBe("f000");
+    const last = await json("/api/flist/treerepo/wide/tree?path=/many&offset=400&limit=200");
+    expect(last.body.entries.map((e: any) => e.name)).toEqual(Array.from({ length: 50 }, (_, i) => `f${400 + i}`));
+  });
+
+  it("filters paths across the whole flist with q", async () => {
+    const { body } = await tree("?q=LEAF");
+    expect(body).toEqual({
+      q: "LEAF",
+      matches: [
+        { path: "/deep/l1/l2/l3/l4/l5/l6/leaf.txt", size: 21 },
+        { path: "/links/rel-to-leaf", size: 34 },
+      ],
+      truncated: false,
+    });
+    const capped = await json("/api/flist/treerepo/wide/tree?q=/many/f&limit=10");
+    expect(capped.body.matches).toHaveLength(10);
+    expect(capped.body.truncated).toBe(true);
+  });
+
+  it("refuses unknown directories, flists and bad parameters with JSON errors", async () => {
+    expect((await tree("?path=/nope")).status).toBe(404);
+    expect((await tree("?path=/nope")).body).toEqual({ status: "error", message: "no such directory" });
+    expect((await json("/api/flist/treerepo/missing/tree")).status).toBe(404);
+    expect((await json("/api/flist/nobody/app/tree")).status).toBe(404);
+    expect((await tree("?limit=0")).status).toBe(400);
+    expect((await tree("?offset=-1")).status).toBe(400);
+  });
+});
