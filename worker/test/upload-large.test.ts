@@ -169,6 +169,25 @@ describe("resumable upload", () => {
     expect((await call("resume", "PUT", `/uploads/${id}/4`, randomBytes(10))).status).toBe(409);
   });
 
+  it("a repeated complete starts the job if a failure came between the assembly and the job's record", async () => {
+    const { body } = await create("recover");
+    const id = body.payload.id;
+    const bytes = randomBytes(4321);
+    await call("recover", "PUT", `/uploads/${id}/1`, bytes);
+    expect((await call("recover", "POST", `/uploads/${id}/complete?async=1`)).status).toBe(202);
+    await stub.waitForDispatch(id);
+    // The job record is lost (as if the Worker died right after assembling the object).
+    await env.DB.batch([
+      env.DB.prepare("DELETE FROM job_events WHERE job_id = ?1").bind(id),
+      env.DB.prepare("DELETE FROM jobs WHERE id = ?1").bind(id),
+    ]);
+    const again = await call("recover", "POST", `/uploads/${id}/complete?async=1`);
+    expect(again.status).toBe(202);
+    expect(again.body.payload.job).toBe(id);
+    expect(await jobRow(id)).toMatchObject({ name: "huge.flist", input_size: 4321 });
+    expect(await stub.waitForDispatch(id, 2)).toMatchObject({ id, attempt: 1 });
+  });
+
   it("refuses short middle parts, oversized parts, bad part numbers, and bad sessions", async () => {
     const { body } = await create("strict");
     const id = body.payload.id;

@@ -25,6 +25,18 @@ import { inputKey } from "../jobs/lifecycle";
 import { getJob } from "../jobs/store";
 import { answerJob, startJob } from "./jobs";
 import { ARCHIVE_SUFFIX, metadataFields, uploadTargetName } from "./naming";
+import {
+  abandonedSessions,
+  deleteParts,
+  getSession,
+  insertSession,
+  listParts,
+  markAborted,
+  markCompleted,
+  putPart,
+  type PartRow,
+  type SessionRow,
+} from "./sessions";
 
 export const resumable = new Hono<AppEnv>();
 
@@ -36,26 +48,6 @@ const MAX_PARTS = 10_000;
 /** Open sessions untouched for this long are aborted by the sweep. */
 const ABANDONED_AFTER_SECONDS = 24 * 3600;
 
-interface SessionRow {
-  id: string;
-  user: string;
-  repository: string;
-  name: string;
-  r2_key: string;
-  r2_upload_id: string;
-  params: string;
-  part_size: number;
-  status: "open" | "completed" | "aborted";
-  created: number;
-  updated: number;
-}
-
-interface PartRow {
-  part_number: number;
-  etag: string;
-  size: number;
-}
-
 const createBody = z.object({
   filename: z.string().min(1).max(4096),
   partSize: z.number().int().min(MIN_PART_SIZE).max(MAX_PART_SIZE).optional(),
@@ -63,21 +55,11 @@ const createBody = z.object({
   metadata: z.record(z.string(), z.string()).optional(),
 });
 
-async function getSession(c: Context<AppEnv>): Promise<SessionRow> {
-  const row = await c.env.DB.prepare("SELECT * FROM upload_sessions WHERE id = ?1")
-    .bind(c.req.param("id") ?? "")
-    .first<SessionRow>();
-  // Another repository's session is indistinguishable from a missing one.
+/** The caller's session; another repository's session is indistinguishable from a missing one. */
+async function callerSession(c: Context<AppEnv>): Promise<SessionRow> {
+  const row = await getSession(c.env.DB, c.req.param("id") ?? "");
   if (!row || row.repository !== c.var.actor.repository) throw new HubError(404, "upload not found");
   return row;
-}
-
-async function listParts(db: D1Database, id: string): Promise<PartRow[]> {
-  const { results } = await db
-    .prepare("SELECT part_number, etag, size FROM upload_parts WHERE upload_id = ?1 ORDER BY part_number")
-    .bind(id)
-    .all<PartRow>();
-  return results;
 }
 
 function sessionView(s: SessionRow, parts: PartRow[]) {
@@ -117,35 +99,28 @@ resumable.post("/", requireActor(), async (c) => {
   const upload = await c.env.FLISTS.createMultipartUpload(key, {
     httpMetadata: { contentType: "application/octet-stream" },
   });
-  const now = nowSeconds();
-  await c.env.DB.prepare(
-    `INSERT INTO upload_sessions (id, user, repository, name, r2_key, r2_upload_id, params, part_size, status,
-                                  created, updated)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'open', ?9, ?9)`,
-  )
-    .bind(
-      id,
-      c.var.actor.user,
-      c.var.actor.repository,
-      name,
-      key,
-      upload.uploadId,
-      JSON.stringify({ metadata }),
-      partSize,
-      now,
-    )
-    .run();
+  await insertSession(c.env.DB, {
+    id,
+    user: c.var.actor.user,
+    repository: c.var.actor.repository,
+    name,
+    r2_key: key,
+    r2_upload_id: upload.uploadId,
+    params: JSON.stringify({ metadata }),
+    part_size: partSize,
+    created: nowSeconds(),
+  });
   c.header("Location", `/api/flist/me/uploads/${id}`);
   return ok(c, { id, name, partSize, url: `/api/flist/me/uploads/${id}` }, 201);
 });
 
 resumable.get("/:id", requireActor(), async (c) => {
-  const session = await getSession(c);
+  const session = await callerSession(c);
   return ok(c, sessionView(session, await listParts(c.env.DB, session.id)));
 });
 
 resumable.put("/:id/:part", requireActor(), async (c) => {
-  const session = await getSession(c);
+  const session = await callerSession(c);
   if (session.status !== "open") throw new HubError(409, `upload is ${session.status}`);
   const partText = c.req.param("part");
   if (!/^\d{1,5}$/.test(partText) || Number(partText) < 1 || Number(partText) > MAX_PARTS) {
@@ -168,13 +143,7 @@ resumable.put("/:id/:part", requireActor(), async (c) => {
     // Body shorter than its Content-Length, client gone, or the upload no longer exists in R2.
     throw new HubError(400, `part ${part} not stored: ${err instanceof Error ? err.message : String(err)}`);
   }
-  const now = nowSeconds();
-  await c.env.DB.batch([
-    c.env.DB.prepare(
-      `INSERT OR REPLACE INTO upload_parts (upload_id, part_number, etag, size, created) VALUES (?1, ?2, ?3, ?4, ?5)`,
-    ).bind(session.id, part, uploaded.etag, size, now),
-    c.env.DB.prepare("UPDATE upload_sessions SET updated = ?2 WHERE id = ?1").bind(session.id, now),
-  ]);
+  await putPart(c.env.DB, session.id, { part_number: part, etag: uploaded.etag, size }, nowSeconds());
   return ok(c, { part, size, etag: uploaded.etag });
 });
 
@@ -190,13 +159,28 @@ function checkParts(session: SessionRow, parts: PartRow[]): void {
   });
 }
 
+/** Starts the job over the assembled object (the job id is the session id, its input `uploads/<id>`). */
+function startSessionJob(c: Context<AppEnv>, session: SessionRow, size: number) {
+  const params = JSON.parse(session.params) as { metadata?: Record<string, string> };
+  return startJob(c.env, c.var.actor, {
+    id: session.id,
+    kind: "tar",
+    name: session.name,
+    params: { metadata: params.metadata ?? {} },
+    staged: { size },
+  });
+}
+
 resumable.post("/:id/complete", requireActor(), async (c) => {
-  const session = await getSession(c);
+  const session = await callerSession(c);
   const db = c.env.DB;
   if (session.status === "completed") {
-    // A repeated complete (the first answer was lost): answer the job it started.
+    // A repeated complete (the first answer was lost): answer the job it started — or start it, if a failure
+    // came between the assembly and the job's record.
     const job = await getJob(db, session.id);
     if (job) return answerJob(c, job);
+    const assembled = await c.env.FLISTS.head(session.r2_key);
+    if (assembled) return answerJob(c, await startSessionJob(c, session, assembled.size));
   }
   if (session.status !== "open") throw new HubError(409, `upload is ${session.status}`);
   const parts = await listParts(db, session.id);
@@ -209,29 +193,19 @@ resumable.post("/:id/complete", requireActor(), async (c) => {
   } catch (err) {
     throw new HubError(400, `could not assemble the upload: ${err instanceof Error ? err.message : String(err)}`);
   }
-  const claimed = await db
-    .prepare("UPDATE upload_sessions SET status = 'completed', updated = ?2 WHERE id = ?1 AND status = 'open'")
-    .bind(session.id, nowSeconds())
-    .run();
-  if (claimed.meta.changes !== 1) {
+  if (!(await markCompleted(db, session.id, nowSeconds()))) {
+    // Another request completed or aborted the session meanwhile.
     const job = await getJob(db, session.id);
     if (job) return answerJob(c, job);
-    throw new HubError(409, "upload is being completed");
+    throw new HubError(409, "upload is being completed or was aborted");
   }
-  const params = JSON.parse(session.params) as { metadata?: Record<string, string> };
-  const job = await startJob(c.env, c.var.actor, {
-    id: session.id,
-    kind: "tar",
-    name: session.name,
-    params: { metadata: params.metadata ?? {} },
-    staged: { size },
-  });
-  await db.prepare("DELETE FROM upload_parts WHERE upload_id = ?1").bind(session.id).run();
+  const job = await startSessionJob(c, session, size);
+  await deleteParts(db, session.id).run();
   return answerJob(c, job);
 });
 
 resumable.delete("/:id", requireActor(), async (c) => {
-  const session = await getSession(c);
+  const session = await callerSession(c);
   if (session.status !== "open") throw new HubError(409, `upload is ${session.status}`);
   await abortSession(c.env, session);
   return ok(c);
@@ -241,19 +215,11 @@ async function abortSession(env: Env, session: SessionRow): Promise<void> {
   await env.FLISTS.resumeMultipartUpload(session.r2_key, session.r2_upload_id)
     .abort()
     .catch(() => undefined);
-  await env.DB.batch([
-    env.DB.prepare("UPDATE upload_sessions SET status = 'aborted', updated = ?2 WHERE id = ?1 AND status = 'open'")
-      .bind(session.id, nowSeconds()),
-    env.DB.prepare("DELETE FROM upload_parts WHERE upload_id = ?1").bind(session.id),
-  ]);
+  await markAborted(env.DB, session.id, nowSeconds());
 }
 
 /** Scheduled: aborts open sessions nobody touched for a day (R2 would keep their parts for a week). */
 export async function sweepUploads(env: Env): Promise<void> {
-  const { results } = await env.DB.prepare(
-    "SELECT * FROM upload_sessions WHERE status = 'open' AND updated < ?1 ORDER BY updated LIMIT 25",
-  )
-    .bind(nowSeconds() - ABANDONED_AFTER_SECONDS)
-    .all<SessionRow>();
-  for (const session of results) await abortSession(env, session);
+  const sessions = await abandonedSessions(env.DB, nowSeconds() - ABANDONED_AFTER_SECONDS, 25);
+  for (const session of sessions) await abortSession(env, session);
 }

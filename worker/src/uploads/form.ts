@@ -1,0 +1,69 @@
+/**
+ * Reading upload requests: the declared length, the multipart form within its cap, and the `file` part checked
+ * in the original's order. The form is the only place an upload is held in memory, hence the cap.
+ */
+import type { Context } from "hono";
+import type { AppEnv } from "../env";
+import { HubError } from "../http/errors";
+import { uploadConfig } from "../jobs/config";
+
+export const STREAMED_HINT =
+  "use PUT /api/flist/me/upload/<name>.tar.gz (streamed body) or the resumable protocol POST /api/flist/me/uploads";
+
+/** Declared body length; a missing one is refused (411) where the body must not be read blindly. */
+export function contentLength(c: Context): number {
+  const raw = c.req.header("Content-Length");
+  if (raw === undefined || !/^\d{1,16}$/.test(raw.trim())) throw new HubError(411, "Content-Length required");
+  return Number(raw.trim());
+}
+
+/**
+ * Parses the multipart form within the cap: `formData()` holds the parts in memory, so large archives must use
+ * the streamed routes. A declared Content-Length over the cap is refused before reading; a body without one
+ * (chunked) is counted while it is read and refused as soon as it passes the cap.
+ */
+export async function readForm(c: Context<AppEnv>): Promise<FormData> {
+  const cap = uploadConfig.formMaxBytes(c.env);
+  const tooLarge = () => new HubError(413, `request body larger than ${cap} bytes: ${STREAMED_HINT}`);
+  const declared = c.req.header("Content-Length");
+  if (declared !== undefined && Number(declared) > cap) throw tooLarge();
+  const type = c.req.header("Content-Type") ?? "";
+  const body = c.req.raw.body;
+  if (!type.toLowerCase().startsWith("multipart/form-data") || !body) throw new HubError(400, "no file found");
+  let seen = 0;
+  let overflow = false;
+  const counted = body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        seen += chunk.byteLength;
+        if (seen > cap) {
+          overflow = true;
+          controller.error(new Error("body over the cap"));
+        } else controller.enqueue(chunk);
+      },
+    }),
+  );
+  try {
+    return await new Response(counted, { headers: { "Content-Type": type } }).formData();
+  } catch {
+    if (overflow) throw tooLarge();
+    throw new HubError(400, "malformed multipart body");
+  }
+}
+
+/** Key/value pairs of a form or query (the tsconfig's WebWorker lib types them without iterators). */
+export function pairs(source: FormData | URLSearchParams): [string, unknown][] {
+  const out: [string, unknown][] = [];
+  source.forEach((value: FormDataEntryValue, key: string) => out.push([key, value]));
+  return out;
+}
+
+/** The `file` part, checked in the original's order. */
+export function filePart(form: FormData, suffix: string): File {
+  const file = form.get("file");
+  // workerd parses a part with `filename=""` (a browser's empty file input) as an empty text value.
+  if (file === "" || (file instanceof File && file.name === "")) throw new HubError(400, "no file selected");
+  if (!(file instanceof File)) throw new HubError(400, "no file found");
+  if (!file.name.endsWith(suffix)) throw new HubError(400, "this file is not allowed");
+  return file;
+}
