@@ -11,6 +11,7 @@ import type { AppEnv } from "../env";
 import { flistNameSchema, nameSchema } from "../catalog/names";
 import { HubError } from "../http/errors";
 import { param } from "../http/params";
+import { accountRoutes } from "./account/routes";
 import { requireCsrf } from "./csrf";
 import { htmlErrors } from "./error-pages";
 import { urls } from "./format";
@@ -24,6 +25,7 @@ import { RESERVED_PAGES } from "./reserved";
 import { searchJson, searchPage } from "./search/page";
 import { applyPageHeaders, isHtml } from "./security";
 import { requireSession } from "./session";
+import { signinRoutes } from "./signin/routes";
 import { findAsset } from "./static/assets";
 import { treeRoutes } from "./tree/routes";
 
@@ -50,6 +52,9 @@ web.get("/static/:file", (c) => {
   });
 });
 
+// Sign-in and My account (sign-in developer's modules), then the site's own fixed paths, then `/<repo>…`.
+web.route("/", signinRoutes);
+web.route("/", accountRoutes);
 web.route("/", treeRoutes);
 web.get("/api/search", searchJson);
 web.get("/search", searchPage);
