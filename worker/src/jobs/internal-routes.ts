@@ -8,14 +8,12 @@ import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { requireInternal } from "../auth/internal";
 import type { AppEnv } from "../env";
-import { nowSeconds } from "../catalog/format";
 import { HubError } from "../http/errors";
 import { ok } from "../http/respond";
-import { jobConfig } from "./config";
-import { finishFailed } from "./lifecycle";
+import { finishFailed, recordProgress } from "./lifecycle";
 import { sweepLeases } from "./queue";
 import { jobView } from "./read";
-import { appendEventIfCurrent, getJob, isTerminal, reportProgress, type JobRow } from "./store";
+import { getJob, isTerminal, type JobRow } from "./store";
 
 export const internalJobs = new Hono<AppEnv>();
 
@@ -94,18 +92,8 @@ internalJobs.get("/internal/jobs/:id/input", requireInternal(), async (c) => {
 internalJobs.post("/internal/jobs/:id/events", requireInternal(), async (c) => {
   const job = await requireJob(c);
   const { attempt, event } = await body(c, eventsBody);
-  const db = c.env.DB;
-  const now = nowSeconds();
-  const leaseUntil = now + jobConfig.leaseSeconds(c.env);
-  const progress = event ? Math.round(event.progress) : undefined;
-  const current = { id: job.id, attempt };
-  const statements = [reportProgress(db, current, { progress, message: event?.message }, leaseUntil, now)];
-  if (event) {
-    const logged = { status: "update", message: event.message, progress };
-    statements.push(appendEventIfCurrent(db, job.id, attempt, logged, now));
-  }
-  const [update] = await db.batch(statements);
-  if ((update?.meta.changes ?? 0) !== 1) throw staleError((await getJob(db, job.id)) ?? job, attempt);
+  const leaseUntil = await recordProgress(c.env, { id: job.id, attempt }, event);
+  if (leaseUntil === null) throw staleError((await getJob(c.env.DB, job.id)) ?? job, attempt);
   return ok(c, { lease_until: leaseUntil });
 });
 

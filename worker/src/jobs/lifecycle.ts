@@ -7,7 +7,17 @@ import type { Env } from "../env";
 import { nowSeconds } from "../catalog/format";
 import { jobConfig } from "./config";
 import type { JobParams } from "./dispatch";
-import { appendEvent, appendFinalEvent, getJob, insertJob, markFailed, type JobKind, type JobRow } from "./store";
+import {
+  appendEvent,
+  appendEventIfCurrent,
+  appendFinalEvent,
+  getJob,
+  insertJob,
+  markFailed,
+  reportProgress,
+  type JobKind,
+  type JobRow,
+} from "./store";
 
 export interface NewJob {
   id: string;
@@ -57,6 +67,29 @@ export async function createJob(env: Env, job: NewJob): Promise<JobRow> {
   const row = await getJob(db, job.id);
   if (!row) throw new Error(`job ${job.id} vanished after insert`);
   return row;
+}
+
+/**
+ * A report of the current attempt: progress and message updated, the event appended to the log (what listeners
+ * replay), the lease renewed; no event = a heartbeat. Answers the new lease end, or null when `attempt` is not
+ * the job's current running attempt (nothing written).
+ */
+export async function recordProgress(
+  env: Env,
+  job: { id: string; attempt: number },
+  event: { message: string; progress: number } | undefined,
+): Promise<number | null> {
+  const db = env.DB;
+  const now = nowSeconds();
+  const leaseUntil = now + jobConfig.leaseSeconds(env);
+  const progress = event ? Math.round(event.progress) : undefined;
+  const statements = [reportProgress(db, job, { progress, message: event?.message }, leaseUntil, now)];
+  if (event) {
+    const logged = { status: "update", message: event.message, progress };
+    statements.push(appendEventIfCurrent(db, job.id, job.attempt, logged, now));
+  }
+  const [update] = await db.batch(statements);
+  return (update?.meta.changes ?? 0) === 1 ? leaseUntil : null;
 }
 
 /**
