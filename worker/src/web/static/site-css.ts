@@ -90,7 +90,7 @@ dl.facts dt { color: var(--muted); }
 dl.facts dd { margin: 0; overflow-wrap: anywhere; min-width: 0; }
 .copy-row { display: flex; gap: 0.5rem; align-items: center; min-width: 0; }
 .copy-row code { flex: 1; min-width: 0; }
-.grid2 { display: grid; grid-template-columns: 1fr 1fr; gap: 1rem; }
+.grid2 { display: grid; grid-template-columns: 3fr 2fr; gap: 1rem; align-items: start; }
 .stats { display: flex; gap: 1.5rem; flex-wrap: wrap; }
 .stats div { display: flex; flex-direction: column; }
 .stats b { font-size: 1.2rem; }
