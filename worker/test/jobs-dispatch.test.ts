@@ -5,6 +5,7 @@
  */
 import { env } from "cloudflare:workers";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { JOB_SCAN_SQL } from "../src/jobs/store";
 import { dumpCatalog, fetchHub, internalAuth, json, migrate } from "./support/hub";
 import {
   accepted,
@@ -404,4 +405,15 @@ describe("retention", () => {
     expect((await jobRow(recent)).status).toBe("failed");
     expect((await jobRow(running)).status).toBe("running");
   });
+});
+
+describe("query plans", () => {
+  for (const [name, sql] of Object.entries(JOB_SCAN_SQL)) {
+    it(`${name} reads an index range, never the whole table`, async () => {
+      const { results } = await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`).bind("x", 1).all<{ detail: string }>();
+      const details = results.map((r) => r.detail);
+      expect(details.length).toBeGreaterThan(0);
+      expect(details.filter((d) => /^SCAN /.test(d)), details.join("\n")).toEqual([]);
+    });
+  }
 });

@@ -9,7 +9,7 @@ import type { Env } from "../env";
 import { pythonJson } from "../http/python-json";
 import { dispatchJob, isDispatchable } from "./dispatch";
 import { sleep } from "./read";
-import { isTerminal, type JobEventRow, type JobRow } from "./store";
+import { JOB_SCAN_SQL, isTerminal, type JobEventRow, type JobRow } from "./store";
 
 export interface StreamOptions {
   /** `/listen` (the original): `data:` lines only, Python JSON. `/api/jobs/<id>/events`: plus `id:` and pings. */
@@ -47,8 +47,7 @@ interface Polled {
 /** New events after `afterSeq` and the job row, in one D1 round trip. */
 async function poll(env: Env, jobId: string, afterSeq: number): Promise<Polled> {
   const [events, job] = await env.DB.batch([
-    env.DB.prepare("SELECT seq, data FROM job_events WHERE job_id = ?1 AND seq > ?2 ORDER BY seq")
-      .bind(jobId, afterSeq),
+    env.DB.prepare(JOB_SCAN_SQL.events).bind(jobId, afterSeq),
     env.DB.prepare("SELECT * FROM jobs WHERE id = ?1").bind(jobId),
   ]);
   return {

@@ -33,6 +33,19 @@ export interface JobEventRow {
   data: string;
 }
 
+/**
+ * The queries that run on a schedule or per caller over the whole jobs table, by name. Exported so a test can
+ * check with EXPLAIN QUERY PLAN that each is an index range, never a table scan.
+ */
+export const JOB_SCAN_SQL = {
+  expired: `SELECT * FROM jobs WHERE status IN ('queued', 'running') AND lease_until <= ?1
+              ORDER BY lease_until LIMIT ?2`,
+  finished: `SELECT id FROM jobs WHERE status IN ('succeeded', 'failed') AND lease_until < ?1
+               ORDER BY lease_until LIMIT ?2`,
+  ofRepository: "SELECT * FROM jobs WHERE repository = ?1 ORDER BY created DESC, id LIMIT ?2",
+  events: "SELECT seq, data FROM job_events WHERE job_id = ?1 AND seq > ?2 ORDER BY seq",
+};
+
 export function isTerminal(status: JobStatus): boolean {
   return status === "succeeded" || status === "failed";
 }
@@ -120,7 +133,7 @@ export function appendFinalEvent(
 
 export async function eventsAfter(db: D1Database, jobId: string, afterSeq: number): Promise<JobEventRow[]> {
   const { results } = await db
-    .prepare("SELECT seq, data FROM job_events WHERE job_id = ?1 AND seq > ?2 ORDER BY seq")
+    .prepare(JOB_SCAN_SQL.events)
     .bind(jobId, afterSeq)
     .all<JobEventRow>();
   return results;
@@ -254,10 +267,7 @@ export function markSucceeded(
  */
 export async function finishedBefore(db: D1Database, before: number, limit: number): Promise<string[]> {
   const { results } = await db
-    .prepare(
-      `SELECT id FROM jobs WHERE status IN ('succeeded', 'failed') AND lease_until < ?1
-        ORDER BY lease_until LIMIT ?2`,
-    )
+    .prepare(JOB_SCAN_SQL.finished)
     .bind(before, limit)
     .all<{ id: string }>();
   return results.map((r) => r.id);
@@ -273,10 +283,7 @@ export function deleteJob(db: D1Database, id: string): D1PreparedStatement[] {
 /** Queued/running jobs whose lease expired (the sweep), oldest first. */
 export async function expiredJobs(db: D1Database, now: number, limit: number): Promise<JobRow[]> {
   const { results } = await db
-    .prepare(
-      `SELECT * FROM jobs WHERE status IN ('queued', 'running') AND lease_until <= ?1
-        ORDER BY lease_until LIMIT ?2`,
-    )
+    .prepare(JOB_SCAN_SQL.expired)
     .bind(now, limit)
     .all<JobRow>();
   return results;
@@ -284,7 +291,7 @@ export async function expiredJobs(db: D1Database, now: number, limit: number): P
 
 export async function jobsOfRepository(db: D1Database, repository: string, limit: number): Promise<JobRow[]> {
   const { results } = await db
-    .prepare("SELECT * FROM jobs WHERE repository = ?1 ORDER BY created DESC, id LIMIT ?2")
+    .prepare(JOB_SCAN_SQL.ofRepository)
     .bind(repository, limit)
     .all<JobRow>();
   return results;
