@@ -1,0 +1,172 @@
+/**
+ * Publishing from the website in a real browser against the real local stack, signed in through the ThreeFold
+ * Connect stand-in: upload a fixture tarball (upload progress bar, then the job's live events) ending on the new
+ * flist's page; a broken archive ends on a readable error; a homemade flist upload; a merge of two flists picked
+ * with the search box and ordered; restore of an earlier version by the owner. Screenshots under
+ * e2e/.screenshots/ (web-publish-*.png).
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { launchBrowser, newContext, screenshot, screenshotBoth } from "./support/browser.ts";
+import { fixture } from "./support/flists.ts";
+import { startStack, type Stack } from "./support/stack.ts";
+import { startTfconnect, type TfconnectStandIn } from "./support/tfconnect.ts";
+
+const USER = "carol.3bot";
+let stack: Stack;
+let tf: TfconnectStandIn;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+let work: string;
+
+beforeAll(async () => {
+  work = fs.mkdtempSync(path.join(os.tmpdir(), "web-publish-"));
+  tf = await startTfconnect();
+  tf.addUser(USER, "carol@example.org");
+  tf.approveAs(USER);
+  stack = await startStack({ workerVars: tf.workerVars() });
+  browser = await launchBrowser();
+  context = await newContext(browser);
+  page = await context.newPage();
+  await page.goto(`${stack.hubUrl}/login?next=%2Fupload`);
+  await page.waitForURL(`${stack.hubUrl}/upload`);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+  await tf?.stop();
+  if (work) fs.rmSync(work, { recursive: true, force: true });
+});
+
+const flistPage = (name: string) => `${stack.hubUrl}/${encodeURIComponent(USER)}/${name}.html`;
+
+describe("publishing from the website", () => {
+  it("uploads a .tar.gz with a progress bar, follows the job live and lands on the new flist's page", async () => {
+    await page.goto(`${stack.hubUrl}/upload`);
+    expect(await page.textContent(".hint")).toContain(USER);
+    await page.setInputFiles("#file", fixture("tree-main.tar.gz"));
+    const seen = { upload: false, job: false };
+    const watch = setInterval(() => {
+      void page
+        .evaluate(() => ({
+          upload: !document.querySelector("[data-upload-block]")?.classList.contains("hidden"),
+          job: (document.querySelector("[data-events]")?.children.length ?? 0) > 0,
+        }))
+        .then((s) => {
+          seen.upload ||= s.upload;
+          seen.job ||= s.job;
+        })
+        .catch(() => undefined);
+    }, 50);
+    const eventsRequest = page.waitForRequest((r) => /\/api\/jobs\/[0-9a-f-]+\/events$/.test(r.url()));
+    await page.click('button[type="submit"]');
+    await eventsRequest;
+    await screenshot(page, "web-publish-upload-progress.desktop");
+    await page.waitForURL(flistPage("tree-main.flist"), { timeout: 120_000 });
+    clearInterval(watch);
+    expect(seen.upload).toBe(true);
+    expect(await page.textContent("h1")).toContain("tree-main.flist");
+    expect(await page.textContent(".stats")).toContain("36");
+    await page.locator("#tree button.dir", { hasText: "data/" }).waitFor();
+  });
+
+  it("ends on a readable error when the archive is not a tarball", async () => {
+    const bad = path.join(work, "broken.tar.gz");
+    fs.writeFileSync(bad, "this is not gzip at all\n".repeat(100));
+    await page.goto(`${stack.hubUrl}/upload`);
+    await page.setInputFiles("#file", bad);
+    await page.click('button[type="submit"]');
+    const error = page.locator("[data-job-error]");
+    await error.waitFor({ state: "visible", timeout: 120_000 });
+    expect(await error.textContent()).toMatch(/^The job failed: .+/);
+    expect(page.url()).toBe(`${stack.hubUrl}/upload`);
+    await screenshot(page, "web-publish-error.desktop");
+  });
+
+  it("refuses a file of the wrong type before uploading anything", async () => {
+    const zip = path.join(work, "x.zip");
+    fs.writeFileSync(zip, "PK");
+    await page.goto(`${stack.hubUrl}/upload`);
+    await page.setInputFiles("#file", zip);
+    await page.click('button[type="submit"]');
+    const error = page.locator("[data-job-error]");
+    await error.waitFor({ state: "visible" });
+    expect(await error.textContent()).toContain("this file is not allowed");
+  });
+
+  it("uploads a homemade flist (its chunks are in the store) and lands on its page", async () => {
+    const bytes = Buffer.from(await (await fetch(`${stack.hubUrl}/${encodeURIComponent(USER)}/tree-main.flist`)).arrayBuffer());
+    const file = path.join(work, "homemade.flist");
+    fs.writeFileSync(file, bytes);
+    await page.goto(`${stack.hubUrl}/upload-flist`);
+    await page.setInputFiles("#file", file);
+    await page.click('button[type="submit"]');
+    await page.waitForURL(flistPage("homemade.flist"), { timeout: 120_000 });
+    expect(await page.textContent("#flist-md5")).toBe((await (await fetch(`${stack.hubUrl}/${encodeURIComponent(USER)}/homemade.flist.md5`)).text()).trim());
+  });
+
+  it("merges two flists picked with the search box, in the chosen order", async () => {
+    const form = new FormData();
+    form.append("file", await fs.openAsBlob(fixture("tree-overlay.tar.gz")), "tree-overlay.tar.gz");
+    const res = await fetch(`${stack.hubUrl}/api/flist/me/upload`, { method: "POST", headers: await stack.auth("dave"), body: form });
+    expect(res.status, await res.clone().text()).toBe(200);
+
+    await page.goto(`${stack.hubUrl}/merge`);
+    const search = page.locator("[data-merge-search]");
+    const results = page.locator("[data-merge-results]");
+    await search.fill("tree-overlay");
+    await results.locator("li", { hasText: "dave/tree-overlay.flist" }).locator("button").click();
+    await search.fill("tree-main");
+    await results.locator("li", { hasText: `${USER}/tree-main.flist` }).locator("button").click();
+    const order = () => page.locator("[data-merge-list] li").evaluateAll((lis) => lis.map((li) => li.getAttribute("data-source")));
+    expect(await order()).toEqual(["dave/tree-overlay.flist", `${USER}/tree-main.flist`]);
+    // The base must be tree-main: move it up.
+    await page.locator("[data-merge-list] li", { hasText: "tree-main" }).locator("[data-up]").click();
+    expect(await order()).toEqual([`${USER}/tree-main.flist`, "dave/tree-overlay.flist"]);
+    await page.fill("#name", "combined");
+    await screenshot(page, "web-publish-merge.desktop");
+    await page.click('button[type="submit"]');
+    await page.waitForURL(flistPage("combined.flist"), { timeout: 120_000 });
+
+    // The same merge through the API gives the same flist.
+    const viaApi = await fetch(`${stack.hubUrl}/api/flist/me/merge/combined-api`, {
+      method: "POST",
+      headers: await stack.auth(USER),
+      body: JSON.stringify([`${USER}/tree-main.flist`, "dave/tree-overlay.flist"]),
+    });
+    expect(viaApi.status, await viaApi.clone().text()).toBe(200);
+    const md5 = async (name: string) => (await (await fetch(`${stack.hubUrl}/${encodeURIComponent(USER)}/${name}.md5`)).text()).trim();
+    const listing = async (name: string) => (await (await fetch(`${stack.hubUrl}/api/flist/${encodeURIComponent(USER)}/${name}`)).json()) as unknown;
+    expect(await listing("combined.flist")).toEqual(await listing("combined-api.flist"));
+    expect(await md5("combined.flist")).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  it("lets the owner restore an earlier version from the flist page", async () => {
+    // Upload tree-main again under the same name with other contents: version 1 is the first upload.
+    const other = path.join(work, "tree-main.tar.gz");
+    fs.copyFileSync(fixture("tree-overlay.tar.gz"), other);
+    await page.goto(`${stack.hubUrl}/upload`);
+    await page.setInputFiles("#file", other);
+    await page.click('button[type="submit"]');
+    await page.waitForURL(flistPage("tree-main.flist"), { timeout: 120_000 });
+    const replaced = await page.textContent("#flist-md5");
+    page.once("dialog", (d) => void d.accept());
+    await Promise.all([page.waitForURL(/\?restored=1$/), page.locator("#history form button").first().click()]);
+    expect(await page.textContent(".notice.ok")).toContain("Version 1 restored");
+    expect(await page.textContent("#flist-md5")).not.toBe(replaced);
+    await screenshot(page, "web-publish-restored.desktop");
+  });
+
+  it("shows the publish pages at phone width without sideways scrolling", async () => {
+    const state = await context.storageState();
+    for (const p of ["upload", "merge", "upload-flist", "docker-convert"]) {
+      const shots = await screenshotBoth(browser, `${stack.hubUrl}/${p}`, `web-publish-${p}`, state);
+      expect(shots.phoneOverflow, p).toBeLessThanOrEqual(0);
+    }
+  });
+});
