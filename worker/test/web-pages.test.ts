@@ -4,7 +4,11 @@
  * untouched by the site.
  */
 import { env } from "cloudflare:workers";
+import { Hono } from "hono";
 import { beforeAll, describe, expect, it } from "vitest";
+import type { AppEnv } from "../src/env";
+import { onError } from "../src/http/errors";
+import { htmlErrors } from "../src/web/error-pages";
 import { CONTENT_SECURITY_POLICY } from "../src/web/security";
 import { fetchHub, json, me, migrate, publish } from "./support/hub";
 import { BROWSER, page, signIn, text } from "./web-support";
@@ -122,6 +126,26 @@ describe("repository page", () => {
     const { status } = await page("/api");
     expect(status).toBe(404);
     expect((await page("/search")).status).toBe(200);
+  });
+});
+
+describe("error pages", () => {
+  it("turn an unexpected failure (500) into the site's error page for browsers, keeping JSON for others", async () => {
+    // The site's middleware and the app's error handler, around a route that fails.
+    const failing = new Hono<AppEnv>();
+    failing.onError(onError);
+    failing.use("*", htmlErrors());
+    failing.get("/boom", () => {
+      throw new Error("boom <script>");
+    });
+    const browser = await failing.fetch(new Request("http://hub.test/boom", { headers: BROWSER }), env);
+    expect(browser.status).toBe(500);
+    const html = await browser.text();
+    expect(html).toContain("Something went wrong");
+    expect(html).not.toContain("boom");
+    const client = await failing.fetch(new Request("http://hub.test/boom"), env);
+    expect(client.status).toBe(500);
+    expect(await client.json()).toEqual({ status: "error", message: "internal error" });
   });
 });
 

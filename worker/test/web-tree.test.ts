@@ -30,6 +30,17 @@ beforeAll(async () => {
   expect(res.status).toBe(200);
 });
 
+/** A listing of `files` files spread over `dirs` directories, like a large image. */
+function bigListing(dirs: number, files: number) {
+  const content: { path: string; size: number }[] = [];
+  for (let d = 0; d < dirs; d++) {
+    content.push({ path: `/usr/lib/pkg${d}`, size: 4096 });
+    for (let f = 0; f < files / dirs; f++) content.push({ path: `/usr/lib/pkg${d}/file-${f}.so`, size: 1000 + f });
+  }
+  content.unshift({ path: "/usr", size: 4096 }, { path: "/usr/lib", size: 4096 });
+  return { content, regular: files, symlink: 0, directory: dirs + 2, special: 0, failure: 0, fullsize: 0 };
+}
+
 describe("tree route", () => {
   it("answers the root level: directories first, each with its child count, files with their size", async () => {
     const { status, body, res } = await tree("");
@@ -111,5 +122,27 @@ describe("tree route", () => {
     expect((await json("/api/flist/nobody/app/tree")).status).toBe(404);
     expect((await tree("?limit=0")).status).toBe(400);
     expect((await tree("?offset=-1")).status).toBe(400);
+  });
+
+  it("stays fast on a 30,000-file flist: one level per request, from the stored index", async () => {
+    const f = env.TEST_FIXTURES.merged!;
+    const form = new FormData();
+    form.append("flist", new File([Uint8Array.from(atob(f.flist), (c) => c.charCodeAt(0))], "x.flist"));
+    form.append("info", JSON.stringify({ contents: bigListing(300, 30_000), metadata: {} }));
+    const res = await fetchHub("/internal/publish/treerepo/big", { method: "PUT", headers: internalAuth, body: form });
+    expect(res.status).toBe(200);
+
+    const first = await json("/api/flist/treerepo/big/tree?path=/usr/lib");
+    expect(first.body.total).toBe(300);
+    expect(first.body.entries).toHaveLength(200);
+    expect(first.body.entries[0]).toEqual({ name: "pkg0", path: "/usr/lib/pkg0", type: "directory", size: 4096, children: 100 });
+    const started = Date.now();
+    for (let d = 0; d < 20; d++) {
+      const level = await json(`/api/flist/treerepo/big/tree?path=/usr/lib/pkg${d * 7}&limit=5`);
+      expect(level.body.total).toBe(100);
+      expect(level.body.entries[0].name).toBe("file-0.so");
+    }
+    // 20 levels of a 30,000-entry flist: no re-parse of the whole listing per request.
+    expect(Date.now() - started).toBeLessThan(2000);
   });
 });
