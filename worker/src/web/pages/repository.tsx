@@ -143,7 +143,6 @@ export async function repositoryPage(c: Context<AppEnv>, repo: string): Promise<
               placeholder="Filter by name or target"
               aria-label="filter entries"
               data-filter-for="entries"
-              autofocus
             />
             <select aria-label="type" data-kind-for="entries">
               <option value="">all types</option>

@@ -30,8 +30,8 @@ treeRoutes.get("/api/flist/:repo/:name/tree", async (c) => {
   }
   const { path, offset, limit, q } = parsed.data;
   const { blob } = await resolveFlist(c.env.DB, repo, name);
-  // Derived from immutable content (the blob's sha256): cacheable, revalidated since a name may be republished.
-  c.header("Cache-Control", "public, max-age=60");
+  // The name may be republished or restored at any time: browsers revalidate (the work behind is cheap).
+  c.header("Cache-Control", "no-cache");
 
   if (q) {
     const { matches, truncated } = await filterPaths(c.env.FLISTS, blob, q, limit);
