@@ -15,8 +15,10 @@ interface Row {
   links: number;
 }
 
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
 function RepositoryTable({ rows, caption }: { rows: Row[]; caption: string }) {
-  if (rows.length === 0) return <p class="muted">No repositories yet.</p>;
+  if (rows.length === 0) return <p class="muted">None yet.</p>;
   return (
     <div class="table-wrap">
       <table class="responsive" data-sortable aria-label={caption}>
@@ -80,8 +82,8 @@ export async function homePage(c: Context<AppEnv>): Promise<Response> {
       <section class="hero">
         <h1>Zero-OS Hub</h1>
         <p>
-          {total} flists in {rows.length} repositories. Boot them on Zero-OS, or publish your own from a .tar.gz or a
-          Docker image.
+          {plural(total, "flist")} in {plural(rows.length, "repository", "repositories")}. Boot them on Zero-OS, or
+          publish your own from a .tar.gz or a Docker image.
         </p>
         <form class="searchbox" action="/search" method="get" role="search">
           <input type="search" name="q" placeholder="Search flists, repositories and readmes" aria-label="search" />
