@@ -11,6 +11,7 @@ import type { Child } from "hono/jsx";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { AppEnv } from "../env";
 import { navUser, type NavUser } from "./nav-user";
+import { signInUrl } from "./session";
 import { assetPath } from "./static/assets";
 
 export interface LayoutProps {
@@ -34,11 +35,11 @@ const NAV: { key: NavKey; href: string; label: string }[] = [
   { key: "search", href: "/search", label: "Search" },
 ];
 
-function UserMenu({ user }: { user: NavUser | null }) {
+function UserMenu({ user, here }: { user: NavUser | null; here: string }) {
   if (!user) {
     return (
       <div class="nav-user">
-        <a href="/login-method">Sign in</a>
+        <a href={signInUrl(here)}>Sign in</a>
       </div>
     );
   }
@@ -80,7 +81,7 @@ export async function Layout({ title, c, active, mainClass, children }: LayoutPr
               </a>
             ))}
           </nav>
-          <UserMenu user={user} />
+          <UserMenu user={user} here={new URL(c.req.url).pathname} />
         </header>
         <main class={mainClass ? `main ${mainClass}` : "main"}>{children}</main>
         <footer class="footer">

@@ -131,6 +131,14 @@ export function dockerPage(c: Context<AppEnv>): Promise<Response> {
           Flist name <span class="muted small">(optional)</span>
         </label>
         <input type="text" id="name" name="name" placeholder="derived from the image" autocomplete="off" />
+        <label for="platform">
+          Platform <span class="muted small">(optional)</span>
+        </label>
+        <select id="platform" name="platform">
+          <option value="">linux/amd64 (default)</option>
+          <option value="linux/arm64">linux/arm64</option>
+          <option value="linux/arm/v7">linux/arm/v7</option>
+        </select>
       </form>
       <JobProgress />
     </>,

@@ -342,6 +342,8 @@ export const SITE_JS = String.raw`"use strict";
         var payload = { image: $("#image", form).value.trim() };
         var name = $("#name", form).value.trim();
         if (name) payload.name = name;
+        var platform = $("#platform", form).value;
+        if (platform) payload.platform = platform;
         request = startWithXhr(ui, "POST", "/docker-convert", csrf, JSON.stringify(payload), "application/json");
       } else return;
       if (submit) submit.disabled = true;
