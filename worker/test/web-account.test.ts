@@ -33,7 +33,7 @@ async function createViaPage(jar: Jar, name: string, lifetime = String(30 * 8640
   const res = await post(jar, "/account/tokens", { name, lifetime });
   expect(res.status).toBe(200);
   expect(res.headers.get("Cache-Control")).toBe("no-store");
-  return /<textarea[^>]*id="token-value"[^>]*>([^<]+)<\/textarea>/.exec(await res.text())![1]!;
+  return /<code id="token-value">([^<]+)<\/code>/.exec(await res.text())![1]!;
 }
 
 const me = (token: string, extra: Record<string, string> = {}) =>

@@ -297,7 +297,7 @@ describe("/token (API token through ThreeFold Connect)", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("Cache-Control")).toBe("no-store");
     const html = await res.text();
-    const token = /<textarea[^>]*id="token-value"[^>]*>([^<]+)<\/textarea>/.exec(html)![1]!;
+    const token = /<code id="token-value">([^<]+)<\/code>/.exec(html)![1]!;
     expect(jar.cookies.has("hub_session")).toBe(false);
     const me = await web("/api/flist/me", { headers: { Authorization: `bearer ${token}` } });
     expect(await me.json()).toEqual({ status: "success", payload: { username: "alice.3bot" } });

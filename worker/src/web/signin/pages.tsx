@@ -86,13 +86,16 @@ export function TokenShownBody(props: {
         {props.name ? <> (named “{props.name}”)</> : null}
         {props.expires ? <> until {new Date(props.expires * 1000).toISOString().replace("T", " ").slice(0, 16)} UTC</> : null}.
       </p>
-      <label for="token-value">Token</label>
-      <textarea id="token-value" class="mono" readonly rows={3}>
-        {props.token}
-      </textarea>
-      <label for="token-usage">Try it</label>
-      <pre id="token-usage">
-        <code>{`curl -H "Authorization: bearer ${props.token}" ${props.origin}/api/flist/me`}</code>
+      <h2>Token</h2>
+      <div class="copy-row">
+        <code id="token-value">{props.token}</code>
+        <button type="button" class="small secondary" data-copy="token-value" aria-label="copy the token">
+          Copy
+        </button>
+      </div>
+      <h2>Try it</h2>
+      <pre>
+        <code id="token-usage">{`curl -H "Authorization: bearer ${props.token}" ${props.origin}/api/flist/me`}</code>
       </pre>
       <p>
         <a href="/account">Manage your tokens</a>
