@@ -184,3 +184,16 @@ describe("merge action", () => {
     expect(noToken.status).toBe(403);
   });
 });
+
+describe("docker action", () => {
+  it("answers a readable 503 while the Worker side of Docker conversion does not exist", async () => {
+    const res = await send("POST", "/docker-convert", JSON.stringify({ image: "alpine:3.20" }), alice, {
+      "Content-Type": "application/json",
+    });
+    expect(res.status).toBe(503);
+    expect(await res.json()).toEqual({ status: "error", message: "Docker conversion is not available on this hub yet" });
+    const { html } = await page("/docker-convert", { Cookie: alice.cookie });
+    expect(html).toContain('id="platform"');
+    expect(html).toContain("data-layers");
+  });
+});
