@@ -1,0 +1,177 @@
+/**
+ * Hub overhead around the engine (issue 4): time from request to published flist for the ~512 MiB tree tarball
+ * through the local stack (wrangler dev + converter + redis-server, as the e2e tests start it), against
+ * `zhub flist create` alone on the same tarball into the same kind of store (a fresh redis-server). Goal: < 1.2×.
+ *
+ *  1. the tarball of bench/flist-create.bench.ts (bench/.data/flist-create/tree.tar.gz, generated if absent);
+ *  2. `node converter/bin/zhub.js flist create --store redis://… tree.tar.gz out.flist`, wall time;
+ *  3. the stack, streamed `PUT /api/flist/me/upload/tree.tar.gz?async=1`, then the job polled every 100 ms:
+ *     upload (request → 202), dispatch (→ running), conversion (→ "Image ready !"), publish (→ succeeded);
+ *  4. the stack again (chunk store emptied first), `zhub upload` as a user runs it (resumable parts above 95 MiB,
+ *     job followed over SSE), wall time of the command.
+ *
+ * Figures are printed; the process exits non-zero only if a run fails.
+ */
+import { spawnSync, spawn } from "node:child_process";
+import fs from "node:fs";
+import http from "node:http";
+import os from "node:os";
+import path from "node:path";
+import { startRedis } from "../converter/test/support/redis.ts";
+import { type Stack, startStack } from "../e2e/support/stack.ts";
+
+const ROOT = path.resolve(import.meta.dirname, "..");
+const SHARED = path.resolve(ROOT, "..", "shared", "bench");
+const DATA = path.join(ROOT, "bench", ".data", "flist-create");
+const TREE = path.join(DATA, "tree");
+const TARBALL = path.join(DATA, "tree.tar.gz");
+const BIN = path.join(ROOT, "converter", "bin", "zhub.js");
+const USER = "bench";
+const GOAL = 1.2;
+
+function log(message: string): void {
+  console.log(`[hub-upload] ${message}`);
+}
+
+/** Same tree and archive as flist-create.bench.ts (shared cache in bench/.data/flist-create). */
+function prepare(): void {
+  fs.mkdirSync(DATA, { recursive: true });
+  const marker = path.join(DATA, "tree.complete");
+  const run = (command: string, args: string[]) => {
+    const result = spawnSync(command, args, { stdio: "inherit" });
+    if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} failed (exit ${result.status})`);
+  };
+  if (!fs.existsSync(marker)) {
+    log("generating the 512 MiB tree (gen-tree.py, default seed)…");
+    fs.rmSync(TREE, { recursive: true, force: true });
+    fs.rmSync(TARBALL, { force: true });
+    run("python3", [path.join(SHARED, "gen-tree.py"), TREE]);
+    fs.writeFileSync(marker, "");
+  }
+  if (!fs.existsSync(TARBALL)) {
+    log("archiving it (tar --format=gnu --sort=name --numeric-owner -czf)…");
+    run("tar", ["--format=gnu", "--sort=name", "--numeric-owner", "-C", TREE, "-czf", `${TARBALL}.tmp`, "."]);
+    fs.renameSync(`${TARBALL}.tmp`, TARBALL);
+  }
+}
+
+function seconds(since: bigint): number {
+  return Number(process.hrtime.bigint() - since) / 1e9;
+}
+
+function runZhub(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string; seconds: number }> {
+  const started = process.hrtime.bigint();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: process.env.TMPDIR, ...env } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr, seconds: seconds(started) }));
+  });
+}
+
+async function engineAlone(work: string): Promise<number> {
+  const redis = await startRedis();
+  try {
+    const result = await runZhub(["flist", "create", "--json", "--store", redis.url, TARBALL, path.join(work, "alone.flist")], {});
+    if (result.code !== 0) throw new Error(`zhub flist create failed: ${result.stderr}`);
+    const summary = JSON.parse(result.stdout) as { seconds: number; stats: { pipeline: { written: number } } };
+    log(`zhub flist create → redis: ${result.seconds.toFixed(2)} s wall (${summary.seconds.toFixed(2)} s in-process, ${summary.stats.pipeline.written} chunks written)`);
+    return result.seconds;
+  } finally {
+    await redis.stop();
+  }
+}
+
+interface JobState {
+  status: string;
+  progress: number;
+  message: string;
+}
+
+/** Streamed PUT with ?async=1, then the job polled: the phases of one publish. */
+async function throughStack(stack: Stack): Promise<number> {
+  // wrangler dev rebuilds and restarts the Worker whenever a source file changes (other people edit the tree
+  // while benches run), failing the request in flight with a 503: measure again then.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await throughStackOnce(stack);
+    } catch (err) {
+      if (attempt >= 3 || !/restarted mid-request/.test(String(err))) throw err;
+      log("the Worker restarted mid-request (a source file changed): again");
+    }
+  }
+}
+
+async function throughStackOnce(stack: Stack): Promise<number> {
+  const size = fs.statSync(TARBALL).size;
+  const token = await stack.token(USER);
+  const started = process.hrtime.bigint();
+  const accepted = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+    const req = http.request(`${stack.hubUrl}/api/flist/me/upload/tree.tar.gz?async=1`, {
+      method: "PUT",
+      headers: { authorization: `bearer ${token}`, "content-length": String(size), "content-type": "application/octet-stream" },
+    }, (res) => {
+      let text = "";
+      res.on("data", (d: Buffer) => (text += d.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    fs.createReadStream(TARBALL, { highWaterMark: 1024 * 1024 }).pipe(req);
+  });
+  const uploaded = seconds(started);
+  if (accepted.status !== 202) throw new Error(`upload answered ${accepted.status}: ${accepted.text}`);
+  const id = (JSON.parse(accepted.text) as { payload: { job: string } }).payload.job;
+
+  const marks: Record<string, number> = {};
+  let state: JobState;
+  for (;;) {
+    state = ((await (await fetch(`${stack.hubUrl}/api/jobs/${id}`)).json()) as { payload: JobState }).payload;
+    const t = seconds(started);
+    if (state.status === "running" && marks.running === undefined) marks.running = t;
+    if (state.message.startsWith("Building") && marks.building === undefined) marks.building = t;
+    if (state.message === "Image ready !" && marks.ready === undefined) marks.ready = t;
+    if (state.status === "succeeded" || state.status === "failed") break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const total = seconds(started);
+  if (state.status !== "succeeded") throw new Error(`job failed: ${state.message}\n${stack.logs().slice(-2000)}`);
+  const running = marks.running ?? uploaded;
+  const ready = marks.ready ?? total;
+  log(`stack, streamed PUT: ${total.toFixed(2)} s = upload ${uploaded.toFixed(2)} s + dispatch ${(running - uploaded).toFixed(2)} s` +
+    ` + converting ${(ready - running).toFixed(2)} s + publish ${(total - ready).toFixed(2)} s (±0.1 s polling)`);
+  return total;
+}
+
+async function main(): Promise<void> {
+  prepare();
+  const work = await fs.promises.mkdtemp(path.join(os.tmpdir(), "zhub-bench-hub-"));
+  log(`tarball ${fs.statSync(TARBALL).size} bytes; load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")} on ${os.cpus().length} cores`);
+  let stack: Stack | undefined;
+  try {
+    const alone = await engineAlone(work);
+    stack = await startStack();
+    const streamed = await throughStack(stack);
+
+    // Same again with the command line and an empty store (a restarted Redis is empty).
+    await stack.stopRedis();
+    await stack.startRedis();
+    const cli = await runZhub(["upload", TARBALL, "--name", "tree-cli"], { ZHUB_HUB: stack.hubUrl, ZHUB_TOKEN: await stack.token(USER), ZHUB_CONFIG: path.join(work, "zhub.json") });
+    if (cli.code !== 0) throw new Error(`zhub upload failed: ${cli.stderr}\n${stack.logs().slice(-2000)}`);
+    log(`stack, zhub upload (resumable parts, SSE follow): ${cli.seconds.toFixed(2)} s wall`);
+
+    console.log("");
+    console.log(`zhub flist create alone          ${alone.toFixed(2)} s`);
+    console.log(`through the hub, streamed PUT    ${streamed.toFixed(2)} s   ${(streamed / alone).toFixed(2)}×`);
+    console.log(`through the hub, zhub upload     ${cli.seconds.toFixed(2)} s   ${(cli.seconds / alone).toFixed(2)}×`);
+    console.log(`goal < ${GOAL}×: ${Math.min(streamed, cli.seconds) / alone < GOAL ? "met" : "NOT met"}`);
+  } finally {
+    await stack?.stop();
+    await fs.promises.rm(work, { recursive: true, force: true });
+  }
+}
+
+await main();
