@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { migrate } from "./auth-support";
+import { signToken } from "../src/auth/tokens";
 import {
   HUB,
   Jar,
@@ -17,6 +18,7 @@ import {
   signIn,
   startSignin,
   web,
+  webEnv,
 } from "./web-signin-support";
 
 let tf: ReturnType<typeof serveTfconnect>;
@@ -227,6 +229,21 @@ describe("sessions", () => {
     expect((await web("/probe", { jar })).status).toBe(302);
   });
 
+  it("revoking all of a user's tokens also ends the user's website sessions", async () => {
+    const carol = publishUser("carol.3bot");
+    const jar = new Jar();
+    await signIn(jar, carol);
+    expect((await web("/probe", { jar })).status).toBe(200);
+    // "Not before" a second from now covers the session signed this second.
+    const res = await web("/internal/tokens/revoke", {
+      method: "POST",
+      headers: { Authorization: `Bearer ${webEnv.INTERNAL_SECRET}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ user: "carol.3bot", notBefore: Math.floor(Date.now() / 1000) + 1 }),
+    });
+    expect(res.status).toBe(200);
+    expect((await web("/probe", { jar })).status).toBe(302);
+  });
+
   it("the API never accepts the session cookie", async () => {
     const jar = new Jar();
     await signIn(jar, alice);
@@ -311,6 +328,11 @@ describe("/token (API token through ThreeFold Connect)", () => {
   });
 
   it("/token/<token> shows a token of this hub and refuses anything else", async () => {
+    const token = await signToken(webEnv.HUB_SIGNING_SEED, "alice.3bot");
+    const shown = await web(`/token/${token}`);
+    expect(shown.status).toBe(200);
+    expect(shown.headers.get("Cache-Control")).toBe("no-store");
+    expect(await shown.text()).toContain(`<code id="token-value">${token}</code>`);
     await refusedWith(await web("/token/not-a-token"), 400, /not an API token of this hub/);
   });
 });

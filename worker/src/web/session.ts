@@ -42,6 +42,7 @@ const claimsSchema = z.object({
   sub: z.string().min(1),
   repo: z.string().min(1),
   csrf: z.string().min(16),
+  iat: z.number().int(),
   exp: z.number().int(),
 });
 
@@ -62,7 +63,15 @@ async function readSession(c: Context<AppEnv>): Promise<Session | null> {
     // Expired, tampered, signed with another seed or malformed: simply not signed in.
     return null;
   }
-  const repositories = [claims.sub, ...(await listRepositoriesOf(c.env.DB, claims.sub)).filter((r) => r !== claims.sub)];
+  // One round trip: the user's "not before" (revoke-all also ends website sessions) and memberships.
+  const [notBefore, memberships] = await c.env.DB.batch<{ not_before?: number; repository?: string }>([
+    c.env.DB.prepare(`SELECT not_before FROM auth_not_before WHERE user = ?1`).bind(claims.sub),
+    c.env.DB.prepare(`SELECT repository FROM auth_memberships WHERE user = ?1 ORDER BY repository`).bind(claims.sub),
+  ]);
+  const nb = notBefore?.results[0]?.not_before;
+  if (typeof nb === "number" && claims.iat <= nb) return null;
+  const member = (memberships?.results ?? []).map((r) => r.repository).filter((r): r is string => !!r && r !== claims.sub);
+  const repositories = [claims.sub, ...member];
   // A membership removed after sign-in takes effect at once: fall back to acting as oneself.
   const repository = repositories.includes(claims.repo) ? claims.repo : claims.sub;
   return { user: claims.sub, repository, repositories, csrf: claims.csrf, expires: claims.exp };
