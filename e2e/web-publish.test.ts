@@ -85,6 +85,7 @@ describe("publishing from the website", () => {
     await error.waitFor({ state: "visible", timeout: 120_000 });
     expect(await error.textContent()).toMatch(/^The job failed: .+/);
     expect(page.url()).toBe(`${stack.hubUrl}/upload`);
+    expect(await page.isEnabled('button[type="submit"]')).toBe(true);
     await screenshot(page, "web-publish-error.desktop");
   });
 

@@ -283,7 +283,10 @@ export const SITE_JS = String.raw`"use strict";
         finished = true;
         source.close();
         ui.events.appendChild(el("li", { class: "error", text: data.message || "failed" }));
+        ui.jobText.textContent = "Failed.";
         fail(ui, "The job failed: " + (data.message || "unknown error"));
+        // The form may be sent again (e.g. with another file).
+        $$('form[data-publish] button[type="submit"]').forEach(function (b) { b.disabled = false; });
       }
     };
     source.onerror = function () {
