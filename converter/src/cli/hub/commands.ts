@@ -169,12 +169,13 @@ async function upload(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(args, ["name", "metadata", "async", "resumable", "part-size", "json"], 1, 1);
   const file = positionals[0] as string;
   const partMiB = positiveInt(values["part-size"], "part-size");
-  const client = await clientFor(values);
+  const metadata = metadataOf(values);
   if (!fs.existsSync(file)) throw new UsageError(`${file}: no such file`);
+  const client = await clientFor(values);
   const name = targetName(file, values.name);
   const id = await uploadArchive(client, file, {
     name,
-    metadata: metadataOf(values),
+    metadata,
     ...(partMiB ? { partSize: partMiB * 1024 * 1024 } : {}),
     ...(values.resumable ? { resumable: true } : {}),
     stderr: io.stderr,
