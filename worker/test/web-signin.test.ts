@@ -70,6 +70,10 @@ describe("/login", () => {
   it("explains a hub without a ThreeFold Connect key instead of redirecting", async () => {
     const res = await web("/login", { envOverrides: { HUB_TFCONNECT_PRIVATE_KEY: "" } });
     await refusedWith(res, 500, /not configured/);
+    const page = await (await web("/login-method", { envOverrides: { HUB_TFCONNECT_PRIVATE_KEY: "" } })).text();
+    expect(page).toContain('id="signin-unavailable"');
+    expect(page).not.toContain('id="signin-tfconnect"');
+    expect(await (await web("/login-method")).text()).toContain('id="signin-tfconnect"');
   });
 });
 

@@ -1,7 +1,13 @@
 /** The sign-in pages' bodies (rendered inside the site's Layout by routes.tsx). */
 import { CSRF_FIELD } from "../csrf";
 
-export function LoginMethodBody(props: { next: string; local: { user: string; state: string } | null; signedInAs: string | null }) {
+export function LoginMethodBody(props: {
+  next: string;
+  local: { user: string; state: string } | null;
+  signedInAs: string | null;
+  /** False when the hub has no ThreeFold Connect key (HUB_TFCONNECT_PRIVATE_KEY). */
+  tfconnect: boolean;
+}) {
   const loginHref = props.next === "/" ? "/login" : `/login?next=${encodeURIComponent(props.next)}`;
   return (
     <section class="signin">
@@ -17,11 +23,17 @@ export function LoginMethodBody(props: { next: string; local: { user: string; st
           Approve the sign-in in the ThreeFold Connect app; the hub checks the app's signature and your verified email
           address.
         </p>
-        <p>
-          <a class="button" id="signin-tfconnect" href={loginHref}>
-            Sign in with ThreeFold Connect
-          </a>
-        </p>
+        {props.tfconnect ? (
+          <p>
+            <a class="button" id="signin-tfconnect" href={loginHref}>
+              Sign in with ThreeFold Connect
+            </a>
+          </p>
+        ) : (
+          <p class="alert" id="signin-unavailable">
+            ThreeFold Connect sign-in is not configured on this hub (its operator sets HUB_TFCONNECT_PRIVATE_KEY).
+          </p>
+        )}
       </div>
       {props.local ? (
         <div class="card">
@@ -44,11 +56,13 @@ export function LoginMethodBody(props: { next: string; local: { user: string; st
           For scripts and <code>zflist</code>: sign in with ThreeFold Connect once and get an API token, without a
           website session. Signed-in users manage named tokens with a lifetime on <a href="/account">My account</a>.
         </p>
-        <p>
-          <a class="button secondary" href="/token">
-            Generate an API token
-          </a>
-        </p>
+        {props.tfconnect ? (
+          <p>
+            <a class="button secondary" href="/token">
+              Generate an API token
+            </a>
+          </p>
+        ) : null}
       </div>
     </section>
   );

@@ -56,6 +56,15 @@ export function localSigninUser(c: Context<AppEnv>): string | null {
   return user;
 }
 
+function tfconnectConfigured(c: Context<AppEnv>): boolean {
+  try {
+    hubKeyPair(c.env.HUB_TFCONNECT_PRIVATE_KEY);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function appId(c: Context<AppEnv>): string {
   const configured = (c.env.HUB_TFCONNECT_APPID ?? "").trim();
   return configured || new URL(hubOrigin(c)).host;
@@ -73,7 +82,7 @@ signinRoutes.get("/login-method", async (c) => {
   return page(
     c,
     { title: "Sign in", active: "signin" },
-    <LoginMethodBody next={next} local={local} signedInAs={session?.user ?? null} />,
+    <LoginMethodBody next={next} local={local} signedInAs={session?.user ?? null} tfconnect={tfconnectConfigured(c)} />,
   );
 });
 
