@@ -204,6 +204,29 @@ describe("job events", () => {
   });
 });
 
+describe("streamed upload", () => {
+  it("shows the hub's answer when it refuses the body before reading it (connection closed mid-upload)", async () => {
+    const early = http.createServer((req, res) => {
+      res.writeHead(413, { "content-type": "application/json", connection: "close" });
+      res.end(JSON.stringify({ status: "error", message: "archive larger than 1000 bytes: use the resumable protocol POST /api/flist/me/uploads" }));
+      req.socket.destroySoon();
+    });
+    await new Promise<void>((r) => early.listen(0, "127.0.0.1", () => r()));
+    try {
+      const archive = path.join(dir, "big.tar.gz");
+      fs.writeFileSync(archive, Buffer.alloc(32 * 1024 * 1024, 1));
+      process.env.ZHUB_TOKEN = TOKEN;
+      const io = captureIo();
+      const url = `http://127.0.0.1:${(early.address() as { port: number }).port}`;
+      expect(await run(["upload", archive, "--hub", url], io)).toBe(1);
+      expect(io.stderrText()).toBe("zhub: upload: archive larger than 1000 bytes: use the resumable protocol POST /api/flist/me/uploads\n");
+    } finally {
+      early.closeAllConnections();
+      await new Promise<void>((r) => early.close(() => r()));
+    }
+  });
+});
+
 describe("resumable upload", () => {
   it("sends only the parts the hub lacks when run again", async () => {
     const archive = path.join(dir, "big.tar.gz");

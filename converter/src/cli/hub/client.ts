@@ -96,21 +96,30 @@ export class HubClient {
     const target = new URL(this.url(route));
     const client = target.protocol === "https:" ? https : http;
     return new Promise((resolve, reject) => {
+      // The hub may answer (413, 401, …) before it has read the whole body and close the connection: the write
+      // side then fails (EPIPE, ECONNRESET), but its answer is what the user needs to see.
+      let answered = false;
       const req = client.request(
         target,
         { method, headers: this.headers({ ...extra, "content-length": String(length), "content-type": extra["content-type"] ?? "application/octet-stream" }) },
         (res) => {
+          answered = true;
           const parts: Buffer[] = [];
           res.on("data", (d: Buffer) => parts.push(d));
           res.on("error", reject);
           res.on("end", () => {
+            // Nothing more will be read from the file when the hub answered early.
+            body.unpipe(req);
+            body.destroy();
             const headers = new Headers();
             for (const [k, v] of Object.entries(res.headers)) if (typeof v === "string") headers.set(k, v);
             resolve({ status: res.statusCode ?? 0, headers, text: Buffer.concat(parts).toString("utf8") });
           });
         },
       );
-      req.on("error", (err) => reject(unreachable(this.hub, err)));
+      req.on("error", (err) => {
+        if (!answered) reject(unreachable(this.hub, err));
+      });
       body.on("error", (err) => {
         req.destroy(err);
         reject(err);

@@ -96,7 +96,7 @@ async function whoamiOf(client: HubClient): Promise<string> {
   return payload.username;
 }
 
-/** Reads the token from stdin (a pipe, or typed at a terminal): the first non-empty line. */
+/** Reads the token from stdin (a pipe, or typed at a terminal): the last non-empty line (`npm run token` prints it last). */
 async function readTokenFromStdin(io: Io): Promise<string> {
   if (process.stdin.isTTY) await io.err("token: ");
   const chunks: Buffer[] = [];
@@ -104,7 +104,7 @@ async function readTokenFromStdin(io: Io): Promise<string> {
     chunks.push(chunk as Buffer);
     if (process.stdin.isTTY && Buffer.concat(chunks).includes(10)) break;
   }
-  const token = Buffer.concat(chunks).toString("utf8").split(/\r?\n/).map((l) => l.trim()).find((l) => l !== "");
+  const token = Buffer.concat(chunks).toString("utf8").split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== "").at(-1);
   if (!token) throw new UsageError("no token given (--token T, or on stdin)");
   return token;
 }
