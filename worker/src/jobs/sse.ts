@@ -16,7 +16,10 @@ export interface StreamOptions {
   style: "listen" | "events";
   /** Replay events after this sequence number (0 = from the start). */
   afterSeq: number;
-  /** Shortest and longest poll intervals in ms (defaults 250 and 2000). */
+  /**
+   * Shortest and longest poll intervals in ms (defaults 250 and 2000). After five minutes the longest becomes
+   * 5 s: a `/listen` stream stays open until its job ends, and a long job should cost it few D1 queries.
+   */
   pollMs?: { min: number; max: number };
   /**
    * `events` style only: close the stream after this many ms, with a `retry:` hint, so the client reconnects
@@ -27,6 +30,7 @@ export interface StreamOptions {
 
 const PING_EVERY_MS = 15_000;
 const DEFAULT_LIFETIME_MS = 10 * 60_000;
+const SLOW_AFTER_MS = 5 * 60_000;
 
 function isFinal(data: unknown): boolean {
   const status = (data as { status?: unknown } | null)?.status;
@@ -60,6 +64,7 @@ export function jobEventStream(env: Env, jobId: string, options: StreamOptions):
   const encoder = new TextEncoder();
   const { min, max } = options.pollMs ?? { min: 250, max: 2000 };
   const deadline = Date.now() + (options.maxLifetimeMs ?? DEFAULT_LIFETIME_MS);
+  const openedAt = Date.now();
   let interval = min;
   let last = options.afterSeq;
   let lastFrameAt = Date.now();
@@ -114,7 +119,8 @@ export function jobEventStream(env: Env, jobId: string, options: StreamOptions):
           }
         }
         await sleep(interval);
-        interval = Math.min(max, Math.round(interval * 1.5));
+        const ceiling = Date.now() - openedAt > SLOW_AFTER_MS ? Math.max(max, 5000) : max;
+        interval = Math.min(ceiling, Math.round(interval * 1.5));
       }
     },
     cancel() {
