@@ -74,7 +74,8 @@ describe("My account in a browser", () => {
     expect(await page.textContent("#jobs-table")).toContain("from-token.flist");
     await screenshot(page, "account.desktop");
 
-    await Promise.all([page.waitForURL(/\/account\?done=revoked/), row.locator("button", { hasText: "Revoke" }).click()]);
+    const revoke = row.locator("button", { hasText: "Revoke" });
+    await Promise.all([page.waitForURL(/\/account\?done=revoked/), revoke.click()]);
     expect(await page.textContent("#account-notice")).toMatch(/revoked/);
     expect(await row.locator("td[data-label=Status]").textContent()).toBe("revoked");
     const refused = await api(token);

@@ -27,7 +27,12 @@ export const CHROMIUM_ARGS = [
 /** A laptop screen. */
 export const DESKTOP = { viewport: { width: 1280, height: 800 } } as const;
 /** A phone (390 CSS px wide, touch, mobile viewport meta honoured). */
-export const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 } as const;
+export const PHONE = {
+  viewport: { width: 390, height: 844 },
+  isMobile: true,
+  hasTouch: true,
+  deviceScaleFactor: 2,
+} as const;
 
 export async function launchBrowser(): Promise<Browser> {
   if (!fs.existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM} (apt-get install chromium)`);
@@ -38,7 +43,8 @@ export type Form = "desktop" | "phone";
 
 /** A new browser context (own cookies) of the given form factor. */
 export async function newContext(browser: Browser, form: Form = "desktop"): Promise<BrowserContext> {
-  const context = await browser.newContext({ ...(form === "phone" ? PHONE : DESKTOP), locale: "en-US", timezoneId: "UTC" });
+  const options = form === "phone" ? PHONE : DESKTOP;
+  const context = await browser.newContext({ ...options, locale: "en-US", timezoneId: "UTC" });
   context.setDefaultTimeout(20_000);
   context.setDefaultNavigationTimeout(30_000);
   return context;
@@ -80,7 +86,9 @@ export async function screenshotBoth(
       await page.goto(url, { waitUntil: "load" });
       out[form] = await screenshot(page, `${name}.${form}`);
       if (form === "phone") {
-        out.phoneOverflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+        out.phoneOverflow = await page.evaluate(
+          () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+        );
       }
     } finally {
       await context.close();

@@ -14,7 +14,14 @@
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { type Fault, type PeerUser, makeHubKey, makeUser, signedAttempt, userRecord } from "../../worker/test/web-signin-peer.ts";
+import {
+  type Fault,
+  type PeerUser,
+  makeHubKey,
+  makeUser,
+  signedAttempt,
+  userRecord,
+} from "../../worker/test/web-signin-peer.ts";
 
 export type { Fault, PeerUser };
 

@@ -26,7 +26,8 @@ async function post(jar: Jar, path: string, fields: Record<string, string>, with
   const page = await (await web("/account", { jar })).text();
   const body = new URLSearchParams(fields);
   if (withCsrf) body.set("_csrf", csrfOf(page));
-  return web(path, { jar, method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" }, body: body.toString() });
+  const headers = { "Content-Type": "application/x-www-form-urlencoded" };
+  return web(path, { jar, method: "POST", headers, body: body.toString() });
 }
 
 async function createViaPage(jar: Jar, name: string, lifetime = String(30 * 86400)): Promise<string> {
@@ -188,8 +189,10 @@ describe("recent jobs", () => {
   it("lists the acting repository's jobs", async () => {
     const now = Math.floor(Date.now() / 1000);
     await env.DB.prepare(
-      `INSERT INTO jobs (id, kind, user, repository, name, status, progress, message, attempts, lease_until, created, updated)
-       VALUES ('job-1', 'tar', 'bob.3bot', 'bob.3bot', 'demo.flist', 'failed', 40, 'archive is not gzip', 1, ?1, ?1, ?1),
+      `INSERT INTO jobs (id, kind, user, repository, name, status, progress, message, attempts, lease_until,
+                         created, updated)
+       VALUES ('job-1', 'tar', 'bob.3bot', 'bob.3bot', 'demo.flist', 'failed', 40, 'archive is not gzip', 1, ?1,
+               ?1, ?1),
               ('job-2', 'merge', 'bob.3bot', 'bob.3bot', 'merged.flist', 'succeeded', 100, '', 1, ?1, ?1, ?1)`,
     )
       .bind(now)

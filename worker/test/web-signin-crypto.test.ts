@@ -44,7 +44,8 @@ describe("hub key and redirect", () => {
       redirectUrl: "/callback_threebot",
     });
     expect(url).toBe(
-      "https://login.threefold.me/?appid=hub.grid.tf&publickey=ab%2B%2Fcd%3D%3D&state=S1&redirecturl=%2Fcallback_threebot&scope=%7B%22email%22%3Atrue%7D",
+      "https://login.threefold.me/?appid=hub.grid.tf&publickey=ab%2B%2Fcd%3D%3D&state=S1" +
+        "&redirecturl=%2Fcallback_threebot&scope=%7B%22email%22%3Atrue%7D",
     );
   });
 });
@@ -54,11 +55,17 @@ describe("verifySignedAttempt", () => {
   const user = makeUser("dave.3bot");
   const fetcher = (async (input: RequestInfo | URL) => {
     const url = String(input);
-    return url === "http://tf.test/api/users/dave.3bot" ? Response.json(userRecord(user)) : new Response("{}", { status: 404 });
+    if (url === "http://tf.test/api/users/dave.3bot") return Response.json(userRecord(user));
+    return new Response("{}", { status: 404 });
   }) as typeof fetch;
   const verify = (fault?: Fault, state = "state-0123456789abcdef") =>
     verifySignedAttempt({
-      signedAttempt: signedAttempt(user, { state: "state-0123456789abcdef", appId: "hub.test", hubPublicKey: hub.publicKey, fault }),
+      signedAttempt: signedAttempt(user, {
+        state: "state-0123456789abcdef",
+        appId: "hub.test",
+        hubPublicKey: hub.publicKey,
+        fault,
+      }),
       expectedState: state,
       appId: "hub.test",
       loginUrl: "http://tf.test",

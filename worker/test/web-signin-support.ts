@@ -77,7 +77,8 @@ export async function web(
   const headers = new Headers(rest.headers);
   if (jar && jar.cookies.size > 0) headers.set("Cookie", jar.header());
   const url = path.startsWith("http") ? path : HUB + path;
-  const res = await webApp().fetch(new Request(url, { ...rest, headers, redirect: "manual" }), { ...webEnv, ...envOverrides });
+  const request = new Request(url, { ...rest, headers, redirect: "manual" });
+  const res = await webApp().fetch(request, { ...webEnv, ...envOverrides });
   jar?.take(res);
   return res;
 }

@@ -44,7 +44,8 @@ describe("/login", () => {
     expect(res.status).toBe(302);
     const location = new URL(res.headers.get("Location")!);
     expect(location.origin + location.pathname).toBe(`${TFCONNECT}/`);
-    expect(location.search.slice(1).split("&").map((p) => p.split("=")[0])).toEqual(["appid", "publickey", "state", "redirecturl", "scope"]);
+    const keys = location.search.slice(1).split("&").map((p) => p.split("=")[0]);
+    expect(keys).toEqual(["appid", "publickey", "state", "redirecturl", "scope"]);
     expect(location.searchParams.get("appid")).toBe("hub.test");
     expect(location.searchParams.get("publickey")).toBe(hubKey.publicKey);
     expect(location.searchParams.get("redirecturl")).toBe("/callback_threebot");
@@ -78,7 +79,7 @@ describe("/login", () => {
 });
 
 describe("/callback_threebot", () => {
-  it("signs a verified user in: session cookie HttpOnly, Secure, SameSite=Lax with an expiry, back to next", async () => {
+  it("signs a verified user in: cookie HttpOnly, Secure, SameSite=Lax with an expiry, back to next", async () => {
     const jar = new Jar();
     const res = await signIn(jar, alice, "/upload?x=1");
     expect(res.status).toBe(302);
@@ -152,7 +153,8 @@ describe("/callback_threebot", () => {
   it("refuses a bad signature", async () => {
     const jar = new Jar();
     const params = await startSignin(jar);
-    await refusedWith(await web(callbackUrl(params, alice, "bad-signature"), { jar }), 400, /Unable to verify the signature/);
+    const res = await web(callbackUrl(params, alice, "bad-signature"), { jar });
+    await refusedWith(res, 400, /Unable to verify the signature/);
     expect(jar.cookies.has("hub_session")).toBe(false);
   });
 
@@ -165,7 +167,8 @@ describe("/callback_threebot", () => {
   it("refuses a payload it cannot decrypt (sealed for another hub)", async () => {
     const jar = new Jar();
     const params = await startSignin(jar);
-    await refusedWith(await web(callbackUrl(params, alice, "wrong-hub-key"), { jar }), 400, /Unable to decrypt payload/);
+    const res = await web(callbackUrl(params, alice, "wrong-hub-key"), { jar });
+    await refusedWith(res, 400, /Unable to decrypt payload/);
   });
 
   it("refuses an unverified email", async () => {
@@ -182,7 +185,8 @@ describe("/callback_threebot", () => {
     await refusedWith(await web(callbackUrl(params, stranger), { jar }), 400, /does not know the user/);
     const jar2 = new Jar();
     await startSignin(jar2);
-    await refusedWith(await web("/callback_threebot?error=CancelledByUser", { jar: jar2 }), 400, /Authentication failed: CancelledByUser/);
+    const cancelled = await web("/callback_threebot?error=CancelledByUser", { jar: jar2 });
+    await refusedWith(cancelled, 400, /Authentication failed: CancelledByUser/);
     await refusedWith(await web("/callback_threebot", { jar: new Jar() }), 400, /no signed attempt/);
     await refusedWith(await web("/callback_threebot?signedAttempt=%7Bnot-json", { jar: new Jar() }), 400, /./);
   });

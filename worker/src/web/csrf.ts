@@ -63,13 +63,18 @@ export function requireCsrf(): MiddlewareHandler<AppEnv> {
     const session = await loadSession(c);
     if (!session) {
       const path = new URL(c.req.url).pathname;
-      return forbiddenPage(c, "You are not signed in (or your session has expired), so this form was not accepted.", signInUrl(path));
+      return forbiddenPage(
+        c,
+        "You are not signed in (or your session has expired), so this form was not accepted.",
+        signInUrl(path),
+      );
     }
     const token = await submittedToken(c);
     if (!token || !safeEqual(token, session.csrf)) {
       return forbiddenPage(
         c,
-        "This form was not accepted: it did not carry this session's security token (CSRF). It may have been sent by another site, or from a page opened before you signed in again.",
+        "This form was not accepted: it did not carry this session's security token (CSRF). It may have been " +
+          "sent by another site, or from a page opened before you signed in again.",
       );
     }
     await next();

@@ -70,7 +70,9 @@ async function readSession(c: Context<AppEnv>): Promise<Session | null> {
   ]);
   const nb = notBefore?.results[0]?.not_before;
   if (typeof nb === "number" && claims.iat <= nb) return null;
-  const member = (memberships?.results ?? []).map((r) => r.repository).filter((r): r is string => !!r && r !== claims.sub);
+  const member = (memberships?.results ?? [])
+    .map((r) => r.repository)
+    .filter((r): r is string => !!r && r !== claims.sub);
   const repositories = [claims.sub, ...member];
   // A membership removed after sign-in takes effect at once: fall back to acting as oneself.
   const repository = repositories.includes(claims.repo) ? claims.repo : claims.sub;
@@ -123,7 +125,11 @@ async function writeCookie(c: Context<AppEnv>, user: string, repository: string,
 }
 
 /** Signs `user` in (after a verified ThreeFold Connect login): a new session with a fresh CSRF token. */
-export async function startSession(c: Context<AppEnv>, user: string, now = Math.floor(Date.now() / 1000)): Promise<Session> {
+export async function startSession(
+  c: Context<AppEnv>,
+  user: string,
+  now = Math.floor(Date.now() / 1000),
+): Promise<Session> {
   const expires = now + sessionMaxAge(c.env.HUB_SESSION_MAX_AGE);
   const csrf = randomToken();
   await writeCookie(c, user, user, csrf, expires);

@@ -9,6 +9,13 @@ function when(seconds: number): string {
   return new Date(seconds * 1000).toISOString().replace("T", " ").slice(0, 16) + " UTC";
 }
 
+/** The original's preview URL of a published flist (the website redirects it to the flist page). */
+function previewUrl(repository: string, name: string): string {
+  return `/${encodeURIComponent(repository)}/${encodeURIComponent(name.replace(/\.flist$/, ""))}.md`;
+}
+
+const STATUS_CLASS: Record<string, string> = { failed: "error", succeeded: "ok" };
+
 function Csrf({ token }: { token: string }) {
   return <input type="hidden" name={CSRF_FIELD} value={token} />;
 }
@@ -209,7 +216,7 @@ export function AccountBody(p: AccountProps) {
                 <tr>
                   <td class="name" data-label="Flist">
                     {j.status === "succeeded" ? (
-                      <a href={`/${encodeURIComponent(j.repository)}/${encodeURIComponent(j.name.replace(/\.flist$/, ""))}.md`}>
+                      <a href={previewUrl(j.repository, j.name)}>
                         {j.name}
                       </a>
                     ) : (
@@ -217,7 +224,7 @@ export function AccountBody(p: AccountProps) {
                     )}
                   </td>
                   <td data-label="Kind">{j.kind}</td>
-                  <td data-label="Status" class={j.status === "failed" ? "error" : j.status === "succeeded" ? "ok" : ""}>
+                  <td data-label="Status" class={STATUS_CLASS[j.status]}>
                     {j.status === "running" || j.status === "queued" ? `${j.status} (${j.progress}%)` : j.status}
                     {j.status === "failed" && j.message ? <div class="small">{j.message}</div> : null}
                   </td>

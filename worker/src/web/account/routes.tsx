@@ -101,13 +101,20 @@ accountRoutes.post("/account/tokens", async (c) => {
   const body = await form(c);
   const parsed = tokenFormSchema.safeParse({ name: body.name ?? "", lifetime: body.lifetime ?? "" });
   if (!parsed.success) {
-    return accountPage(c, { formError: parsed.error.issues[0]?.message, formName: body.name, lifetime: body.lifetime }, 400);
+    const formError = parsed.error.issues[0]?.message;
+    return accountPage(c, { formError, formName: body.name, lifetime: body.lifetime }, 400);
   }
   const lifetime = lifetimes(c.env.HUB_TOKEN_MAX_AGE).find((l) => l.value === parsed.data.lifetime);
   if (!lifetime) {
     return accountPage(c, { formError: "Pick one of the offered lifetimes.", formName: parsed.data.name }, 400);
   }
-  const { token, record } = await createToken(c.env.DB, c.env.HUB_SIGNING_SEED, session.user, parsed.data.name, lifetime.seconds);
+  const { token, record } = await createToken(
+    c.env.DB,
+    c.env.HUB_SIGNING_SEED,
+    session.user,
+    parsed.data.name,
+    lifetime.seconds,
+  );
   return page(
     c,
     { title: "New API token", active: "account" },

@@ -82,6 +82,10 @@ export function SigninRefusedBody(props: { message: string }) {
   );
 }
 
+function utcMinute(seconds: number): string {
+  return `${new Date(seconds * 1000).toISOString().replace("T", " ").slice(0, 16)} UTC`;
+}
+
 /** A token shown once: its value, who it is for, and how to use it. */
 export function TokenShownBody(props: {
   token: string;
@@ -98,7 +102,7 @@ export function TokenShownBody(props: {
         This is the only time the hub shows this token: copy it now and keep it like a password. It acts as{" "}
         <b>{props.user}</b>
         {props.name ? <> (named “{props.name}”)</> : null}
-        {props.expires ? <> until {new Date(props.expires * 1000).toISOString().replace("T", " ").slice(0, 16)} UTC</> : null}.
+        {props.expires ? <> until {utcMinute(props.expires)}</> : null}.
       </p>
       <h2>Token</h2>
       <div class="copy-row">

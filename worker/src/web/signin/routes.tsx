@@ -31,9 +31,8 @@ const noStore: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
   c.header("Cache-Control", "no-store");
 };
-for (const path of ["/login-method", "/login", "/login/local", "/token", "/token/:token", "/callback_threebot", "/callback_token", "/logout"]) {
-  signinRoutes.use(path, noStore);
-}
+const PATHS = ["/login-method", "/login", "/login/local", "/token", "/token/:token", "/logout"];
+for (const path of [...PATHS, "/callback_threebot", "/callback_token"]) signinRoutes.use(path, noStore);
 
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
 
@@ -111,7 +110,10 @@ signinRoutes.get("/login", (c) => startTfconnect(c, "session", "/callback_threeb
 signinRoutes.get("/token", (c) => startTfconnect(c, "token", "/callback_token"));
 
 /** The checks shared by both callbacks; returns the verified user and where to go next. */
-async function verifyCallback(c: Context<AppEnv>, purpose: "session" | "token"): Promise<{ user: string; next: string }> {
+async function verifyCallback(
+  c: Context<AppEnv>,
+  purpose: "session" | "token",
+): Promise<{ user: string; next: string }> {
   // Taken (and deleted) first: a state is good for one answer, whatever happens next.
   const pending = await takeState(c, purpose);
   const error = c.req.query("error");
@@ -121,7 +123,8 @@ async function verifyCallback(c: Context<AppEnv>, purpose: "session" | "token"):
   if (!pending) {
     throw new SigninError(
       400,
-      "This sign-in was not started in this browser, or it took more than 10 minutes (no sign-in state), denied. Start again.",
+      "This sign-in was not started in this browser, or it took more than 10 minutes (no sign-in state), " +
+        "denied. Start again.",
     );
   }
   const keys = hubKeyPair(c.env.HUB_TFCONNECT_PRIVATE_KEY);
@@ -187,7 +190,9 @@ signinRoutes.post("/login/local", async (c) => {
   const body = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
   const state = typeof body.state === "string" ? body.state : "";
   if (!pending || !safeEqual(state, pending.state)) {
-    return refused(c, 400, "This sign-in form is out of date (or was not opened in this browser). Open the sign-in page again.");
+    const message =
+      "This sign-in form is out of date (or was not opened in this browser). Open the sign-in page again.";
+    return refused(c, 400, message);
   }
   await startSession(c, user);
   return c.redirect(pending.next, 303);

@@ -40,7 +40,13 @@ export async function issueState(c: Context<AppEnv>, purpose: SigninPurpose, nex
     .setIssuedAt()
     .setExpirationTime(Math.floor(Date.now() / 1000) + STATE_MAX_AGE)
     .sign(key);
-  setCookie(c, COOKIES[purpose], jwt, { path: "/", httpOnly: true, secure: true, sameSite: "Lax", maxAge: STATE_MAX_AGE });
+  setCookie(c, COOKIES[purpose], jwt, {
+    path: "/",
+    httpOnly: true,
+    secure: true,
+    sameSite: "Lax",
+    maxAge: STATE_MAX_AGE,
+  });
   return state;
 }
 

@@ -131,15 +131,18 @@ async function fetchUserKey(loginUrl: string, user: string, fetcher: typeof fetc
   }
   if (!res.ok) {
     await res.body?.cancel();
-    throw new SigninError(502, `ThreeFold Connect answered ${res.status} when asked for the user's key; try again later.`);
+    throw new SigninError(502, `ThreeFold Connect answered ${res.status} for the user's key; try again later.`);
   }
   const parsed = userSchema.safeParse(await res.json().catch(() => null));
   const key = parsed.success ? base64ToBytes(parsed.data.publicKey) : null;
-  if (!key || key.length !== 32) throw new SigninError(502, "ThreeFold Connect gave no usable public key for this user.");
+  if (!key || key.length !== 32) throw new SigninError(502, "ThreeFold Connect gave no usable key for this user.");
   return key;
 }
 
-async function verifyEd25519(publicKey: Uint8Array<ArrayBuffer>, signed: Uint8Array<ArrayBuffer>): Promise<Uint8Array | null> {
+async function verifyEd25519(
+  publicKey: Uint8Array<ArrayBuffer>,
+  signed: Uint8Array<ArrayBuffer>,
+): Promise<Uint8Array | null> {
   if (signed.length <= 64) return null;
   try {
     const key = await crypto.subtle.importKey("raw", publicKey, { name: "Ed25519" }, false, ["verify"]);
@@ -184,7 +187,10 @@ export async function verifySignedAttempt(opts: VerifyOptions): Promise<Verified
   if (signed.data.doubleName !== user) throw new SigninError(400, "The signed sign-in is for another user, denied.");
   // The state binds the answer to the sign-in this browser started (the original never checked it).
   if (!safeEqual(signed.data.signedState, opts.expectedState)) {
-    throw new SigninError(400, "This sign-in answer does not belong to the sign-in started in this browser (state mismatch), denied.");
+    throw new SigninError(
+      400,
+      "This sign-in answer does not belong to the sign-in started in this browser (state mismatch), denied.",
+    );
   }
   if (signed.data.appId !== undefined && signed.data.appId !== opts.appId) {
     throw new SigninError(400, "This sign-in was made for another application, denied.");
@@ -213,7 +219,10 @@ export async function verifySignedAttempt(opts: VerifyOptions): Promise<Verified
   const email = payload.data.email;
   const verified = email?.verified;
   if (!email || verified === undefined || verified === null || verified === false || verified === "") {
-    throw new SigninError(403, "Email unverified, access denied. Verify your email address in ThreeFold Connect, then sign in again.");
+    throw new SigninError(
+      403,
+      "Email unverified, access denied. Verify your email address in ThreeFold Connect, then sign in again.",
+    );
   }
   return { user, email: email.email ?? null };
 }
