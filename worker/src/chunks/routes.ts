@@ -34,9 +34,10 @@ async function relayFailure(c: Context<AppEnv>, res: Response): Promise<Response
   return fail(c, status as 400, status === 502 ? `chunk store unavailable: ${message}` : message);
 }
 
-async function callConverter(c: Context<AppEnv>, path: string, init: RequestInit): Promise<Response> {
+/** `key` spreads the calls over the container instances (production binding); any instance can serve them. */
+async function callConverter(c: Context<AppEnv>, path: string, init: RequestInit, key?: string): Promise<Response> {
   try {
-    return await converterFetch(c.env, path, init);
+    return await converterFetch(c.env, path, init, key);
   } catch (err) {
     const cause = err instanceof Error ? err.message : String(err);
     throw new HubError(502, `chunk store unavailable: converter unreachable (${cause})`);
@@ -57,11 +58,12 @@ chunkRoutes.post("/api/chunks/missing", requireActor(), async (c) => {
   }
   const hashes = [...new Set(parsed.data)];
   if (hashes.length === 0) return ok(c, { missing: [] });
-  const res = await callConverter(c, "/chunks/missing", {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ hashes }),
-  });
+  const res = await callConverter(
+    c,
+    "/chunks/missing",
+    { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ hashes }) },
+    hashes[0],
+  );
   if (!res.ok) return relayFailure(c, res);
   const body = (await res.json()) as { missing?: unknown };
   const missing = z.array(z.string()).safeParse(body.missing);
@@ -78,11 +80,16 @@ chunkRoutes.put("/api/chunks/:hash", requireActor(), async (c) => {
   const cap = uploadConfig.chunkMaxBytes(c.env);
   if (size > cap) throw new HubError(413, `chunk larger than ${cap} bytes`);
   if (size === 0 || !c.req.raw.body) throw new HubError(400, "empty chunk");
-  const res = await callConverter(c, `/chunks/${hash}`, {
-    method: "PUT",
-    headers: { "Content-Type": "application/octet-stream", "Content-Length": String(size) },
-    body: c.req.raw.body,
-  });
+  const res = await callConverter(
+    c,
+    `/chunks/${hash}`,
+    {
+      method: "PUT",
+      headers: { "Content-Type": "application/octet-stream", "Content-Length": String(size) },
+      body: c.req.raw.body,
+    },
+    hash,
+  );
   if (!res.ok) return relayFailure(c, res);
   await res.body?.cancel();
   return ok(c, { hash, size });
