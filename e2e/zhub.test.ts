@@ -97,6 +97,8 @@ describe("zhub upload", () => {
       const result = await alice.run(["upload", fixture(tarball), "--metadata", "maintainer=cli@example.org"]);
       expect(result.code, result.stderr).toBe(0);
       expect(result.stderr).toMatch(/^job [0-9a-f-]{36}$/m);
+      // Not a terminal: the job's progress as plain lines, the last at 100%.
+      expect(result.stderr).toContain(`${flist}: 100% Image ready !`);
       expect(result.stdout).toMatch(new RegExp(`^${ALICE}/${flist.replaceAll(".", "\\.")}: published \\(\\d+ files, .*md5 [0-9a-f]{32}\\n$`));
       const { bytes, md5 } = await md5Of(ALICE, flist);
       expect(result.stdout).toContain(md5);

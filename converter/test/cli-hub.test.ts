@@ -6,6 +6,7 @@
  */
 import fs from "node:fs";
 import http from "node:http";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { PassThrough } from "node:stream";
@@ -205,11 +206,15 @@ describe("job events", () => {
 });
 
 describe("streamed upload", () => {
-  it("shows the hub's answer when it refuses the body before reading it (connection closed mid-upload)", async () => {
-    const early = http.createServer((req, res) => {
-      res.writeHead(413, { "content-type": "application/json", connection: "close" });
-      res.end(JSON.stringify({ status: "error", message: "archive larger than 1000 bytes: use the resumable protocol POST /api/flist/me/uploads" }));
-      req.socket.destroySoon();
+  it("shows the hub's answer when it refuses the body before reading it, and stops sending", async () => {
+    // A raw peer: answers 413 as soon as the headers arrive, never reads the body, drops the connection later.
+    const answer = JSON.stringify({ status: "error", message: "archive larger than 1000 bytes: use the resumable protocol POST /api/flist/me/uploads" });
+    const early = net.createServer((socket) => {
+      socket.once("data", () => {
+        socket.pause();
+        socket.write(`HTTP/1.1 413 Payload Too Large\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(answer)}\r\n\r\n${answer}`);
+        setTimeout(() => socket.destroy(), 300);
+      });
     });
     await new Promise<void>((r) => early.listen(0, "127.0.0.1", () => r()));
     try {
@@ -217,11 +222,10 @@ describe("streamed upload", () => {
       fs.writeFileSync(archive, Buffer.alloc(32 * 1024 * 1024, 1));
       process.env.ZHUB_TOKEN = TOKEN;
       const io = captureIo();
-      const url = `http://127.0.0.1:${(early.address() as { port: number }).port}`;
+      const url = `http://127.0.0.1:${(early.address() as net.AddressInfo).port}`;
       expect(await run(["upload", archive, "--hub", url], io)).toBe(1);
       expect(io.stderrText()).toBe("zhub: upload: archive larger than 1000 bytes: use the resumable protocol POST /api/flist/me/uploads\n");
     } finally {
-      early.closeAllConnections();
       await new Promise<void>((r) => early.close(() => r()));
     }
   });

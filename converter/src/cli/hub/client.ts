@@ -117,8 +117,12 @@ export class HubClient {
           });
         },
       );
-      req.on("error", (err) => {
-        if (!answered) reject(unreachable(this.hub, err));
+      req.on("error", (err: NodeJS.ErrnoException) => {
+        if (answered) return;
+        // Reset while sending: the hub (or a proxy) dropped the upload without an answer we could read.
+        if (err.code === "EPIPE" || err.code === "ECONNRESET") {
+          reject(new HubApiError(`the connection to ${this.hub} broke during the upload (${err.code}): try again`, 0));
+        } else reject(unreachable(this.hub, err));
       });
       body.on("error", (err) => {
         req.destroy(err);

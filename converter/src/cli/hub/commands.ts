@@ -4,6 +4,7 @@
  * (act for an organisation: `X-Hub-Repository`) apply to every command.
  */
 import fs from "node:fs";
+import nodePath from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { parseBackend } from "../../ingest/index.ts";
@@ -206,7 +207,7 @@ async function pushCommand(args: string[], io: Io): Promise<number> {
   }
   checkBackend(backend);
   const client = await clientFor(values);
-  const name = values.name !== undefined ? values.name.replace(/\.flist$/, "") : targetName(source.replace(/\/+$/, ""), undefined);
+  const name = values.name !== undefined ? values.name.replace(/\.flist$/, "") : targetName(nodePath.resolve(source), undefined);
   const result = await push(client, source, { name, backend, ...(threads ? { threads } : {}), stderr: io.stderr, log: (line) => io.err(`${line}\n`) });
   return started(io, client, result.job, values, `${name}.flist`);
 }

@@ -169,12 +169,17 @@ async function resumableUpload(client: HubClient, file: string, stat: fs.Stats, 
       }
     }
   };
+  // On a failure no new part starts, but the parts in flight finish: the hub keeps them for the next run.
   const queue = [...todo];
+  let failure: unknown;
   await Promise.all(
     Array.from({ length: Math.min(PARALLEL_PARTS, queue.length) }, async () => {
-      for (let part = queue.shift(); part !== undefined; part = queue.shift()) await sendPart(part);
+      for (let part = queue.shift(); part !== undefined && failure === undefined; part = queue.shift()) {
+        await sendPart(part).catch((err: unknown) => (failure ??= err));
+      }
     }),
   );
+  if (failure !== undefined) throw failure;
 
   const { payload } = await client.call(`/api/flist/me/uploads/${route(session)}/complete?async=1`, { method: "POST" }, acceptedSchema);
   await writePending((p) => delete p[key]);
