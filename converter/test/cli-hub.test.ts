@@ -190,7 +190,9 @@ describe("job events", () => {
       { id: 4, data: { status: "info", info: { filename: "x.flist", file: "x.flist", flist: {} } } },
     ];
     const lastIds: string[] = [];
+    const running = { id: "job-1", kind: "tar", user: "alice", repository: "alice", name: "x.flist", status: "running", progress: 40, message: "Building", attempts: 1, created: 1, updated: 2, finished: null, result: null };
     handler = (req, res) => {
+      if (req.url === "/api/jobs/job-1") return json(res, 200, { status: "success", payload: running });
       const after = Number(req.headers["last-event-id"] ?? 0);
       lastIds.push(String(req.headers["last-event-id"]));
       res.writeHead(200, { "content-type": "text/event-stream" });
@@ -202,6 +204,24 @@ describe("job events", () => {
     for await (const e of followEvents(new HubClient({ hub }), "job-1")) events.push(e);
     expect(events.map((e) => e.status)).toEqual(["update", "update", "update", "info"]);
     expect(lastIds).toEqual(["0", "2"]);
+  });
+});
+
+describe("job events, the final event lost", () => {
+  it("stops when the stream ends and the job is over", async () => {
+    let streams = 0;
+    handler = (req, res) => {
+      if (req.url === "/api/jobs/job-2") {
+        return json(res, 200, { status: "success", payload: { id: "job-2", kind: "tar", user: "a", repository: "a", name: "y.flist", status: "failed", progress: 10, message: "boom", attempts: 1, created: 1, updated: 2, finished: 2, result: null } });
+      }
+      streams++;
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.end(`id: 1\ndata: ${JSON.stringify({ status: "update", message: "Starting", progress: 0 })}\n\n`);
+    };
+    const events = [];
+    for await (const e of followEvents(new HubClient({ hub }), "job-2")) events.push(e);
+    expect(events).toHaveLength(1);
+    expect(streams).toBe(1);
   });
 });
 

@@ -9,9 +9,9 @@ import { parseArgs } from "node:util";
 import { z } from "zod";
 import { parseBackend } from "../../ingest/index.ts";
 import { type Io, UsageError } from "../io.ts";
-import { HubApiError, HubClient, path } from "./client.ts";
+import { HubClient, path } from "./client.ts";
 import { configPath, normaliseHub, readConfigFile, settings, writeConfigFile } from "./config.ts";
-import { type Job, acceptedSchema, getJob, jobLine, jobSchema, waitJob } from "./jobs.ts";
+import { type Job, acceptedSchema, getJob, jobLine, waitJob } from "./jobs.ts";
 import { push } from "./push.ts";
 import { targetName, uploadArchive } from "./upload.ts";
 
@@ -326,5 +326,3 @@ export const HUB_COMMANDS: Record<string, Command> = {
   rm,
   job,
 };
-
-export { HubApiError, jobSchema };

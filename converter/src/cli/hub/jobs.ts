@@ -115,7 +115,12 @@ export async function* followEvents(client: HubClient, id: string, signal?: Abor
       if (signal?.aborted) throw err;
       if (++failures > 5) throw new HubApiError(`lost the job's event stream: ${(err as Error).message}`, 0);
       await new Promise((r) => setTimeout(r, 1000 * failures));
+      continue;
     }
+    // The stream ended before the job's final event (the hub caps a stream's lifetime): go on from the last id,
+    // unless the job is over (its final event lost), which the job itself tells.
+    const job = await getJob(client, id);
+    if (job.status === "succeeded" || job.status === "failed") return;
   }
 }
 
