@@ -151,6 +151,9 @@ async function main(): Promise<void> {
       "--port", String(port),
       "--var", `HUB_CONVERTER_URL:${converterUrl}`,
       "--var", `HUB_BACKEND:${backend}`,
+      // The website's one-click sign-in, offered only on a loopback hub (the real ThreeFold Connect cannot send
+      // a browser back to 127.0.0.1).
+      "--var", `HUB_LOCAL_SIGNIN_USER:${user}`,
       "--show-interactive-dev-session=false",
       ...persist,
     ],
@@ -187,6 +190,7 @@ async function main(): Promise<void> {
   console.log("");
   console.log("zos-hub is running at:");
   console.log(url);
+  console.log(`Website: open ${url} and use "Sign in" for the one-click local sign-in as "${user}".`);
   console.log(`API token for the local user "${user}" (Authorization: bearer <token>; Ctrl-C stops the hub):`);
   console.log(token);
 }
