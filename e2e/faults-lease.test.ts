@@ -1,7 +1,8 @@
 /**
  * The converter killed (SIGKILL) in the middle of a job: the job's lease expires (a short
  * `HUB_JOB_LEASE_SECONDS`), the lease sweep (`scheduled()`) dispatches it again once the converter is back, and
- * it completes with a single publish.
+ * it completes with a single publish. And a converter that never comes back: the job fails after its bounded
+ * attempts with the last reason.
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -13,7 +14,7 @@ import tar from "tar-stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findView, readFlist } from "../converter/src/flist/index.ts";
 import { type Stack, startStack } from "./support/stack.ts";
-import { sseEvents } from "./support/flists.ts";
+import { fixture, sseEvents } from "./support/flists.ts";
 
 const USER = "lease-alice";
 const LEASE_SECONDS = 3;
@@ -100,3 +101,24 @@ describe("the converter killed in the middle of a job", () => {
     expect(history.versions).toEqual([]);
   });
 });
+
+describe("the converter gone for good", () => {
+  it("fails the job after the bounded attempts, with the last reason (503), nothing published", async () => {
+    await stack.stopConverter("SIGKILL");
+    try {
+      const res = await fetch(`${stack.hubUrl}/api/flist/me/upload/orphan.tar.gz`, {
+        method: "PUT",
+        headers: await stack.auth(USER),
+        body: new Uint8Array(fs.readFileSync(fixture("tree-overlay.tar.gz"))),
+      });
+      const body = (await res.json()) as { status: string; message: string };
+      expect(res.status, JSON.stringify(body)).toBe(503);
+      expect(body.status).toBe("error");
+      expect(body.message).toMatch(/^gave up after 3 attempts: converter unreachable/);
+      expect((await fetch(`${stack.hubUrl}/${USER}/orphan.flist`, { method: "HEAD" })).status).toBe(404);
+    } finally {
+      await stack.startConverter();
+    }
+  });
+});
+
