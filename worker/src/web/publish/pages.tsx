@@ -125,12 +125,9 @@ export function dockerPage(c: Context<AppEnv>): Promise<Response> {
         </div>
         <p class="hint">
           Docker Hub names (<code>alpine</code>, <code>library/nginx:1.27</code>) or a full reference (
-          <code>ghcr.io/owner/image:tag</code>).
+          <code>ghcr.io/owner/image:tag</code>). The flist is named after it: <code>ubuntu:24.04</code> →{" "}
+          <code>ubuntu-24.04.flist</code>.
         </p>
-        <label for="name">
-          Flist name <span class="muted small">(optional)</span>
-        </label>
-        <input type="text" id="name" name="name" placeholder="derived from the image" autocomplete="off" />
         <label for="platform">
           Platform <span class="muted small">(optional)</span>
         </label>
@@ -139,6 +136,18 @@ export function dockerPage(c: Context<AppEnv>): Promise<Response> {
           <option value="linux/arm64">linux/arm64</option>
           <option value="linux/arm/v7">linux/arm/v7</option>
         </select>
+        <label class="check">
+          <input type="checkbox" id="startup-toml" name="startupToml" /> Also write <code>/.startup.toml</code> (the
+          original hub's entrypoint file)
+        </label>
+        <details>
+          <summary>Private registry</summary>
+          <p class="hint">Used for this conversion only, stored sealed with the job and never shown again.</p>
+          <label for="username">Username</label>
+          <input type="text" id="username" name="username" autocomplete="off" />
+          <label for="password">Password or token</label>
+          <input type="password" id="password" name="password" autocomplete="new-password" />
+        </details>
       </form>
       <JobProgress />
     </>,

@@ -68,6 +68,9 @@ label { display: block; font-weight: 600; margin: 0.75rem 0 0.25rem; }
 .form-row { display: flex; gap: 0.5rem; flex-wrap: wrap; align-items: center; }
 .form-row > input[type=text], .form-row > input[type=search] { flex: 1; }
 .hint { color: var(--muted); font-size: 0.875rem; margin: 0.25rem 0; }
+label.check { font-weight: normal; display: flex; gap: 0.5rem; align-items: baseline; }
+details { margin: 0.75rem 0; }
+summary { cursor: pointer; }
 
 .table-wrap { overflow-x: auto; background: var(--card); border: 1px solid var(--line); border-radius: var(--radius); }
 table { border-collapse: collapse; width: 100%; }

@@ -343,10 +343,12 @@ export const SITE_JS = String.raw`"use strict";
         request = startWithXhr(ui, "POST", "/merge", csrf, JSON.stringify({ sources: sources, name: $("#name", form).value }), "application/json");
       } else if (kind === "docker") {
         var payload = { image: $("#image", form).value.trim() };
-        var name = $("#name", form).value.trim();
-        if (name) payload.name = name;
         var platform = $("#platform", form).value;
         if (platform) payload.platform = platform;
+        if ($("#startup-toml", form).checked) payload.startupToml = true;
+        var username = $("#username", form).value.trim(), password = $("#password", form).value;
+        if (username) payload.username = username;
+        if (password) payload.password = password;
         request = startWithXhr(ui, "POST", "/docker-convert", csrf, JSON.stringify(payload), "application/json");
       } else return;
       if (submit) submit.disabled = true;
