@@ -7,6 +7,7 @@ import { Hono } from "hono";
 import { authApi } from "./auth/routes";
 import { chunkRoutes } from "./chunks/routes";
 import { internalJobs } from "./jobs/internal-routes";
+import { dockerRoutes } from "./docker/routes";
 import { jobRoutes } from "./jobs/routes";
 import { uploads } from "./uploads/routes";
 import type { AppEnv } from "./env";
@@ -33,6 +34,7 @@ app.route("/", jobRoutes);
 app.route("/", chunkRoutes);
 // Publishing routes before the generic `/me/<name>` patterns of meApi.
 app.route("/api/flist/me", uploads);
+app.route("/api/flist/me", dockerRoutes);
 app.route("/api/flist/me", meApi);
 app.route("/", publicApi);
 // The website: after the API, before the `/<repo>/<file>` downloads (worker/src/web/index.ts).

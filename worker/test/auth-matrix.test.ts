@@ -119,6 +119,7 @@ const ROUTES: Route[] = [
   },
   { label: "streamed upload (PUT)", method: "PUT", path: "/api/flist/me/upload/raw.tar.gz?async=1", body: () => randomBytes(64) },
   { label: "merge (POST)", method: "POST", path: "/api/flist/me/merge/m1?async=1", body: json(["victim/main", "other/app"]) },
+  { label: "docker (POST)", method: "POST", path: "/api/flist/me/docker?async=1", body: json({ image: "alpine:3.20" }) },
   { label: "resumable create (POST)", method: "POST", path: "/api/flist/me/uploads", body: json({ filename: "big.tar.gz" }) },
   {
     label: "resumable part (PUT)",

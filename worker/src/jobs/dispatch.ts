@@ -7,6 +7,7 @@
  */
 import type { Env } from "../env";
 import { nowSeconds } from "../catalog/format";
+import { openCredentials, type Credentials } from "../docker/credentials";
 import { jobConfig } from "./config";
 import { converterError, converterFetch } from "./converter";
 import { finishFailed } from "./lifecycle";
@@ -40,14 +41,30 @@ export interface JobSpec {
   name: string;
   metadata: Record<string, string>;
   sources?: { repository: string; name: string; sha256: string }[];
+  /** docker only: the image request; `credentials` opened from the job's sealed params for this call only. */
+  image?: string;
+  platform?: string;
+  startupToml?: boolean;
+  credentials?: Credentials;
+}
+
+/** What a docker job keeps of its request (never the credentials in clear: see `sealed`). */
+export interface DockerParams {
+  image: string;
+  platform?: string;
+  startupToml?: boolean;
 }
 
 export interface JobParams {
   metadata?: Record<string, string>;
   sources?: { repository: string; name: string; sha256: string }[];
+  docker?: DockerParams;
+  /** docker: the registry credentials, AES-GCM sealed (docker/credentials.ts); removed when the job ends. */
+  sealed?: string;
 }
 
-export function jobSpec(job: JobRow, attempt: number): JobSpec {
+/** The spec of `POST <converter>/jobs`. Async: a docker job's credentials are opened here, for this call only. */
+export async function jobSpec(env: Env, job: JobRow, attempt: number): Promise<JobSpec> {
   const params = JSON.parse(job.params) as JobParams;
   const spec: JobSpec = {
     id: job.id,
@@ -58,6 +75,12 @@ export function jobSpec(job: JobRow, attempt: number): JobSpec {
     metadata: params.metadata ?? {},
   };
   if (job.kind === "merge") spec.sources = params.sources ?? [];
+  if (job.kind === "docker" && params.docker) {
+    spec.image = params.docker.image;
+    if (params.docker.platform !== undefined) spec.platform = params.docker.platform;
+    if (params.docker.startupToml !== undefined) spec.startupToml = params.docker.startupToml;
+    if (params.sealed) spec.credentials = await openCredentials(env.INTERNAL_SECRET, job.id, params.sealed);
+  }
   return spec;
 }
 
@@ -110,6 +133,15 @@ export async function dispatchJob(env: Env, jobId: string, trigger: DispatchTrig
     await appendEventIfCurrent(db, job.id, attempt, { status: "update", message, progress: job.progress }, now).run();
   }
 
+  let spec: JobSpec;
+  try {
+    spec = await jobSpec(env, job, attempt);
+  } catch (err) {
+    // The sealed credentials do not open (INTERNAL_SECRET rotated meanwhile): no attempt can ever succeed.
+    const reason = `cannot prepare the job: ${err instanceof Error ? err.message : String(err)}`;
+    await finishFailed(env, { id: job.id, attempt }, reason, 500);
+    return { kind: "failed", reason };
+  }
   let res: Response;
   try {
     res = await converterFetch(
@@ -118,7 +150,7 @@ export async function dispatchJob(env: Env, jobId: string, trigger: DispatchTrig
       {
         method: "POST",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify(jobSpec(job, attempt)),
+        body: JSON.stringify(spec),
       },
       job.id,
     );

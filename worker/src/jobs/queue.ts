@@ -50,6 +50,12 @@ export async function pruneJobs(env: Env): Promise<number> {
   statements.push(
     env.DB.prepare("DELETE FROM upload_sessions WHERE status IN ('completed', 'aborted') AND updated < ?1")
       .bind(before),
+    // Belt and braces: ending a job already removes its sealed registry credentials (store.ts); a finished row
+    // that still has some (written by an older version) loses them here, through the lease index.
+    env.DB.prepare(
+      `UPDATE jobs SET params = json_remove(params, '$.sealed')
+        WHERE status IN ('succeeded', 'failed') AND lease_until <= ?1 AND json_extract(params, '$.sealed') IS NOT NULL`,
+    ).bind(nowSeconds()),
   );
   await env.DB.batch(statements);
   return ids.length;

@@ -4,7 +4,7 @@
  * racing on one job cannot both win: the loser sees `changes = 0`.
  */
 
-export type JobKind = "tar" | "flist" | "merge";
+export type JobKind = "tar" | "flist" | "merge" | "docker";
 export type JobStatus = "queued" | "running" | "succeeded" | "failed";
 
 export interface JobRow {
@@ -220,6 +220,12 @@ export function reportProgress(
 }
 
 /**
+ * A finished job needs no registry credentials: their sealed copy (docker jobs) leaves the row in the same
+ * UPDATE that ends the job, so a job record at rest holds them only while it can still run.
+ */
+const WIPE_SEALED = "json_remove(params, '$.sealed')";
+
+/**
  * Fails the job. `attempt` null = the Worker itself gives up (any non-final state); otherwise only the current
  * running attempt may fail it.
  */
@@ -233,13 +239,15 @@ export function markFailed(
   return job.attempt === null
     ? db
         .prepare(
-          `UPDATE jobs SET status = 'failed', message = ?2, result = ?3, finished = ?4, updated = ?4, lease_until = ?4
+          `UPDATE jobs SET status = 'failed', message = ?2, result = ?3, finished = ?4, updated = ?4, lease_until = ?4,
+                           params = ${WIPE_SEALED}
             WHERE id = ?1 AND status IN ('queued', 'running')`,
         )
         .bind(job.id, failure.message, result, now)
     : db
         .prepare(
-          `UPDATE jobs SET status = 'failed', message = ?2, result = ?3, finished = ?4, updated = ?4, lease_until = ?4
+          `UPDATE jobs SET status = 'failed', message = ?2, result = ?3, finished = ?4, updated = ?4, lease_until = ?4,
+                           params = ${WIPE_SEALED}
             WHERE id = ?1 AND status = 'running' AND attempts = ?5`,
         )
         .bind(job.id, failure.message, result, now, job.attempt);
@@ -255,7 +263,7 @@ export function markSucceeded(
   return db
     .prepare(
       `UPDATE jobs SET status = 'succeeded', progress = 100, message = 'published', result = ?3, finished = ?4,
-                       updated = ?4, lease_until = ?4
+                       updated = ?4, lease_until = ?4, params = ${WIPE_SEALED}
         WHERE id = ?1 AND status = 'running' AND attempts = ?2`,
     )
     .bind(job.id, job.attempt, result, now);

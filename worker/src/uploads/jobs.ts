@@ -92,6 +92,8 @@ export async function answerJob(c: Context<AppEnv>, job: JobRow): Promise<Respon
   }
   const result = JSON.parse(done.result ?? "{}") as JobResult;
   if (done.kind === "merge") return ok(c);
+  // DESIGN.md §3: the original put the stats in `payload.name`; here `name` is the flist, the stats are `files`.
+  if (done.kind === "docker") return ok(c, { name: done.name, files: result.counts });
   if (done.kind === "flist") {
     // The original answered zflist `check`'s output, which includes the full `content` listing.
     const listing = await c.env.FLISTS.get(contentsKey(result.sha256));
