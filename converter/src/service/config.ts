@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { parseBackend, type BackendSpec } from "../ingest/index.ts";
+import { type RegistryPolicy, registryPolicyFromEnv } from "../oci/index.ts";
 import { parseStoreUrl, redactUrl } from "../store/index.ts";
 
 export interface ConverterConfig {
@@ -29,6 +30,11 @@ export interface ConverterConfig {
   maxExpandedBytes: number | undefined;
   /** Entries a tar archive may hold. */
   maxEntries: number | undefined;
+  /**
+   * docker jobs: registries allowed/denied, Docker Hub mirror, plain-HTTP registries (`HUB_REGISTRY_ALLOW`,
+   * `HUB_REGISTRY_DENY`, `HUB_DOCKERHUB_MIRROR`, `HUB_INSECURE_REGISTRIES`; converter/src/oci/policy.ts).
+   */
+  registryPolicy: RegistryPolicy;
 }
 
 const positiveInt = (name: string) =>
@@ -99,6 +105,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ConverterConfi
     throw new ConfigError(`invalid converter configuration:\n${problems.join("\n")}`);
   }
   const v = parsed.data;
+  let registryPolicy: RegistryPolicy;
+  try {
+    registryPolicy = registryPolicyFromEnv(present);
+  } catch (err) {
+    throw new ConfigError(`invalid converter configuration:\n  - ${(err as Error).message}`);
+  }
   return {
     hubUrl: v.HUB_URL.replace(/\/+$/, ""),
     chunkStore: v.HUB_CHUNK_STORE,
@@ -113,5 +125,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ConverterConfi
     threads: v.CONVERTER_THREADS,
     maxExpandedBytes: v.CONVERTER_MAX_EXPANDED_BYTES,
     maxEntries: v.CONVERTER_MAX_ENTRIES,
+    registryPolicy,
   };
 }

@@ -10,6 +10,13 @@ import { HubError } from "./hub.ts";
 /** A failure whose message is already what the user must read (e.g. the original hub's exact wording). */
 export class JobFailure extends Error {
   override name = "JobFailure";
+  /** `status`: what a request waiting on the job answers (docker: 404 unknown image, 401 …); default 422. */
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
 }
 
 export interface Failure {
@@ -21,7 +28,7 @@ export interface Failure {
 }
 
 export function failureMessage(err: unknown): Failure {
-  if (err instanceof JobFailure) return { message: err.message, expected: true };
+  if (err instanceof JobFailure) return { message: err.message, ...(err.status !== undefined ? { status: err.status } : {}), expected: true };
   if (err instanceof IngestError) return { message: `invalid archive: ${err.message}`, expected: true };
   if (err instanceof FlistFormatError) return { message: `invalid flist: ${err.message}`, expected: true };
   if (err instanceof FlistTreeError) return { message: `cannot write the flist: ${err.message}`, expected: true };

@@ -20,10 +20,11 @@ import type { JobContext } from "./context.ts";
 import { failureMessage, scrub } from "./errors.ts";
 import { EventReporter } from "./events.ts";
 import { type HubClient, StaleJobError } from "./hub.ts";
+import { runDocker } from "./pipelines/docker.ts";
 import { runFlist } from "./pipelines/flist.ts";
 import { runMerge } from "./pipelines/merge.ts";
 import { runTar } from "./pipelines/tar.ts";
-import type { JobSpec } from "./spec.ts";
+import { type JobSpec, specSecrets } from "./spec.ts";
 
 class ShutdownError extends Error {
   override name = "ShutdownError";
@@ -132,13 +133,19 @@ export class JobRunner {
     if (this.running === 0 && this.waiting.length === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
+  /** The service's secrets plus the spec's own (a docker job's registry credentials). */
+  private secretsOf(spec: JobSpec): string[] {
+    return [...this.options.secrets, ...specSecrets(spec)];
+  }
+
   private log(spec: JobSpec, line: string): void {
-    this.options.log(scrub(`job ${spec.id} #${spec.attempt} ${spec.kind} ${spec.repository}/${spec.name}: ${line}`, this.options.secrets));
+    this.options.log(scrub(`job ${spec.id} #${spec.attempt} ${spec.kind} ${spec.repository}/${spec.name}: ${line}`, this.secretsOf(spec)));
   }
 
   private async run(tracked: Tracked): Promise<void> {
     const { spec, controller, events } = tracked;
-    const { config, hub, store, secrets } = this.options;
+    const { config, hub, store } = this.options;
+    const secrets = this.secretsOf(spec);
     const started = performance.now();
     const log = (line: string) => this.log(spec, line);
     let tmpDir: string | undefined;
@@ -149,6 +156,7 @@ export class JobRunner {
       const ctx: JobContext = { config, hub, store, events, signal: controller.signal, tmpDir, log };
       if (spec.kind === "tar") await runTar(ctx, spec);
       else if (spec.kind === "flist") await runFlist(ctx, spec);
+      else if (spec.kind === "docker") await runDocker(ctx, spec);
       else await runMerge(ctx, spec);
       log(`succeeded in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     } catch (err) {

@@ -1,5 +1,6 @@
 /** The job spec the Worker posts to `POST /jobs` (docs/jobs-protocol.md "Converter endpoints"). */
 import { z } from "zod";
+import { CredentialsSchema } from "../oci/index.ts";
 
 /** The hub's name rules (hub-api.md §3, as the Worker applies them): the converter re-checks what it uses in URLs. */
 const hubName = z
@@ -37,9 +38,31 @@ export const jobSpecSchema = z.discriminatedUnion("kind", [
     metadata: z.record(z.string(), z.string()).optional(),
     sources: z.array(source).min(1).max(100),
   }),
+  z.object({
+    id: z.string().min(1).max(128).regex(/^[A-Za-z0-9._-]+$/),
+    attempt: z.number().int().positive(),
+    kind: z.literal("docker"),
+    repository: hubName,
+    name: hubName,
+    metadata: z.record(z.string(), z.string()).optional(),
+    /** The image reference as the user typed it; the converter parses it (oci/reference.ts). */
+    image: z.string().trim().min(1).max(1024),
+    platform: z.string().trim().min(1).max(100).optional(),
+    startupToml: z.boolean().optional(),
+    /** Registry credentials for this attempt only: never logged, never in a message (jobs.ts scrubs them). */
+    credentials: CredentialsSchema.optional(),
+  }),
 ]);
 
 export type JobSpec = z.infer<typeof jobSpecSchema>;
 export type TarJob = Extract<JobSpec, { kind: "tar" }>;
 export type FlistJob = Extract<JobSpec, { kind: "flist" }>;
 export type MergeJob = Extract<JobSpec, { kind: "merge" }>;
+export type DockerJob = Extract<JobSpec, { kind: "docker" }>;
+
+/** The values of a spec that must never appear in a log line or a message sent out (registry credentials). */
+export function specSecrets(spec: JobSpec): string[] {
+  if (spec.kind !== "docker" || !spec.credentials) return [];
+  const c = spec.credentials;
+  return "token" in c ? [c.token] : [c.password, encodeURIComponent(c.password), Buffer.from(`${c.username}:${c.password}`).toString("base64")];
+}

@@ -1,0 +1,87 @@
+/**
+ * The converter service's `docker` job kind over real HTTP: a real registry (Debian docker-registry behind htpasswd
+ * basic auth, support/registry.ts), the Worker played by the recording peer (service-peer.ts), chunks in a file
+ * store. Checks the publish (name, listing, image metadata), the pull-then-build progress, the failure statuses,
+ * and that the registry password appears nowhere: not in events, failures, or the service's log.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Rig, jobId, startRig } from "./service-support.ts";
+import { OciLayout, type RunningRegistry, startRegistry } from "./support/registry.ts";
+
+const USER = "puller";
+const PASSWORD = "Registry-Pa55word-not-for-logs";
+let rig: Rig;
+let registry: RunningRegistry;
+let oci: OciLayout;
+
+beforeAll(async () => {
+  [registry, oci] = await Promise.all([startRegistry({ basic: { username: USER, password: PASSWORD } }), OciLayout.create()]);
+  rig = await startRig({ HUB_INSECURE_REGISTRIES: registry.host });
+  await oci.newImage("small");
+  await oci.addLayer("small", [
+    { name: "etc/", type: "directory" },
+    { name: "etc/hello", data: "hello\n" },
+    { name: "bin/", type: "directory" },
+    { name: "bin/tool", data: "#!/bin/sh\n", mode: 0o4755 },
+  ]);
+  await oci.addLayer("small", [{ name: "etc/", type: "directory" }, { name: "etc/.wh.hello" }, { name: "etc/bye", data: "bye\n" }]);
+  await oci.config("small", ["--config.cmd", "/bin/tool", "--config.env", "A=b"]);
+  await oci.push("small", `${registry.host}/svc/small:v1`, { creds: `${USER}:${PASSWORD}` });
+}, 120_000);
+
+afterAll(async () => {
+  await rig?.stop();
+  await Promise.all([registry?.stop(), oci?.remove()]);
+});
+
+function dockerJob(image: string, extra: Record<string, unknown> = {}) {
+  return { id: jobId("docker"), attempt: 1, kind: "docker", repository: "alice", name: "img.flist", image, ...extra };
+}
+
+function everything(id: string): string {
+  return JSON.stringify([rig.peer.events.get(id), rig.peer.fails.get(id), rig.peer.publishes.get(id)?.map((p) => p.info)]) + rig.logs.join("\n");
+}
+
+describe("docker jobs", () => {
+  it("pulls with the credentials, reports pull then build progress, publishes under the Worker's name", async () => {
+    const spec = dockerJob(`${registry.host}/svc/small:v1`, { credentials: { username: USER, password: PASSWORD } });
+    expect((await rig.submit(spec)).status).toBe(202);
+    const outcome = await rig.peer.outcome(spec.id);
+    expect(outcome.kind, JSON.stringify(outcome)).toBe("publish");
+    if (outcome.kind !== "publish") return;
+    expect(outcome.publish).toMatchObject({ repository: "alice", name: "img.flist" });
+    const paths = outcome.publish.info.contents.content.map((e) => e.path).sort();
+    expect(paths).toEqual(["/bin", "/bin/tool", "/etc", "/etc/bye"].sort());
+    expect(outcome.publish.info.metadata).toMatchObject({ entrypoint: ["/bin/tool"], environ: { A: "b" } });
+    const messages = (rig.peer.events.get(spec.id) ?? []).map((e) => e.event?.message ?? "");
+    const pull = messages.findIndex((m) => m.startsWith("Downloading layer"));
+    const build = messages.findIndex((m) => m.startsWith("Building flist"));
+    expect(pull).toBeGreaterThanOrEqual(0);
+    expect(build).toBeGreaterThan(pull);
+    expect(messages.at(-1)).toBe("Image ready !");
+    expect(everything(spec.id)).not.toContain(PASSWORD);
+  });
+
+  it("fails with the engine's status: refused credentials 401, no credentials 404 (private looks unknown), unknown tag 404, bad reference 400", async () => {
+    const cases: [Record<string, unknown>, number, RegExp][] = [
+      [dockerJob(`${registry.host}/svc/small:v1`, { credentials: { username: USER, password: `${PASSWORD}-wrong` } }), 401, /credentials|unauthori[sz]ed/i],
+      [dockerJob(`${registry.host}/svc/small:v1`), 404, /does not exist or is private \(no credentials were given\)/],
+      [dockerJob(`${registry.host}/svc/small:nope`, { credentials: { username: USER, password: PASSWORD } }), 404, /nope/],
+      [dockerJob("Not/A/Reference"), 400, /invalid image reference/],
+    ];
+    for (const [spec, status, message] of cases) {
+      expect((await rig.submit(spec)).status).toBe(202);
+      const outcome = await rig.peer.outcome(spec.id as string);
+      expect(outcome.kind).toBe("fail");
+      if (outcome.kind !== "fail") continue;
+      expect(outcome.fail.status, outcome.fail.message).toBe(status);
+      expect(outcome.fail.message).toMatch(message);
+      expect(everything(spec.id as string)).not.toContain(PASSWORD);
+    }
+  });
+
+  it("refuses a docker spec without an image (400)", async () => {
+    const res = await rig.submit({ id: jobId("docker"), attempt: 1, kind: "docker", repository: "alice", name: "x.flist" });
+    expect(res.status).toBe(400);
+  });
+});
