@@ -5,7 +5,8 @@
  *   the converter service (a child process: `node --import tsx converter/src/service/main.ts`)
  *   wrangler dev (local D1/R2/Queues in its own --persist-to directory, migrations applied first), with
  *   HUB_CONVERTER_URL pointing at the converter and the test's own seed and internal secret (an --env-file, so
- *   the developer's .dev.vars is never read or touched)
+ *   the developer's .dev.vars is never read or touched), running the Worker bundled once at start (edits to the
+ *   sources during a run do not restart it)
  *
  * `startStack()` in a `beforeAll`, `stack.stop()` in the `afterAll`. Fault tests get stopConverter()/
  * startConverter() (same port, so the Worker keeps reaching it) and stopRedis()/startRedis() (same port; Redis
@@ -107,6 +108,38 @@ function redisOnPort(port: number, dir: string, log: LogTail): Promise<ChildProc
   });
 }
 
+const ROOT = path.resolve(import.meta.dirname, "../..");
+
+/**
+ * `wrangler dev` rebuilds and restarts the Worker whenever a source file changes, failing the requests in flight
+ * ("Your worker restarted mid-request"); people edit the tree while tests run. So the stack runs the Worker as
+ * bundled once at start (`wrangler deploy --dry-run`, no account needed), from a config of its own pointing at that
+ * bundle (`no_bundle`): a test sees one consistent Worker from start to end. Answers the config's path.
+ */
+async function frozenWorkerConfig(work: string, log: LogTail): Promise<string> {
+  const outdir = path.join(work, "worker-bundle");
+  const build = spawn(WRANGLER, ["deploy", "--dry-run", "--outdir", outdir, "--config", path.join(ROOT, "wrangler.toml")], {
+    cwd: ROOT,
+    env: wranglerEnv(),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  build.stdout.on("data", (d: Buffer) => log.line("[bundle]", d.toString().trimEnd()));
+  build.stderr.on("data", (d: Buffer) => log.line("[bundle]", d.toString().trimEnd()));
+  const code = await new Promise<number | null>((resolve, reject) => {
+    build.on("error", reject);
+    build.on("close", resolve);
+  });
+  const main = path.join(outdir, "index.js");
+  if (code !== 0 || !fs.existsSync(main)) throw new Error(`bundling the Worker failed (exit ${code}):\n${log.text()}`);
+  const config = fs
+    .readFileSync(path.join(ROOT, "wrangler.toml"), "utf8")
+    .replace(/^main\s*=.*$/m, `main = ${JSON.stringify(main)}\nno_bundle = true`)
+    .replace(/^migrations_dir\s*=.*$/m, `migrations_dir = ${JSON.stringify(path.join(ROOT, "migrations"))}`);
+  const file = path.join(work, "wrangler.toml");
+  fs.writeFileSync(file, config);
+  return file;
+}
+
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const log = new LogTail();
   const work = await fs.promises.mkdtemp(path.join(os.tmpdir(), "zhub-e2e-"));
@@ -198,12 +231,17 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     };
     fs.writeFileSync(envFile, Object.entries(vars).map(([k, v]) => `${k}=${JSON.stringify(v)}\n`).join(""), { mode: 0o600 });
 
-    await Promise.all([startConverter(), applyMigrations(persist, (l) => log.line("[migrations]", l))]);
+    const [, , workerConfig] = await Promise.all([
+      startConverter(),
+      applyMigrations(persist, (l) => log.line("[migrations]", l)),
+      frozenWorkerConfig(work, log),
+    ]);
 
     wrangler = startChild(
       WRANGLER,
       [
         "dev",
+        "--config", workerConfig,
         "--local",
         "--ip", HOST,
         "--port", String(hubPort),
