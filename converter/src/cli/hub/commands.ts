@@ -97,15 +97,45 @@ async function whoamiOf(client: HubClient): Promise<string> {
   return payload.username;
 }
 
-/** Reads the token from stdin (a pipe, or typed at a terminal): the last non-empty line (`npm run token` prints it last). */
+/**
+ * Reads the token from stdin: the last non-empty line of a pipe (`npm run token` prints it last), or one line typed
+ * at a terminal without echo (a token on the screen ends up in scrollback and screen shares).
+ */
 async function readTokenFromStdin(io: Io): Promise<string> {
-  if (process.stdin.isTTY) await io.err("token: ");
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) {
-    chunks.push(chunk as Buffer);
-    if (process.stdin.isTTY && Buffer.concat(chunks).includes(10)) break;
+  const stdin = process.stdin;
+  let text: string;
+  if (stdin.isTTY) {
+    await io.err("token: ");
+    stdin.setRawMode(true);
+    try {
+      text = await new Promise<string>((resolve, reject) => {
+        let typed = "";
+        const onData = (chunk: Buffer) => {
+          for (const ch of chunk.toString("utf8")) {
+            if (ch === "\r" || ch === "\n") return done(typed);
+            if (ch === "\u0003") return done(undefined); // Ctrl-C
+            typed = ch === "\u007f" ? typed.slice(0, -1) : typed + ch;
+          }
+        };
+        const done = (value: string | undefined) => {
+          stdin.off("data", onData);
+          stdin.pause();
+          if (value === undefined) reject(new UsageError("interrupted"));
+          else resolve(value);
+        };
+        stdin.on("data", onData);
+        stdin.resume();
+      });
+    } finally {
+      stdin.setRawMode(false);
+      await io.err("\n");
+    }
+  } else {
+    const chunks: Buffer[] = [];
+    for await (const chunk of stdin) chunks.push(chunk as Buffer);
+    text = Buffer.concat(chunks).toString("utf8");
   }
-  const token = Buffer.concat(chunks).toString("utf8").split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== "").at(-1);
+  const token = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== "").at(-1);
   if (!token) throw new UsageError("no token given (--token T, or on stdin)");
   return token;
 }
@@ -113,7 +143,7 @@ async function readTokenFromStdin(io: Io): Promise<string> {
 async function login(args: string[], io: Io): Promise<number> {
   const { values } = parse(args, ["token", "backend"], 0, 0);
   const file = await readConfigFile();
-  const hub = normaliseHub(values.hub ?? process.env.ZHUB_HUB ?? file.hub ?? (await settings()).hub);
+  const hub = normaliseHub(values.hub || process.env.ZHUB_HUB || file.hub || (await settings()).hub);
   if (values.backend !== undefined) checkBackend(values.backend);
   const token = values.token ?? (await readTokenFromStdin(io));
   const client = new HubClient({ hub, token, repository: values.repo });
