@@ -285,7 +285,7 @@ export async function pushBlob(host: string, repository: string, bytes: Buffer, 
   if (start.status !== 202 || location === null) throw new Error(`blob upload start: HTTP ${start.status}`);
   const url = new URL(location, `http://${host}`);
   url.searchParams.set("digest", digest);
-  const res = await fetch(url, { method: "PUT", headers: { "content-type": "application/octet-stream" }, body: bytes });
+  const res = await fetch(url, { method: "PUT", headers: { "content-type": "application/octet-stream" }, body: new Uint8Array(bytes) });
   if (res.status !== 201) throw new Error(`blob upload: HTTP ${res.status} ${await res.text()}`);
   return { mediaType, digest, size: bytes.length };
 }
