@@ -228,12 +228,8 @@ describe("zhub push", () => {
     fs.writeFileSync(path.join(dir, "etc", "motd"), `pushed ${Date.now()}\n`);
     fs.symlinkSync("etc/motd", path.join(dir, "motd"));
 
-    // No route tells the hub's backend: without --backend, a clear usage error.
-    const noBackend = await alice.run(["push", dir]);
-    expect(noBackend.code).toBe(2);
-    expect(noBackend.stderr).toContain("--backend");
-
-    const first = await alice.run(["push", dir, "--name", "pushed", "--backend", stack.backend]);
+    // No --backend: zhub asks the hub (GET /api/backend) for the backend to write into the flist.
+    const first = await alice.run(["push", dir, "--name", "pushed"]);
     expect(first.code, first.stderr).toBe(0);
     expect(first.stderr).toMatch(/chunks: 0 already on the hub, 4 uploaded/);
     expect(first.stdout).toMatch(new RegExp(`^${ALICE}/pushed\\.flist: published`));

@@ -162,7 +162,7 @@ describe("usage", () => {
     expect(help.stdout()).toContain("zhub <command>");
   });
 
-  it("push without a backend says how to give it", async () => {
+  it("push without a backend, to a hub that does not tell it, says how to give it", async () => {
     process.env.ZHUB_TOKEN = TOKEN;
     const io = captureIo();
     expect(await run(["push", dir, "--hub", hub], io)).toBe(2);

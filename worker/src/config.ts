@@ -4,14 +4,20 @@ import type { Env } from "./env";
 export interface Backend {
   host: string;
   port: number;
-  namespace: string;
+  namespace?: string;
 }
 
-/** `HUB_BACKEND` = `host:port[/namespace]`; the namespace defaults to `default` as in the original. */
+/**
+ * `HUB_BACKEND` = `host:port[/namespace]`, the public chunk backend. The shape is the `backend` metadata the
+ * converter writes into every flist it makes (no `namespace` key when none is configured: zdb's default), so
+ * `backend-forced` and the hub's own flists agree.
+ */
 export function publicBackend(env: Env): Backend | null {
   const match = /^([^:/\s]+):(\d{1,5})(?:\/([^/\s]+))?$/.exec((env.HUB_BACKEND ?? "").trim());
   if (!match) return null;
-  return { host: match[1]!, port: Number(match[2]), namespace: match[3] ?? "default" };
+  const backend: Backend = { host: match[1]!, port: Number(match[2]) };
+  if (match[3] !== undefined) backend.namespace = match[3];
+  return backend;
 }
 
 /** `zdb://host:port`, the "Storage" line of `.txt`/`.json` (the original shows no namespace there). */

@@ -105,7 +105,13 @@ describe("/metadata", () => {
   it("adds backend-forced from HUB_BACKEND when the flist has no backend", async () => {
     const { body } = await json("/api/flist/inf/nobackend/metadata");
     expect(body.backend).toBeUndefined();
-    expect(body["backend-forced"]).toEqual({ host: "127.0.0.1", port: 9900, namespace: "default" });
+    // The shape the converter writes for HUB_BACKEND "127.0.0.1:9900": no namespace key when none is configured.
+    expect(body["backend-forced"]).toEqual({ host: "127.0.0.1", port: 9900 });
+  });
+
+  it("tells the public chunk backend at /api/backend (what zhub push writes into flists)", async () => {
+    const { body } = await json("/api/backend");
+    expect(body).toEqual({ status: "success", payload: { host: "127.0.0.1", port: 9900, address: "127.0.0.1:9900" } });
   });
 
   it("follows links and answers 404 for a loop", async () => {

@@ -6,7 +6,9 @@ import { Hono, type Context } from "hono";
 import type { AppEnv } from "../env";
 import { flistNameSchema, nameSchema } from "../catalog/names";
 import { param } from "../http/params";
+import { publicBackend } from "../config";
 import { HubError } from "../http/errors";
+import { ok } from "../http/respond";
 import { CACHE_IMMUTABLE, serveFlist } from "../http/serve-flist";
 import { getBlob } from "../storage/catalog-reads";
 import {
@@ -26,6 +28,15 @@ export const publicApi = new Hono<AppEnv>();
 
 const repoParam = (c: Context) => param(c, "repo", nameSchema);
 const flistParam = (c: Context) => param(c, "name", flistNameSchema);
+
+// The public chunk backend (HUB_BACKEND) that flists published here must name in their `backend` metadata:
+// clients that build flists themselves (`zhub push`) read it here. `address` is the `host:port[/namespace]` form.
+publicApi.get("/api/backend", (c) => {
+  const backend = publicBackend(c.env);
+  if (!backend) throw new HubError(404, "this hub has no public chunk backend configured");
+  const address = `${backend.host}:${backend.port}${backend.namespace ? `/${backend.namespace}` : ""}`;
+  return ok(c, { ...backend, address });
+});
 
 publicApi.get("/api/repositories", async (c) => c.json(await repositoriesList(c.env)));
 

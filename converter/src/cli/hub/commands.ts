@@ -227,19 +227,27 @@ async function pushCommand(args: string[], io: Io): Promise<number> {
   const source = positionals[0] as string;
   if (!fs.existsSync(source)) throw new UsageError(`${source}: no such file or directory`);
   const threads = positiveInt(values.threads, "threads");
-  // No hub route tells its public chunk backend (HUB_BACKEND), which every flist's `backend` metadata must name.
-  const backend = values.backend ?? (await settings()).backend;
-  if (backend === undefined) {
-    throw new UsageError(
-      "the hub does not publish its chunk backend: give it with --backend host:port[/namespace] (the hub's public 0-db address, " +
-        "the 'Storage' line of any of its flists' .txt), or store it once with zhub login --backend",
-    );
-  }
-  checkBackend(backend);
   const client = await clientFor(values);
+  // Every flist's `backend` metadata must name the hub's public chunk backend: given, stored, or asked of the hub.
+  const backend = values.backend ?? (await settings()).backend ?? (await hubBackend(client));
+  checkBackend(backend);
   const name = values.name !== undefined ? values.name.replace(/\.flist$/, "") : targetName(nodePath.resolve(source), undefined);
   const result = await push(client, source, { name, backend, ...(threads ? { threads } : {}), stderr: io.stderr, log: (line) => io.err(`${line}\n`) });
   return started(io, client, result.job, values, `${name}.flist`);
+}
+
+const backendSchema = z.object({ address: z.string() });
+
+/** The hub's public chunk backend (`GET /api/backend`), for flists built here. */
+async function hubBackend(client: HubClient): Promise<string> {
+  try {
+    return (await client.call("/api/backend", {}, backendSchema)).payload.address;
+  } catch (err) {
+    throw new UsageError(
+      `the hub did not tell its chunk backend (${(err as Error).message}): give it with --backend host:port[/namespace] ` +
+        "(the hub's public 0-db address), or store it once with zhub login --backend",
+    );
+  }
 }
 
 async function merge(args: string[], io: Io): Promise<number> {
