@@ -24,5 +24,7 @@ export const R2_SINGLE_PUT_MAX_BYTES = 5 * 1024 * 1024 * 1024;
 export const uploadConfig = {
   formMaxBytes: (env: Env) => positive(env.HUB_UPLOAD_FORM_MAX_BYTES, DEFAULT_FORM_MAX_BYTES),
   maxBytes: (env: Env) => positive(env.HUB_UPLOAD_MAX_BYTES, 10 * 1024 * 1024 * 1024),
-  chunkMaxBytes: (env: Env) => positive(env.HUB_CHUNK_MAX_BYTES, 4 * 1024 * 1024),
+  // The largest value a 512 KiB piece can become (snappy's worst case + XXTEA's length word): what the
+  // converter accepts (converter/src/chunks/transform.ts MAX_STORED_SIZE).
+  chunkMaxBytes: (env: Env) => positive(env.HUB_CHUNK_MAX_BYTES, 611_708),
 };
