@@ -5,6 +5,7 @@
  * and that the registry password appears nowhere: not in events, failures, or the service's log.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../src/service/config.ts";
 import { type Rig, jobId, startRig } from "./service-support.ts";
 import { OciLayout, type RunningRegistry, startRegistry } from "./support/registry.ts";
 
@@ -83,5 +84,31 @@ describe("docker jobs", () => {
   it("refuses a docker spec without an image (400)", async () => {
     const res = await rig.submit({ id: jobId("docker"), attempt: 1, kind: "docker", repository: "alice", name: "x.flist" });
     expect(res.status).toBe(400);
+  });
+});
+
+describe("registry configuration (converter env)", () => {
+  const base = { HUB_URL: "http://127.0.0.1:8787", HUB_CHUNK_STORE: "file:///tmp/x", HUB_BACKEND: "hub.example:9900", INTERNAL_SECRET: "0123456789abcdef" };
+
+  it("reads HUB_INSECURE_REGISTRIES, HUB_REGISTRY_ALLOW/DENY and HUB_DOCKERHUB_MIRROR", () => {
+    const config = loadConfig({
+      ...base,
+      HUB_INSECURE_REGISTRIES: "127.0.0.1:5000, Mirror.local:80",
+      HUB_REGISTRY_ALLOW: "docker.io,*.example.com",
+      HUB_REGISTRY_DENY: "evil.example.com",
+      HUB_DOCKERHUB_MIRROR: "https://mirror.gcr.io/",
+    });
+    expect(config.registryPolicy).toEqual({
+      insecure: ["127.0.0.1:5000", "mirror.local:80"],
+      allow: ["docker.io", "*.example.com"],
+      deny: ["evil.example.com"],
+      dockerHubMirror: "https://mirror.gcr.io",
+    });
+    expect(loadConfig(base).registryPolicy).toEqual({ insecure: [], allow: [], deny: [] });
+  });
+
+  it("refuses a malformed mirror at start-up", () => {
+    expect(() => loadConfig({ ...base, HUB_DOCKERHUB_MIRROR: "mirror.gcr.io/path" })).toThrow(ConfigError);
+    expect(() => loadConfig({ ...base, HUB_DOCKERHUB_MIRROR: "mirror.gcr.io/path" })).toThrow(/HUB_DOCKERHUB_MIRROR must be http\(s\):\/\/host\[:port\]/);
   });
 });
