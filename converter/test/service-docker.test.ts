@@ -6,7 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../src/service/config.ts";
-import { type Rig, jobId, startRig } from "./service-support.ts";
+import { EventReporter } from "../src/service/events.ts";
+import { HubClient } from "../src/service/hub.ts";
+import { type Rig, SECRET, jobId, startRig } from "./service-support.ts";
 import { OciLayout, type RunningRegistry, startRegistry } from "./support/registry.ts";
 
 const USER = "puller";
@@ -84,6 +86,35 @@ describe("docker jobs", () => {
   it("refuses a docker spec without an image (400)", async () => {
     const res = await rig.submit({ id: jobId("docker"), attempt: 1, kind: "docker", repository: "alice", name: "x.flist" });
     expect(res.status).toBe(400);
+  });
+});
+
+describe("progress events", () => {
+  it("coalesce within a phase only: every layer and the build reach the Worker, however fast they pass", async () => {
+    const id = jobId("phases");
+    const reporter = new EventReporter(new HubClient(rig.peer.url, SECRET), id, 1, () => {}, () => {});
+    try {
+      for (const [message, progress] of [
+        ["Downloading layer 1 / 2 [0.0 MB / 2.0 MB]", 5],
+        ["Downloading layer 1 / 2 [0.5 MB / 2.0 MB]", 25],
+        ["Downloading layer 1 / 2 [1.0 MB / 2.0 MB]", 46],
+        ["Downloading layer 2 / 2 [1.0 MB / 2.0 MB]", 46],
+        ["Downloading layer 2 / 2 [2.0 MB / 2.0 MB]", 88],
+        ["Building flist: storing the last chunks", 90],
+        ["Building flist: owners and metadata", 96],
+        ["Image converted", 98],
+      ] as const) reporter.update(message, progress);
+      await reporter.flush();
+      expect((rig.peer.events.get(id) ?? []).map((e) => `${e.event.message} ${e.event.progress}`)).toEqual([
+        "Downloading layer 1 / 2 [0.0 MB / 2.0 MB] 5",
+        "Downloading layer 1 / 2 [1.0 MB / 2.0 MB] 46",
+        "Downloading layer 2 / 2 [2.0 MB / 2.0 MB] 88",
+        "Building flist: owners and metadata 96",
+        "Image converted 98",
+      ]);
+    } finally {
+      reporter.close();
+    }
   });
 });
 

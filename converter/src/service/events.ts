@@ -1,8 +1,11 @@
 /**
  * Progress events of one job attempt, sent to the Worker in order (hub-api.md §7.6 shapes).
  *
- * - At most one call in flight; updates arriving meanwhile are coalesced to the latest, so a fast job never
- *   queues hundreds of calls and the Worker sees progress in order.
+ * - At most one call in flight; updates arriving meanwhile are coalesced to the latest of their phase, so a fast
+ *   job never queues hundreds of calls and the Worker sees progress in order. A phase is the message up to its first
+ *   `:` or `[` (`Building: processing item 5 of 9` and `… 6 of 9` are one phase; `Downloading layer 2 / 4 [..]`,
+ *   `Building flist: …` and `Image converted` are three): the last update of each phase is kept, so listeners see
+ *   every layer of a docker pull and the build that follows even when they pass faster than one call.
  * - Heartbeat: when nothing was sent for a while, an event call without an event is sent. Event calls renew the
  *   job's lease (docs/jobs-protocol.md), and a long step without a percentage change (a huge file, writing a big
  *   flist) must not let the lease expire while this converter is alive. The pause is a third of the lease the
@@ -17,6 +20,15 @@ import { StaleJobError } from "./hub.ts";
 export const HEARTBEAT_MS = 20_000;
 export const MIN_HEARTBEAT_MS = 500;
 
+/** Waiting phases kept at most (see the coalescing rule above). */
+const MAX_QUEUED = 16;
+
+/** `Building: processing item 5 of 9` → `Building`; `Downloading layer 2 / 4 [1.0 MB / 9.0 MB]` → `Downloading layer 2 / 4`. */
+function phaseOf(message: string): string {
+  const end = message.search(/[:[]/);
+  return (end < 0 ? message : message.slice(0, end)).trim();
+}
+
 export interface UpdateEvent {
   status: "update";
   message: string;
@@ -24,8 +36,8 @@ export interface UpdateEvent {
 }
 
 export class EventReporter {
-  private latest: UpdateEvent | undefined;
-  private pending = false;
+  /** Updates waiting for the call in flight: the last of each phase, in order (at most MAX_QUEUED). */
+  private readonly queued: UpdateEvent[] = [];
   private sending: Promise<void> | undefined;
   private lastSentAt = Date.now();
   private readonly timer: NodeJS.Timeout;
@@ -54,8 +66,14 @@ export class EventReporter {
   }
 
   update(message: string, progress: number): void {
-    this.latest = { status: "update", message, progress: Math.max(0, Math.min(100, Math.floor(progress))) };
-    this.pending = true;
+    const event: UpdateEvent = { status: "update", message, progress: Math.max(0, Math.min(100, Math.floor(progress))) };
+    const last = this.queued.at(-1);
+    if (last && phaseOf(last.message) === phaseOf(message)) this.queued[this.queued.length - 1] = event;
+    else {
+      this.queued.push(event);
+      // An image of many tiny layers must not grow the backlog: the oldest waiting phases are dropped first.
+      if (this.queued.length > MAX_QUEUED) this.queued.shift();
+    }
     if (!this.sending) this.kick();
   }
 
@@ -74,9 +92,8 @@ export class EventReporter {
   }
 
   private kick(): void {
-    if (!this.latest) return;
-    this.pending = false;
-    this.send({ ...this.latest });
+    const next = this.queued.shift();
+    if (next) this.send(next);
   }
 
   /** One call (an event, or a heartbeat when `event` is undefined). */
@@ -104,7 +121,7 @@ export class EventReporter {
       )
       .finally(() => {
         this.sending = undefined;
-        if (this.pending) this.kick();
+        if (this.queued.length > 0) this.kick();
       });
   }
 }
