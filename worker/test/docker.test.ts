@@ -5,10 +5,12 @@
  * from the row once the job ends. The converter's side is played through the Worker's real internal routes.
  */
 import { env } from "cloudflare:workers";
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { openCredentials, sealCredentials } from "../src/docker/credentials";
 import { dockerFlistName } from "../src/docker/reference";
 import { startDockerJob } from "../src/docker/service";
+import { dispatchJob } from "../src/jobs/dispatch";
+import { appendEvent, insertJob } from "../src/jobs/store";
 import { fetchHub, json, migrate } from "./support/hub";
 import { accepted, failJob, jobRow, postUpload, publishJob, stubConverter, waitFor } from "./support/jobs";
 
@@ -16,6 +18,15 @@ const stub = stubConverter();
 
 beforeAll(migrate);
 beforeEach(() => stub.answer(accepted));
+
+// Jobs the tests leave running are ended (as their converter would), so no Queue delivery outlives the stub.
+afterAll(async () => {
+  const open = await env.DB.prepare("SELECT id FROM jobs WHERE status IN ('queued', 'running')").all<{ id: string }>();
+  for (const { id } of open.results) {
+    await stub.waitForDispatch(id);
+    await failJob(id, (await jobRow(id)).attempts, "test over");
+  }
+});
 
 const PASSWORD = "s3cret-Pa55word-for-the-registry";
 const TOKEN = "registry-token-0123456789abcdef";
@@ -196,5 +207,32 @@ describe("registry credentials", () => {
     expect(job).toMatchObject({ kind: "docker", repository: "webrepo", user: "web-user", name: "nginx-1.27.flist", status: "queued" });
     expect(job.params).not.toContain(TOKEN);
     await expect(startDockerJob(env, { user: "u", repository: "r" }, { image: "" })).rejects.toMatchObject({ status: 400 });
+  });
+
+  it("a job whose sealed credentials do not open (key rotated, row tampered) fails at dispatch, never sent", async () => {
+    const id = crypto.randomUUID();
+    const now = Math.floor(Date.now() / 1000);
+    const sealed = await sealCredentials("the-previous-internal-secret", id, { token: TOKEN });
+    // Inserted without a Queue message, so the dispatch below is the only one.
+    await env.DB.batch([
+      insertJob(env.DB, {
+        id,
+        kind: "docker",
+        user: "u",
+        repository: "cred3",
+        name: "alpine-latest.flist",
+        params: JSON.stringify({ docker: { image: "alpine" }, sealed }),
+        input_key: null,
+        input_size: null,
+        lease_until: now,
+      }, now),
+      appendEvent(env.DB, id, { status: "update", message: "Job queued", progress: 0 }, now),
+    ]);
+    const outcome = await dispatchJob(env, id, "queue");
+    expect(outcome).toEqual({ kind: "failed", reason: "cannot prepare the job: sealed credentials: cannot be opened with this hub's key" });
+    expect(stub.dispatches(id)).toEqual([]);
+    const row = await jobRow(id);
+    expect(row.status).toBe("failed");
+    expect(JSON.parse(row.params).sealed).toBeUndefined();
   });
 });
