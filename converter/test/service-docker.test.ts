@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../src/service/config.ts";
 import { EventReporter } from "../src/service/events.ts";
 import { HubClient } from "../src/service/hub.ts";
-import { type Rig, SECRET, jobId, startRig } from "./service-support.ts";
+import { type Rig, SECRET, jobId, startRig, waitFor } from "./service-support.ts";
 import { OciLayout, type RunningRegistry, startRegistry } from "./support/registry.ts";
 
 const USER = "puller";
@@ -80,6 +80,20 @@ describe("docker jobs", () => {
       expect(outcome.fail.status, outcome.fail.message).toBe(status);
       expect(outcome.fail.message).toMatch(message);
       expect(everything(spec.id as string)).not.toContain(PASSWORD);
+    }
+  });
+
+  it("stops quietly when the Worker answers 409 (stale attempt or job over): no publish, no fail", async () => {
+    const spec = dockerJob(`${registry.host}/svc/small:v1`, { credentials: { username: USER, password: PASSWORD } });
+    rig.peer.status = (call, id) => (id === spec.id && call !== "fail" ? 409 : 200);
+    try {
+      expect((await rig.submit(spec)).status).toBe(202);
+      await waitFor(() => rig.logs.some((l) => l.includes(spec.id) && l.includes("stopped")), 30_000, "the job to stop");
+      await rig.converter.runner.idle();
+      expect(rig.peer.publishes.get(spec.id)).toBeUndefined();
+      expect(rig.peer.fails.get(spec.id)).toBeUndefined();
+    } finally {
+      rig.peer.status = () => 200;
     }
   });
 
