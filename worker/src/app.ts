@@ -10,6 +10,7 @@ import { internalJobs } from "./jobs/internal-routes";
 import { dockerRoutes } from "./docker/routes";
 import { jobRoutes } from "./jobs/routes";
 import { uploads } from "./uploads/routes";
+import { images } from "./images/routes";
 import type { AppEnv } from "./env";
 import { cors } from "./http/cors";
 import { notFound, onError } from "./http/errors";
@@ -37,6 +38,8 @@ app.route("/api/flist/me", uploads);
 app.route("/api/flist/me", dockerRoutes);
 app.route("/api/flist/me", meApi);
 app.route("/", publicApi);
+// LXD/Incus image server (streams/v1, images/…, /api/images): before the website and `/<repo>/<file>`.
+app.route("/", images);
 // The website: after the API, before the `/<repo>/<file>` downloads (worker/src/web/index.ts).
 app.route("/", web);
 app.route("/", downloads);

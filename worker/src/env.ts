@@ -29,6 +29,10 @@ export interface Env {
   HUB_UPLOAD_MAX_BYTES: string;
   /** Largest chunk accepted by `PUT /api/chunks/<hash>` (bytes; default 4 MiB). */
   HUB_CHUNK_MAX_BYTES: string;
+  /** "true": re-uploading an image file replaces it (needs deletes too); else kept as `name-1.ext` (issue 7). */
+  HUB_IMAGES_ALLOW_OVERWRITES?: string;
+  /** "true": image versions and products may be deleted (issue 7). */
+  HUB_IMAGES_ALLOW_DELETES?: string;
   /**
    * Production: the converter reached through a binding instead of `HUB_CONVERTER_URL` — a service binding
    * (`fetch`) or a container Durable Object namespace (`@cloudflare/containers`). Absent locally.

@@ -14,6 +14,7 @@ import type { Env } from "../src/env";
 import { signToken } from "../src/auth/tokens";
 import { OTHER_SEED, SEED, env, internalHeaders, migrate, now } from "./auth-support";
 import { randomBytes, stubConverter, uploadForm } from "./support/jobs";
+import { curlForm } from "./images-support";
 
 // The converter is stood in for only to see whether a refused chunk request was forwarded (it must not be).
 const converter = stubConverter((call) => {
@@ -24,7 +25,8 @@ const converter = stubConverter((call) => {
 
 /** Max age used for the whole file, so that "expired" is a real case. */
 const MAX_AGE = 86_400;
-const BASE_ENV: Partial<Env> = { HUB_TOKEN_MAX_AGE: String(MAX_AGE), HUB_READONLY: "false" };
+// Image deletes allowed, so the control pass of the image DELETE rows does change the catalog.
+const BASE_ENV: Partial<Env> = { HUB_TOKEN_MAX_AGE: String(MAX_AGE), HUB_READONLY: "false", HUB_IMAGES_ALLOW_DELETES: "true" };
 
 async function hub(path: string, init: RequestInit = {}, overrides: Partial<Env> = {}): Promise<Response> {
   const ctx = createExecutionContext();
@@ -83,9 +85,21 @@ interface Route {
    * forwarded to the converter (chunk routes change the chunk store, which the converter owns, not the catalog).
    */
   effect?: "catalog" | "converter";
+  /** Extra request headers (the image curl form declares its Content-Type and Content-Length). */
+  headers?: Record<string, string>;
 }
 
 const json = JSON.stringify;
+
+const IMAGE_V = "20260101_00:00";
+/** The curl form of the image server, built fresh per request (its Content-Length must be declared in-process). */
+function imageForm(filename: string): Pick<Route, "body" | "headers"> {
+  const boundary = "------------------------matrixboundary";
+  return {
+    body: () => curlForm(filename, randomBytes(64), {}, boundary).body,
+    headers: { "Content-Type": `multipart/form-data; boundary=${boundary}` },
+  };
+}
 
 /** hub-api.md §5.3 with the DESIGN.md decisions (GET kept, POST accepted), plus the auth routes. In control order. */
 const ROUTES: Route[] = [
@@ -143,6 +157,27 @@ const ROUTES: Route[] = [
     body: () => randomBytes(64),
     effect: "converter",
   },
+  // LXD/Incus image server (issue 7): created by the first row, removed by the last two in the control pass.
+  {
+    label: "image curl upload (POST /images/)",
+    method: "POST",
+    path: "/images/",
+    ...imageForm(`mx/1/amd64/default/${IMAGE_V}/lxd.tar.xz`),
+  },
+  {
+    label: "image file (PUT)",
+    method: "PUT",
+    path: `/api/images/mx/1/amd64/default/${IMAGE_V}/rootfs.squashfs`,
+    body: () => randomBytes(64),
+  },
+  {
+    label: "image version create (POST)",
+    method: "POST",
+    path: "/api/images/versions",
+    body: json({ os: "mx", release: "1", arch: "amd64", version: "20260102_00:00" }),
+  },
+  { label: "image version delete (DELETE)", method: "DELETE", path: "/api/images/mx/1/amd64/default/20260102_00:00" },
+  { label: "image product delete (DELETE)", method: "DELETE", path: "/api/images/mx/1/amd64/default" },
   {
     label: "revoke one token (POST)",
     method: "POST",
@@ -246,7 +281,7 @@ function bodyOf(route: Route): { body?: BodyInit; headers: Record<string, string
     const body = route.body();
     // An in-process Request has no Content-Length until it crosses the network: declare it as a client does.
     const length: Record<string, string> = body instanceof Uint8Array ? { "Content-Length": String(body.byteLength) } : {};
-    return { body, headers: length };
+    return { body, headers: { ...route.headers, ...length } };
   }
   const body = route.body === "__OWNER_SPARE_TOKEN__" ? json({ token: tokens.ownerSpare }) : route.body;
   return { body, headers: { "Content-Type": "application/json" } };
