@@ -186,14 +186,41 @@ describe("merge action", () => {
 });
 
 describe("docker action", () => {
-  it("answers a readable 503 while the Worker side of Docker conversion does not exist", async () => {
-    const res = await send("POST", "/docker-convert", JSON.stringify({ image: "alpine:3.20" }), alice, {
+  const docker = (body: unknown, session: TestSession | null = alice, headers: Record<string, string> = {}) =>
+    send("POST", "/docker-convert", JSON.stringify(body), session, { "Content-Type": "application/json", ...headers });
+
+  it("starts a docker job like POST /api/flist/me/docker, named after the image, credentials never stored in clear", async () => {
+    const res = await docker({ image: "registry.test/team/app:1.2", platform: "linux/arm64", username: "u", password: "S3cret-pw" });
+    expect(res.status).toBe(202);
+    const { job: id, name, page: pageUrl } = ((await res.json()) as any).payload;
+    expect(name).toBe("registry.test-team-app-1.2.flist");
+    expect(pageUrl).toBe("/alice/registry.test-team-app-1.2.flist.html");
+    const job = await jobRow(id);
+    expect([job.kind, job.repository, job.user]).toEqual(["docker", "alice", "alice"]);
+    const params = JSON.parse(job.params);
+    expect(params.docker).toEqual({ image: "registry.test/team/app:1.2", platform: "linux/arm64" });
+    expect(job.params).not.toContain("S3cret-pw");
+  });
+
+  it("answers readable errors and refuses without the CSRF token", async () => {
+    const missing = await docker({ image: "" });
+    expect(missing.status).toBe(400);
+    expect(await missing.json()).toEqual({ status: "error", message: "missing docker image name" });
+    expect((await docker({ image: "alpine", platform: "amd64" })).status).toBe(400);
+    expect((await docker({ image: "alpine", extra: 1 })).status).toBe(400);
+    expect((await send("POST", "/docker-convert", "{", alice, { "Content-Type": "application/json" })).status).toBe(400);
+    const noToken = await send("POST", "/docker-convert", JSON.stringify({ image: "alpine" }), null, {
+      Cookie: alice.cookie,
       "Content-Type": "application/json",
     });
-    expect(res.status).toBe(503);
-    expect(await res.json()).toEqual({ status: "error", message: "Docker conversion is not available on this hub yet" });
+    expect(noToken.status).toBe(403);
+  });
+
+  it("renders the page with platform, startup file and private-registry fields", async () => {
     const { html } = await page("/docker-convert", { Cookie: alice.cookie });
     expect(html).toContain('id="platform"');
+    expect(html).toContain('id="startup-toml"');
+    expect(html).toContain('id="password"');
     expect(html).toContain("data-layers");
   });
 });

@@ -7,7 +7,7 @@
  *   PUT  /upload/<file>.tar.gz        raw body (streamed to R2 like `PUT /api/flist/me/upload/<name>`)
  *   PUT  /upload-flist/<file>.flist   raw body
  *   POST /merge                       JSON {"sources": ["repo/name", …], "name": "…"}
- *   POST /docker-convert              JSON {"image": "…", "name"?: "…"}
+ *   POST /docker-convert              JSON {"image", "platform"?, "startupToml"?, "username"?, "password"?, "token"?}
  */
 import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { z } from "zod";
@@ -17,6 +17,7 @@ import { HubError } from "../../http/errors";
 import { R2_SINGLE_PUT_MAX_BYTES, uploadConfig } from "../../jobs/config";
 import { jobUrls } from "../../jobs/read";
 import type { JobRow } from "../../jobs/store";
+import { startDockerJob } from "../../docker/service";
 import { followChain } from "../../storage/catalog-reads";
 import { MAX_FLIST_BYTES } from "../../services/publish";
 import { startJob } from "../../uploads/jobs";
@@ -136,7 +137,19 @@ publishRoutes.post("/merge", ...actionGuard, async (c) => {
   return started(c, job);
 });
 
-publishRoutes.post("/docker-convert", ...actionGuard, () => {
-  // The Worker side of Docker conversion (issue 5) is not there yet; the page is ready for its job events.
-  throw new HubError(503, "Docker conversion is not available on this hub yet");
+/** Docker requests are a few fields: anything larger is not one. */
+const MAX_DOCKER_BODY = 64 * 1024;
+
+publishRoutes.post("/docker-convert", ...actionGuard, async (c) => {
+  if (Number(c.req.header("Content-Length") ?? "0") > MAX_DOCKER_BODY) throw new HubError(413, "request body too large");
+  let body: unknown;
+  try {
+    body = await c.req.json();
+  } catch {
+    throw new HubError(400, "malformed json request");
+  }
+  // Validation (image, platform, credentials) and sealing of the credentials happen in the docker service, as for
+  // POST /api/flist/me/docker.
+  const job = await startDockerJob(c.env, actor(c), body);
+  return started(c, job);
 });
