@@ -21,6 +21,7 @@ import { type RunningRedis, startRedis as startTestRedis } from "../../converter
 import { type ChunkStore, openStore } from "../../converter/src/store/index.ts";
 import { signToken } from "../../worker/src/auth/tokens.ts";
 import { applyMigrations } from "../../scripts/lib/migrations.ts";
+import { waitForHttps } from "./tls.ts";
 import { type Child, WRANGLER, converterCommand, freePort, startChild, waitForHttp, wranglerEnv } from "../../scripts/lib/processes.ts";
 
 const HOST = "127.0.0.1";
@@ -31,6 +32,11 @@ export interface StackOptions {
   workerVars?: Record<string, string>;
   /** Extra converter environment (e.g. `CONVERTER_MAX_EXPANDED_BYTES`). */
   converterEnv?: Record<string, string>;
+  /**
+   * Serve the Worker over HTTPS with this key and certificate (e2e/support/tls.ts makeTestCert()): LXD/Incus
+   * remotes must be HTTPS. The converter trusts the certificate (NODE_EXTRA_CA_CERTS); `hubUrl` is `https://…`.
+   */
+  tls?: { keyPath: string; certPath: string };
 }
 
 export interface Stack {
@@ -147,7 +153,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const seed = crypto.randomBytes(32).toString("hex");
   const internalSecret = crypto.randomBytes(24).toString("base64url");
   const [hubPort, inspectorPort, converterPort] = [await freePort(), await freePort(), await freePort()];
-  const hubUrl = `http://${HOST}:${hubPort}`;
+  const hubUrl = `${options.tls ? "https" : "http"}://${HOST}:${hubPort}`;
   const converterUrl = `http://${HOST}:${converterPort}`;
 
   let redis: RunningRedis | undefined;
@@ -208,6 +214,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       INTERNAL_SECRET: internalSecret,
       CONVERTER_HOST: HOST,
       CONVERTER_PORT: String(converterPort),
+      ...(options.tls ? { NODE_EXTRA_CA_CERTS: options.tls.certPath } : {}),
       ...options.converterEnv,
       ...extra,
     });
@@ -250,11 +257,17 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         "--env-file", envFile,
         "--show-interactive-dev-session=false",
         "--log-level", "warn",
+        ...(options.tls
+          ? ["--local-protocol", "https", "--https-key-path", options.tls.keyPath, "--https-cert-path", options.tls.certPath]
+          : []),
       ],
       { env: wranglerEnv(), group: true, onLine: (l) => log.line("[wrangler]", l) },
     );
     // 200 only: the catalog answers once the Worker runs with its migrated database.
-    await waitForHttp(`${hubUrl}/api/flist`, wrangler, "wrangler dev", 180_000, true).catch((err: Error) => {
+    const ready = options.tls
+      ? waitForHttps(`${hubUrl}/api/flist`, options.tls.certPath, () => wrangler?.running() ?? false, 180_000)
+      : waitForHttp(`${hubUrl}/api/flist`, wrangler, "wrangler dev", 180_000, true);
+    await ready.catch((err: Error) => {
       throw new Error(`${err.message}\n${log.text()}`);
     });
 

@@ -271,10 +271,19 @@ describe("overwrite and delete settings (docker-simplestreams-server's meaning)"
     const again = await upload(tokens.alice!, `${base}/rootfs.squashfs`, second);
     expect(again.status).toBe(200);
     expect(again.body.payload.name).toBe("rootfs-1.squashfs");
-    const items = (await imagesJson()).products["ow:1:amd64:default"].versions[V].items;
-    expect(items["rootfs.squashfs"].sha256).toBe(await sha256Hex(first));
+    // The index pairs the metadata with the newest copy only (one fingerprint per root type); both stay stored.
+    let items = (await imagesJson()).products["ow:1:amd64:default"].versions[V].items;
+    expect(items["rootfs.squashfs"]).toBeUndefined();
     expect(items["rootfs-1.squashfs"]).toMatchObject({ ftype: "squashfs", sha256: await sha256Hex(second) });
-    expect((await upload(tokens.alice!, `${base}/rootfs.squashfs`, second)).body.payload.name).toBe("rootfs-2.squashfs");
+    expect(items["lxd.tar.xz"].combined_squashfs_sha256).toBe(await sha256Hex(meta, second));
+    expect((await hub(`/images/${base}/rootfs.squashfs`)).status).toBe(200);
+    expect((await upload(tokens.alice!, `${base}/rootfs.squashfs`, first)).body.payload.name).toBe("rootfs-2.squashfs");
+    items = (await imagesJson()).products["ow:1:amd64:default"].versions[V].items;
+    expect(Object.keys(items).sort()).toEqual(["lxd.tar.xz", "rootfs-2.squashfs"]);
+    expect(items["lxd.tar.xz"].combined_squashfs_sha256).toBe(await sha256Hex(meta, first));
+    const listed = (await (await hub("/api/images?repository=alice")).json()) as any;
+    const ow = listed.payload.find((p: any) => p.product === "ow:1:amd64:default");
+    expect(ow.versions[0].items.map((i: any) => i.name).sort()).toEqual(["lxd.tar.xz", "rootfs-1.squashfs", "rootfs-2.squashfs", "rootfs.squashfs"]);
   });
 
   it("overwrites without deletes: 405 Deletion not permitted, nothing changed", async () => {
@@ -293,10 +302,13 @@ describe("overwrite and delete settings (docker-simplestreams-server's meaning)"
     const newMeta = bytesOf("ow meta 2", 150);
     expect((await upload(tokens.alice!, `${base}/lxd.tar.xz`, newMeta, settings)).status).toBe(200);
     const items = (await imagesJson()).products["ow:1:amd64:default"].versions[V].items;
-    expect(items["rootfs.squashfs"].sha256).toBe(await sha256Hex(second));
     expect(items["lxd.tar.xz"].sha256).toBe(await sha256Hex(newMeta));
-    // Newest squashfs of the version is rootfs.squashfs (replaced last): its pair is the fingerprint.
-    expect(items["lxd.tar.xz"].combined_squashfs_sha256).toBe(await sha256Hex(newMeta, second));
+    // rootfs-2.squashfs is still the newest copy: the replaced metadata is paired with it.
+    expect(items["lxd.tar.xz"].combined_squashfs_sha256).toBe(await sha256Hex(newMeta, first));
+    const listed = (await (await hub("/api/images?repository=alice")).json()) as any;
+    const ow = listed.payload.find((p: any) => p.product === "ow:1:amd64:default");
+    const replaced = ow.versions[0].items.find((i: any) => i.name === "rootfs.squashfs");
+    expect(replaced.sha256).toBe(await sha256Hex(second));
     const served = await hub(`/images/${base}/rootfs.squashfs`);
     expect(new Uint8Array(await served.arrayBuffer())).toEqual(second);
   });

@@ -27,13 +27,36 @@ export function itemPath(product: ProductRow, version: string, name: string): st
   return `images/${os}/${release}/${arch}/${variant}/${version}/${name}`;
 }
 
+/** 0 for `rootfs.squashfs`, n for the copy `rootfs-<n>.squashfs` kept when overwrites are off. */
+function copyNumber(name: string): number {
+  const dot = name.indexOf(".");
+  const match = /-(\d+)$/.exec(dot < 0 ? name : name.slice(0, dot));
+  return match ? Number(match[1]) : 0;
+}
+
+/**
+ * The items of a version as the clients get them: every metadata file, and of each root type only the newest
+ * copy. LXD/Incus pair each metadata item with every root item and take the metadata item's one
+ * `combined_<type>_sha256` as the fingerprint, so two roots of one type would claim one fingerprint and one of
+ * them would fail verification. Older copies stay stored and listed by `GET /api/images`.
+ */
+function servedItems<T extends { name: string; ftype: string }>(items: T[]): T[] {
+  const newest = new Map<string, T>();
+  for (const item of items) {
+    if (isMeta(item.ftype)) continue;
+    const seen = newest.get(item.ftype);
+    if (!seen || copyNumber(item.name) > copyNumber(seen.name)) newest.set(item.ftype, item);
+  }
+  return items.filter((i) => isMeta(i.ftype) || newest.get(i.ftype) === i);
+}
+
 export function buildImages(catalog: Catalog): Record<string, unknown> {
   const products: Record<string, unknown> = {};
   let updated = 0;
   for (const p of catalog.products) {
     const versions: Record<string, unknown> = {};
     for (const v of catalog.versions.filter((x) => x.product === p.product)) {
-      const items = catalog.items.filter((i) => i.product === p.product && i.version === v.version);
+      const items = servedItems(catalog.items.filter((i) => i.product === p.product && i.version === v.version));
       if (items.length === 0) continue;
       const out: Record<string, Record<string, unknown>> = {};
       for (const item of items) {
@@ -44,7 +67,6 @@ export function buildImages(catalog: Catalog): Record<string, unknown> {
           size: item.size,
         };
         if (isMeta(item.ftype)) {
-          // Items are in upload order: the newest root file of each type wins when copies were kept.
           for (const root of items) {
             const fields = COMBINED_FIELDS[root.ftype as RootFtype];
             const pair = catalog.combined.find(
