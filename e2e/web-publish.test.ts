@@ -2,16 +2,19 @@
  * Publishing from the website in a real browser against the real local stack, signed in through the ThreeFold
  * Connect stand-in: upload a fixture tarball (upload progress bar, then the job's live events) ending on the new
  * flist's page; a broken archive ends on a readable error; a homemade flist upload; a merge of two flists picked
- * with the search box and ordered; restore of an earlier version by the owner. Screenshots under
- * e2e/.screenshots/ (web-publish-*.png).
+ * with the search box and ordered; restore of an earlier version by the owner; a Docker image converted from a
+ * local docker-registry with progress per layer. Screenshots under e2e/.screenshots/ (web-publish-*.png).
  */
+import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import zlib from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { launchBrowser, newContext, screenshot, screenshotBoth } from "./support/browser.ts";
 import { fixture } from "./support/flists.ts";
+import { type RunningRegistry, makeLayerTar, pushRawImage, startRegistry } from "../converter/test/support/registry.ts";
 import { startStack, type Stack } from "./support/stack.ts";
 import { startTfconnect, type TfconnectStandIn } from "./support/tfconnect.ts";
 
@@ -22,13 +25,37 @@ let browser: Browser;
 let context: BrowserContext;
 let page: Page;
 let work: string;
+let registry: RunningRegistry;
+
+/** A two-layer image (the second one large enough to report progress) with an entrypoint and environment. */
+async function pushImage(): Promise<void> {
+  const gz = async (members: Parameters<typeof makeLayerTar>[0]) => ({
+    bytes: zlib.gzipSync(await makeLayerTar(members)),
+    mediaType: "application/vnd.oci.image.layer.v1.tar+gzip",
+  });
+  const noise = randomBytes(3_000_000); // incompressible: the layer takes a moment to pull
+  const layers = [
+    await gz([
+      { name: "bin/", type: "directory" },
+      { name: "bin/app", data: "#!/bin/sh\necho app\n", mode: 0o755 },
+      { name: "etc/", type: "directory" },
+      { name: "etc/motd", data: "from a registry\n" },
+    ]),
+    await gz([{ name: "data/", type: "directory" }, { name: "data/blob.bin", data: noise }]),
+  ];
+  await pushRawImage(registry.host, "web/app", "v1", layers, {
+    config: { Entrypoint: ["/bin/app"], Env: ["PATH=/bin", "GREETING=hello from docker"] },
+  });
+}
 
 beforeAll(async () => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), "web-publish-"));
   tf = await startTfconnect();
   tf.addUser(USER, "carol@example.org");
   tf.approveAs(USER);
-  stack = await startStack({ workerVars: tf.workerVars() });
+  registry = await startRegistry();
+  await pushImage();
+  stack = await startStack({ workerVars: tf.workerVars(), converterEnv: { HUB_INSECURE_REGISTRIES: registry.host } });
   browser = await launchBrowser();
   context = await newContext(browser);
   page = await context.newPage();
@@ -40,6 +67,7 @@ afterAll(async () => {
   await browser?.close();
   await stack?.stop();
   await tf?.stop();
+  await registry?.stop();
   if (work) fs.rmSync(work, { recursive: true, force: true });
 });
 
@@ -161,6 +189,40 @@ describe("publishing from the website", () => {
     expect(await page.textContent(".notice.ok")).toContain("Version 1 restored");
     expect(await page.textContent("#flist-md5")).not.toBe(replaced);
     await screenshot(page, "web-publish-restored.desktop");
+  });
+
+  it("converts a Docker image from a local registry, with progress per layer, to its flist page", async () => {
+    await page.goto(`${stack.hubUrl}/docker-convert`);
+    await page.fill("#image", `${registry.host}/web/app:v1`);
+    let layers = 0;
+    const watch = setInterval(() => {
+      void page
+        .evaluate(() => document.querySelectorAll("[data-layers] [data-layer]").length)
+        .then((n) => (layers = Math.max(layers, n)))
+        .catch(() => undefined);
+    }, 25);
+    await page.click('button[type="submit"]');
+    await page.locator("[data-layers] [data-layer]").first().waitFor({ timeout: 120_000 });
+    await screenshot(page, "web-publish-docker-progress.desktop");
+    const name = `${registry.host.replace(":", "-")}-web-app-v1.flist`;
+    await page.waitForURL(flistPage(name), { timeout: 180_000 });
+    clearInterval(watch);
+    expect(layers).toBe(2);
+    const metadata = await page.textContent("#metadata");
+    expect(metadata).toContain('"/bin/app"');
+    expect(metadata).toContain("hello from docker");
+    await page.locator("#tree button.dir", { hasText: "data/" }).click();
+    await page.locator('#tree li[data-path="/data/blob.bin"]').waitFor();
+    await screenshot(page, "web-publish-docker-flist.desktop");
+  });
+
+  it("ends a conversion of an unknown image on a readable error", async () => {
+    await page.goto(`${stack.hubUrl}/docker-convert`);
+    await page.fill("#image", `${registry.host}/web/nope:v1`);
+    await page.click('button[type="submit"]');
+    const error = page.locator("[data-job-error]");
+    await error.waitFor({ state: "visible", timeout: 120_000 });
+    expect(await error.textContent()).toBe(`The job failed: ${registry.host}/web/nope:v1: no such image on ${registry.host}`);
   });
 
   it("shows the publish pages at phone width without sideways scrolling", async () => {

@@ -230,29 +230,40 @@ export const SITE_JS = String.raw`"use strict";
     if (xhrOrRes.status === 403) message += " (reload the page: your session may have changed)";
     throw new Error(message);
   }
+  // Docker jobs report "Downloading layer i / n [done / total]", the byte counts being the whole image's: layers
+  // before i are done, layer i is in progress (its own share is unknown, so its bar is indeterminate).
   var LAYER = /^Downloading layer (\d+) \/ (\d+) \[(.*) \/ (.*)\]/;
   function layerLine(ui, message) {
     var m = LAYER.exec(message);
-    if (!m) return;
+    if (!m) {
+      // A later phase (building the flist…): every layer has been pulled.
+      if (ui.layers.children.length) layersDone(ui);
+      return;
+    }
     var i = Number(m[1]), total = Number(m[2]);
     for (var k = ui.layers.children.length + 1; k <= total; k++) {
       ui.layers.appendChild(el("li", { "data-layer": String(k) }, [
         el("span", { class: "small", text: "Layer " + k + " / " + total + " " }),
-        el("span", { class: "small muted", "data-layer-text": "" }),
+        el("span", { class: "small muted", "data-layer-text": "", text: "waiting" }),
         el("progress", { max: "100", value: "0" }),
       ]));
     }
     for (var j = 1; j <= total; j++) {
       var item = $('[data-layer="' + j + '"]', ui.layers);
       if (!item) continue;
-      var bar = $("progress", item);
-      if (j < i) { bar.value = 100; $("[data-layer-text]", item).textContent = "done"; }
+      var bar = $("progress", item), text = $("[data-layer-text]", item);
+      if (j < i) { bar.value = 100; text.textContent = "done"; }
       if (j === i) {
-        var done = parseFloat(m[3]), size = parseFloat(m[4]);
-        bar.value = size > 0 ? Math.min(100, Math.round((done / size) * 100)) : 0;
-        $("[data-layer-text]", item).textContent = m[3] + " / " + m[4];
+        bar.removeAttribute("value");
+        text.textContent = "downloading (image: " + m[3] + " of " + m[4] + ")";
       }
     }
+  }
+  function layersDone(ui) {
+    $$("[data-layer]", ui.layers).forEach(function (item) {
+      $("progress", item).value = 100;
+      $("[data-layer-text]", item).textContent = "done";
+    });
   }
   function followJob(ui, job) {
     show(ui.box, true);
@@ -275,7 +286,7 @@ export const SITE_JS = String.raw`"use strict";
         ui.jobBar.value = 100;
         var flist = data.info && data.info.flist;
         ui.jobText.textContent = "Published" + (flist ? ": " + flist.regular + " files, " + flist.directory + " directories, " + humanSize(flist.fullsize) : "") + ".";
-        $$("progress", ui.layers).forEach(function (p) { p.value = 100; });
+        layersDone(ui);
         ui.done.textContent = "Done: opening the flist…";
         show(ui.done, true);
         setTimeout(function () { window.location.assign(job.page); }, 600);
