@@ -138,6 +138,9 @@ describe("upload action", () => {
     const jobPage = await page(`/jobs/${id}`);
     expect(jobPage.status).toBe(200);
     expect(jobPage.html).toContain(`data-job-id="${id}"`);
+    const unknown = await page("/jobs/00000000-0000-4000-8000-000000000000");
+    expect(unknown.status).toBe(404);
+    expect(unknown.html).toContain("job id not found");
     const flist = await page(pageUrl);
     expect(flist.status).toBe(200);
     expect(flist.html).toContain("<h1>Fixture image</h1>");

@@ -16,7 +16,7 @@ import { FLIST_SUFFIX, nameProblem, stripFlist } from "../../catalog/names";
 import { HubError } from "../../http/errors";
 import { R2_SINGLE_PUT_MAX_BYTES, uploadConfig } from "../../jobs/config";
 import { jobUrls } from "../../jobs/read";
-import type { JobRow } from "../../jobs/store";
+import { getJob, type JobRow } from "../../jobs/store";
 import { startDockerJob } from "../../docker/service";
 import { followChain } from "../../storage/catalog-reads";
 import { MAX_FLIST_BYTES } from "../../services/publish";
@@ -68,7 +68,11 @@ publishRoutes.get("/upload", ...pageGuard, uploadPage);
 publishRoutes.get("/upload-flist", ...pageGuard, homemadePage);
 publishRoutes.get("/merge", ...pageGuard, mergePage);
 publishRoutes.get("/docker-convert", ...pageGuard, dockerPage);
-publishRoutes.get("/jobs/:id", (c) => jobPage(c, c.req.param("id")));
+publishRoutes.get("/jobs/:id", async (c) => {
+  const id = c.req.param("id");
+  if (!(await getJob(c.env.DB, id))) throw new HubError(404, "job id not found");
+  return jobPage(c, id);
+});
 
 publishRoutes.put("/upload/:filename", ...actionGuard, async (c) => {
   const filename = c.req.param("filename");
