@@ -225,6 +225,19 @@ describe("publishing from the website", () => {
     expect(await error.textContent()).toBe(`The job failed: ${registry.host}/web/nope:v1: no such image on ${registry.host}`);
   });
 
+  it("follows a job started elsewhere (the API, async) on its job page, to the flist's page", async () => {
+    const form = new FormData();
+    form.append("file", await fs.openAsBlob(fixture("tree-main.tar.gz")), "from-api.tar.gz");
+    const res = await fetch(`${stack.hubUrl}/api/flist/me/upload?async=1`, { method: "POST", headers: await stack.auth(USER), body: form });
+    expect(res.status, await res.clone().text()).toBe(202);
+    const { job } = ((await res.json()) as { payload: { job: string } }).payload;
+    await page.goto(`${stack.hubUrl}/jobs/${job}`);
+    await page.waitForURL(flistPage("from-api.flist"), { timeout: 120_000 });
+    // A finished job replays its events and ends on the same page.
+    await page.goto(`${stack.hubUrl}/jobs/${job}`);
+    await page.waitForURL(flistPage("from-api.flist"));
+  });
+
   it("shows the publish pages at phone width without sideways scrolling", async () => {
     const state = await context.storageState();
     for (const p of ["upload", "merge", "upload-flist", "docker-convert"]) {
