@@ -4,6 +4,9 @@ import { FLIST_SUFFIX } from "../catalog/names";
 const UNITS = ["B", "KiB", "MiB", "GiB", "TiB"];
 
 /** 1536 → "1.5 KiB". */
+/** "1 flist", "2 flists", "1 repository", "3 repositories". */
+export const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
+
 export function humanSize(bytes: number): string {
   let value = bytes;
   let unit = 0;

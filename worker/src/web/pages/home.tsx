@@ -5,7 +5,7 @@ import { repositoriesList } from "../../services/catalog-read";
 import { renderPage } from "../layout";
 import { repositoryCounts } from "../queries";
 import { RESERVED_PAGES } from "../reserved";
-import { exactTime, isoTime, relativeTime, urls } from "../format";
+import { exactTime, isoTime, plural, relativeTime, urls } from "../format";
 
 interface Row {
   name: string;
@@ -15,7 +15,6 @@ interface Row {
   links: number;
 }
 
-const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 function RepositoryTable({ rows, caption }: { rows: Row[]; caption: string }) {
   if (rows.length === 0) return <p class="muted">None yet.</p>;

@@ -8,7 +8,7 @@ import type { ListingEntry } from "../../catalog/listing";
 import { officialRepositories } from "../../config";
 import { repositoryListing } from "../../services/catalog-read";
 import { renderPage } from "../layout";
-import { bytesFromKb, exactTime, humanSize, isoTime, relativeTime, targetLink, urls } from "../format";
+import { bytesFromKb, exactTime, humanSize, isoTime, plural, relativeTime, targetLink, urls } from "../format";
 
 export function When({ seconds }: { seconds: number }) {
   return (
@@ -130,7 +130,7 @@ export async function repositoryPage(c: Context<AppEnv>, repo: string): Promise<
         {repo} {official ? <span class="badge official">official</span> : null}
       </h1>
       <p class="muted">
-        {flists} flists · {links} links · {tags} tags ·{" "}
+        {plural(flists, "flist")} · {plural(links, "link")} · {plural(tags, "tag")} ·{" "}
         <a href={`/api/flist/${encodeURIComponent(repo)}`}>JSON</a>
       </p>
       {entries.length === 0 ? (
