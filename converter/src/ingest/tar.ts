@@ -20,6 +20,7 @@ import {
   toU32Seconds,
 } from "./rules.ts";
 import type { EntryAttrs } from "./tree.ts";
+import { peek } from "../streams/peek.ts";
 
 interface EntryBase {
   /** The member name as written in the archive, for messages. */
@@ -296,32 +297,6 @@ async function* countBytes(
     onBytes(chunk.byteLength);
     yield chunk;
   }
-}
-
-/** Reads at least `n` bytes (or everything, if shorter) and returns them plus an iterable replaying the whole input. */
-async function peek(
-  source: AsyncIterable<Uint8Array>,
-  n: number,
-): Promise<{ head: Uint8Array; all: AsyncIterable<Uint8Array> }> {
-  const iterator = source[Symbol.asyncIterator]();
-  const seen: Uint8Array[] = [];
-  let length = 0;
-  while (length < n) {
-    const next = await iterator.next();
-    if (next.done) break;
-    seen.push(next.value);
-    length += next.value.byteLength;
-  }
-  const head = Buffer.concat(seen).subarray(0, n);
-  async function* all(): AsyncGenerator<Uint8Array> {
-    yield* seen;
-    for (;;) {
-      const next = await iterator.next();
-      if (next.done) return;
-      yield next.value;
-    }
-  }
-  return { head, all: all() };
 }
 
 function startsWith(bytes: Uint8Array, magic: number[]): boolean {

@@ -9,6 +9,7 @@ import { type IngestCaps, IngestError } from "../ingest/rules.ts";
 import { NO_OWNER_NAMES } from "../ingest/owners.ts";
 import { RegistryError } from "./errors.ts";
 import type { LayerTree } from "./layers.ts";
+import { peek } from "../streams/peek.ts";
 
 const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd];
 
@@ -73,24 +74,3 @@ async function* unzstd(source: AsyncIterable<Uint8Array>, label: string): AsyncG
   while (out.length > 0) yield out.shift() as Uint8Array;
 }
 
-async function peek(source: AsyncIterable<Uint8Array>, n: number): Promise<{ head: Uint8Array; all: AsyncIterable<Uint8Array> }> {
-  const iterator = source[Symbol.asyncIterator]();
-  const seen: Uint8Array[] = [];
-  let length = 0;
-  while (length < n) {
-    const next = await iterator.next();
-    if (next.done) break;
-    seen.push(next.value);
-    length += next.value.byteLength;
-  }
-  const head = Buffer.concat(seen).subarray(0, n);
-  async function* all(): AsyncGenerator<Uint8Array> {
-    yield* seen;
-    for (;;) {
-      const next = await iterator.next();
-      if (next.done) return;
-      yield next.value;
-    }
-  }
-  return { head, all: all() };
-}
