@@ -3,6 +3,7 @@ import type { ChunkStore } from "../store/index.ts";
 import type { ConverterConfig } from "./config.ts";
 import type { EventReporter } from "./events.ts";
 import type { HubClient } from "./hub.ts";
+import type { InlineInput } from "./inline.ts";
 
 export interface JobContext {
   config: ConverterConfig;
@@ -15,4 +16,6 @@ export interface JobContext {
   /** A private temporary directory, removed after the job. */
   tmpDir: string;
   log: (line: string) => void;
+  /** `tar` jobs of a streamed upload: the archive, sent inline with the job (inline.ts). */
+  input?: InlineInput;
 }

@@ -24,6 +24,7 @@ import { runDocker } from "./pipelines/docker.ts";
 import { runFlist } from "./pipelines/flist.ts";
 import { runMerge } from "./pipelines/merge.ts";
 import { runTar } from "./pipelines/tar.ts";
+import { InlineInputBroken, type InlineInput } from "./inline.ts";
 import { type JobSpec, specSecrets } from "./spec.ts";
 
 class ShutdownError extends Error {
@@ -36,6 +37,8 @@ interface Tracked {
   state: "queued" | "running";
   /** Created on acceptance: a job waiting for a slot keeps its lease alive with heartbeats. */
   events: EventReporter;
+  /** The input sent inline with the job (streamed uploads), else the job reads it from the Worker. */
+  input?: InlineInput;
 }
 
 export type SubmitResult = "accepted" | "duplicate" | "busy";
@@ -66,6 +69,20 @@ export class JobRunner {
   }
 
   submit(spec: JobSpec): SubmitResult {
+    return this.accept(spec, undefined);
+  }
+
+  /**
+   * A job whose input comes inline with the request (docs/jobs-protocol.md "Streamed uploads"): accepted only if
+   * it can start now, since the Worker's upload waits on this instance reading it; else "busy" and the Worker
+   * stages the upload alone and dispatches it later. A job id already known here is refused too.
+   */
+  submitInline(spec: JobSpec, input: InlineInput): SubmitResult {
+    if (this.closed || this.jobs.has(spec.id) || this.running >= this.options.config.concurrency || this.waiting.length > 0) return "busy";
+    return this.accept(spec, input);
+  }
+
+  private accept(spec: JobSpec, input: InlineInput | undefined): SubmitResult {
     const known = this.jobs.get(spec.id);
     if (known) {
       if (spec.attempt <= known.spec.attempt) return "duplicate";
@@ -82,7 +99,7 @@ export class JobRunner {
       (line) => this.log(spec, line),
       this.options.heartbeatMs,
     );
-    const tracked: Tracked = { spec, controller, state: "queued", events };
+    const tracked: Tracked = { spec, controller, state: "queued", events, ...(input ? { input } : {}) };
     this.jobs.set(spec.id, tracked);
     this.waiting.push(tracked);
     this.pump();
@@ -143,7 +160,7 @@ export class JobRunner {
   }
 
   private async run(tracked: Tracked): Promise<void> {
-    const { spec, controller, events } = tracked;
+    const { spec, controller, events, input } = tracked;
     const { config, hub, store } = this.options;
     const secrets = this.secretsOf(spec);
     const started = performance.now();
@@ -153,7 +170,7 @@ export class JobRunner {
     try {
       tmpDir = await mkdtemp(path.join(os.tmpdir(), "zhub-job-"));
       events.update(spec.attempt > 1 ? `Starting (attempt ${spec.attempt})` : "Starting", 0);
-      const ctx: JobContext = { config, hub, store, events, signal: controller.signal, tmpDir, log };
+      const ctx: JobContext = { config, hub, store, events, signal: controller.signal, tmpDir, log, ...(input ? { input } : {}) };
       if (spec.kind === "tar") await runTar(ctx, spec);
       else if (spec.kind === "flist") await runFlist(ctx, spec);
       else if (spec.kind === "docker") await runDocker(ctx, spec);
@@ -163,6 +180,10 @@ export class JobRunner {
       const reason = controller.signal.aborted ? controller.signal.reason : err;
       if (reason instanceof StaleJobError || err instanceof StaleJobError) {
         log("stopped: the Worker says this attempt is stale or the job has ended");
+        return;
+      }
+      if (err instanceof InlineInputBroken) {
+        log(`stopped: ${err.message} (the Worker fails the job or dispatches it again from its staged copy)`);
         return;
       }
       if (reason instanceof ShutdownError) {
@@ -180,6 +201,7 @@ export class JobRunner {
         if (!(failErr instanceof StaleJobError)) log(`could not report the failure: ${scrub((failErr as Error).message, secrets)}`);
       }
     } finally {
+      input?.abandon();
       events.close();
       if (tmpDir) await rm(tmpDir, { recursive: true, force: true }).catch(() => {});
     }

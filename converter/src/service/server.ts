@@ -12,6 +12,7 @@ import type { ConverterConfig } from "./config.ts";
 import { scrub } from "./errors.ts";
 import { HubClient } from "./hub.ts";
 import { HttpError, readJson, sendError, sendJson } from "./http.ts";
+import { InlineInput } from "./inline.ts";
 import { JobRunner } from "./jobs.ts";
 import { jobSpecSchema } from "./spec.ts";
 import { SharedStore } from "./store.ts";
@@ -31,6 +32,42 @@ export interface ServiceOptions {
 
 /** Job specs are small (names, metadata fields, a list of sources). */
 const MAX_SPEC_BYTES = 1024 * 1024;
+
+/**
+ * `POST /jobs` with the archive as the body and the spec in `X-Job-Spec` (base64url JSON): a streamed upload's
+ * `tar` job, converted while the Worker still receives it (inline.ts). Answered `202` once the whole input was
+ * read (answering earlier would let node:http discard the unread body), refused at once otherwise: the
+ * connection is then closed, so the Worker's writes fail and it stages the upload alone.
+ */
+async function inlineJob(req: http.IncomingMessage, res: http.ServerResponse, runner: JobRunner): Promise<void> {
+  const refuse = (status: number, message: string) => {
+    res.setHeader("connection", "close");
+    sendError(res, status, message);
+    res.on("finish", () => req.destroy());
+  };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(Buffer.from(String(req.headers["x-job-spec"]), "base64url").toString("utf8"));
+  } catch {
+    return refuse(400, "invalid job: X-Job-Spec is not base64url JSON");
+  }
+  const parsed = jobSpecSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return refuse(400, `invalid job: ${issue ? `${issue.path.join(".") || "body"}: ${issue.message}` : "bad spec"}`);
+  }
+  if (parsed.data.kind !== "tar") return refuse(400, "invalid job: only tar jobs take their input inline");
+  const declared = req.headers["x-input-size"];
+  const size = Number(declared);
+  if (typeof declared !== "string" || !/^\d+$/.test(declared) || size <= 0 || String(size) !== (req.headers["content-length"] ?? "")) {
+    return refuse(400, "invalid job: X-Input-Size must equal Content-Length");
+  }
+  const input = new InlineInput(req, size);
+  const result = runner.submitInline(parsed.data, input);
+  if (result !== "accepted") return refuse(503, "converter busy, stage the input and dispatch later");
+  if (await input.settled) sendJson(res, 202, { status: "accepted" });
+  else res.destroy();
+}
 
 export async function startConverter(config: ConverterConfig, options: ServiceOptions = {}): Promise<ConverterService> {
   const log = options.log ?? ((line: string) => console.log(line));
@@ -55,6 +92,7 @@ export async function startConverter(config: ConverterConfig, options: ServiceOp
     }
     if (url.pathname === "/jobs") {
       if (method !== "POST") throw new HttpError(405, "method not allowed");
+      if (req.headers["x-job-spec"] !== undefined) return inlineJob(req, res, runner);
       const parsed = jobSpecSchema.safeParse(await readJson(req, MAX_SPEC_BYTES));
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
@@ -90,8 +128,12 @@ export async function startConverter(config: ConverterConfig, options: ServiceOp
       sendError(res, 500, "internal error");
     });
   });
-  // Uploads of one chunk and job specs are small; a slow or stuck client must not hold a socket forever.
-  server.requestTimeout = 60_000;
+  // A job with its input inline lasts as long as the client's upload: no bound on a whole request. A slow or
+  // stuck client still cannot hold a socket forever: headers must come within 60 s and a socket idle for 60 s
+  // (nothing received nor sent) is closed.
+  server.requestTimeout = 0;
+  server.headersTimeout = 60_000;
+  server.timeout = 60_000;
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

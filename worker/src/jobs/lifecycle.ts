@@ -1,5 +1,6 @@
 /**
- * Creating and ending jobs. A job is created `queued` with its input already staged in R2 and one Queue message;
+ * Creating and ending jobs. A job is created `queued` with its input already staged in R2 and one Queue message
+ * (the streamed upload creates it before staging, without a message, and starts it itself: uploads/streamed.ts);
  * it ends `succeeded` (the publish batch, services/publish.ts) or `failed` (here), each time with its final SSE
  * event written in the same D1 batch as the status, so every event stream ends.
  */
@@ -34,7 +35,11 @@ export function inputKey(jobId: string): string {
   return `uploads/${jobId}`;
 }
 
-export async function createJob(env: Env, job: NewJob): Promise<JobRow> {
+/**
+ * `queue: false` (the streamed upload, uploads/streamed.ts): no Queue message, the caller claims attempt 1 itself
+ * and starts it with the input inline; the job is still dispatched by the lease path if that caller dies.
+ */
+export async function createJob(env: Env, job: NewJob, options: { queue?: boolean } = {}): Promise<JobRow> {
   const db = env.DB;
   const now = nowSeconds();
   // The Queue message normally dispatches the job within seconds; if it is lost, the lease sweep (or a reader)
@@ -59,7 +64,7 @@ export async function createJob(env: Env, job: NewJob): Promise<JobRow> {
     appendEvent(db, job.id, { status: "update", message: "Job queued", progress: 0 }, now),
   ]);
   try {
-    await env.JOBS.send({ jobId: job.id });
+    if (options.queue !== false) await env.JOBS.send({ jobId: job.id });
   } catch (err) {
     // The job is recorded: the lease sweep will dispatch it. Log the cause, never the request.
     console.error(`job ${job.id}: queue send failed, left to the lease sweep: ${String(err)}`);
@@ -112,6 +117,17 @@ export async function finishFailed(
   const changed = (update?.meta.changes ?? 0) === 1;
   if (changed) await dropInput(env, job.id);
   return changed;
+}
+
+/**
+ * Whether the job's input is entirely in R2. R2 writes are atomic (an object exists only once all of it is
+ * stored), so an object of the recorded size means the upload completed; while a streamed upload is still running
+ * (its converter converting the same bytes inline) there is no object yet. Jobs without input: true.
+ */
+export async function inputStaged(env: Env, job: JobRow): Promise<boolean> {
+  if (!job.input_key) return true;
+  const head = await env.FLISTS.head(job.input_key);
+  return head !== null && (job.input_size === null || head.size === job.input_size);
 }
 
 /** The staged input is only needed while the job can still run. */

@@ -22,7 +22,7 @@ import {
   putEntry,
   touchRepository,
 } from "../storage/catalog-writes";
-import { dropInput } from "../jobs/lifecycle";
+import { dropInput, inputStaged } from "../jobs/lifecycle";
 import { appendFinalEvent, getJob, markSucceeded, type JobRow } from "../jobs/store";
 import { blobKey, contentsKey, putBlob, putContents } from "../storage/blobs";
 
@@ -157,6 +157,11 @@ export async function publishFlist(
   const { repository, name, file, info } = input;
   const { job, done } = await checkJob(env.DB, repository, name, info);
   if (done) return done;
+  // A streamed upload's converter converts the bytes while they are still being staged (uploads/streamed.ts):
+  // nothing is published from them before R2 holds all of them. 503: the converter retries the publish.
+  if (job && !(await inputStaged(env, job))) {
+    throw new HubError(503, `the input of job ${job.id} is not fully uploaded yet`);
+  }
   if (file.size === 0) throw new HubError(400, "empty flist");
   if (file.size > MAX_FLIST_BYTES) throw new HubError(413, `flist larger than ${MAX_FLIST_BYTES} bytes`);
   if (!(await looksLikeGzip(file))) throw new HubError(400, "not a flist: the file is not gzip-compressed");

@@ -18,6 +18,7 @@ import { answerJob, startJob } from "./jobs";
 import { MAX_MERGE_BODY, mergeTarget, parseSources, resolveSources } from "./merge";
 import { ARCHIVE_SUFFIX, FLIST_UPLOAD_SUFFIX, metadataFields, uploadTargetName } from "./naming";
 import { resumable } from "./resumable";
+import { startStreamedJob } from "./streamed";
 
 export const uploads = new Hono<AppEnv>();
 
@@ -51,7 +52,8 @@ uploads.post("/upload-flist", requireActor(), async (c) => {
   return answerJob(c, job);
 });
 
-// Streamed raw upload: the body goes straight to R2 (known length), never parsed or buffered by the Worker.
+// Streamed raw upload: the body goes straight to R2 (known length), never parsed or buffered by the Worker, and
+// at the same time to the converter, which converts it while it arrives (streamed.ts).
 uploads.put("/upload/:filename", requireActor(), async (c) => {
   const filename = c.req.param("filename");
   if (!filename.endsWith(ARCHIVE_SUFFIX)) throw new HubError(400, "this file is not allowed");
@@ -63,12 +65,7 @@ uploads.put("/upload/:filename", requireActor(), async (c) => {
   }
   if (size === 0 || !c.req.raw.body) throw new HubError(400, "empty archive");
   const metadata = metadataFields(pairs(new URL(c.req.url).searchParams));
-  const job = await startJob(c.env, c.var.actor, {
-    kind: "tar",
-    name,
-    params: { metadata },
-    input: { body: c.req.raw.body, size },
-  });
+  const job = await startStreamedJob(c.env, c.var.actor, { name, params: { metadata }, body: c.req.raw.body, size });
   return answerJob(c, job);
 });
 

@@ -23,6 +23,8 @@ export interface ConverterCall {
   contentLength: string | null;
   body: Uint8Array;
   json: any;
+  /** The archive came inline with the job (streamed upload); `json` is then the spec of X-Job-Spec. */
+  inline: boolean;
 }
 
 export type ConverterAnswer = (call: ConverterCall) => Response | Promise<Response>;
@@ -50,8 +52,12 @@ export function stubConverter(initial: ConverterAnswer = accepted): ConverterStu
     if (url.hostname !== CONVERTER_HOST) return realFetch(request);
     const body = new Uint8Array(await request.arrayBuffer());
     let json: any = null;
+    // A streamed upload's job carries its spec in X-Job-Spec (base64url JSON) and the archive as the body.
+    const inlineSpec = request.headers.get("X-Job-Spec");
     try {
-      json = JSON.parse(new TextDecoder().decode(body));
+      json = inlineSpec
+        ? JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(inlineSpec.replace(/-/g, "+").replace(/_/g, "/")), (ch) => ch.charCodeAt(0))))
+        : JSON.parse(new TextDecoder().decode(body));
     } catch {
       json = null;
     }
@@ -62,6 +68,7 @@ export function stubConverter(initial: ConverterAnswer = accepted): ConverterStu
       contentLength: request.headers.get("Content-Length"),
       body,
       json,
+      inline: inlineSpec !== null,
     };
     calls.push(call);
     return current(call);

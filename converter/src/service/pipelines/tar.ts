@@ -9,6 +9,7 @@ import { ingestArchive, type IngestProgress } from "../../ingest/index.ts";
 import type { JobContext } from "../context.ts";
 import type { EventReporter } from "../events.ts";
 import { HubError } from "../hub.ts";
+import { InlineInputBroken, type InlineInput } from "../inline.ts";
 import type { TarJob } from "../spec.ts";
 import { publish } from "./publish.ts";
 
@@ -49,9 +50,16 @@ export class BuildProgress {
   }
 }
 
+function brokenOff(inline: InlineInput): InlineInputBroken {
+  return new InlineInputBroken(`the inline input broke off after ${inline.bytes} of ${inline.size} bytes`);
+}
+
 export async function runTar(ctx: JobContext, spec: TarJob): Promise<void> {
   const store = await ctx.store();
-  const input = await ctx.hub.input(spec.id, ctx.signal);
+  const inline = ctx.input;
+  // A streamed upload's archive arrives inline with the job (service/inline.ts); otherwise it is read from R2
+  // through the Worker.
+  const input = inline ? { body: inline.stream(), size: inline.size } : await ctx.hub.input(spec.id, ctx.signal);
   // A failure of the download itself (the hub went away mid-stream) is not the archive's fault: say so.
   let inputError: Error | undefined;
   input.body.on("error", (err) => (inputError ??= err));
@@ -72,11 +80,17 @@ export async function runTar(ctx: JobContext, spec: TarJob): Promise<void> {
       onProgress: (p) => progress.onProgress(p),
     });
   } catch (err) {
+    // Inline: an archive error counts only if the whole archive arrived (the rest is read to know); a stream
+    // that broke off is for the Worker to judge.
+    if (inline && !ctx.signal.aborted && !(await inline.drain())) throw brokenOff(inline);
     if (inputError && !ctx.signal.aborted) throw new HubError(`reading the job input from the hub failed (${inputError.message})`);
     throw err;
   } finally {
     ctx.signal.removeEventListener("abort", abort);
   }
+  // Never publish from an inline stream short of its declared size (the Worker also refuses the publish until
+  // its R2 copy is complete).
+  if (inline && !(await inline.drain())) throw brokenOff(inline);
   const { tree, stats } = result;
   progress.done(stats.entries);
 
