@@ -70,7 +70,8 @@ export async function curlUpload(
 
 /** curl with the test certificate trusted: any method, the status and the body. */
 export async function curl(url: string, certPath: string, extra: string[] = []): Promise<{ status: number; body: string }> {
-  const { stdout } = await run("curl", ["-sS", "--cacert", certPath, "-o", "-", "-w", "\n%{http_code}", ...extra, url], {
+  const output = extra.includes("-o") ? [] : ["-o", "-"];
+  const { stdout } = await run("curl", ["-sS", "--cacert", certPath, ...output, "-w", "\n%{http_code}", ...extra, url], {
     maxBuffer: 16 << 20,
   });
   const cut = stdout.lastIndexOf("\n");

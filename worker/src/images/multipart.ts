@@ -22,6 +22,11 @@ export interface StreamedFile {
 export interface StreamedForm {
   fields: Map<string, string>;
   file: StreamedFile | null;
+  /**
+   * Drops the rest of the body. A route refusing the upload after the form was opened must call it: a response
+   * sent while the request body is still locked and half read leaves the client (curl) waiting for good.
+   */
+  cancel(): Promise<void>;
 }
 
 function indexOf(hay: Uint8Array, needle: Uint8Array, from: number): number {
@@ -61,6 +66,22 @@ export async function readStreamedForm(req: Request, fileField: string): Promise
   if (!Number.isSafeInteger(total) || total <= 0) throw new HubError(411, "Content-Length required");
   if (!req.body) throw new HubError(400, "empty body");
   const reader = req.body.getReader();
+  const cancel = () => drainReader(reader);
+  try {
+    return await parseForm(reader, boundary, total, fileField, cancel);
+  } catch (err) {
+    await cancel();
+    throw err;
+  }
+}
+
+async function parseForm(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  boundary: string,
+  total: number,
+  fileField: string,
+  cancel: () => Promise<void>,
+): Promise<StreamedForm> {
   const first = enc.encode(`--${boundary}\r\n`);
   const delimiter = enc.encode(`\r\n--${boundary}`);
   const closing = enc.encode(`\r\n--${boundary}--\r\n`);
@@ -87,14 +108,15 @@ export async function readStreamedForm(req: Request, fileField: string): Promise
       const length = total - (consumed + start) - closing.length;
       if (length < 0) throw new HubError(400, "malformed multipart body");
       const rest = buf.subarray(start);
-      return { fields, file: { field: name, filename, length, chunks: fileChunks(reader, rest, length, closing) } };
+      const chunks = fileChunks(reader, rest, length, closing);
+      return { fields, file: { field: name, filename, length, chunks }, cancel };
     }
     let stop: number;
     while ((stop = indexOf(buf, delimiter, start)) < 0) await more();
     fields.set(name, dec.decode(buf.subarray(start, stop)));
     pos = stop + delimiter.length;
     while (buf.length < pos + 2) await more();
-    if (buf[pos] === 0x2d && buf[pos + 1] === 0x2d) return { fields, file: null }; // "--": end of the form
+    if (buf[pos] === 0x2d && buf[pos + 1] === 0x2d) return { fields, file: null, cancel }; // "--": end of the form
     pos += 2; // "\r\n" before the next part
     consumed += pos;
     buf = buf.subarray(pos);
@@ -112,19 +134,26 @@ async function* fileChunks(
   let left = length;
   let tail: Uint8Array = new Uint8Array(0);
   let chunk: Uint8Array | undefined = rest;
-  for (;;) {
-    if (chunk && chunk.length > 0) {
-      const take = Math.min(left, chunk.length);
-      if (take > 0) yield chunk.subarray(0, take);
-      left -= take;
-      if (take < chunk.length) {
-        tail = concat(tail, chunk.subarray(take));
-        if (tail.length > closing.length) throw new HubError(400, "multipart body longer than its Content-Length");
+  let finished = false;
+  try {
+    for (;;) {
+      if (chunk && chunk.length > 0) {
+        const take = Math.min(left, chunk.length);
+        if (take > 0) yield chunk.subarray(0, take);
+        left -= take;
+        if (take < chunk.length) {
+          tail = concat(tail, chunk.subarray(take));
+          if (tail.length > closing.length) throw new HubError(400, "multipart body longer than its Content-Length");
+        }
       }
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunk = value;
     }
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunk = value;
+    finished = true;
+  } finally {
+    // The consumer stopped early (an error while storing): drop the rest of the body (see StreamedForm.cancel).
+    if (!finished) await drainReader(reader);
   }
   if (left > 0) throw new HubError(400, "truncated multipart body");
   if (tail.length !== closing.length || indexOf(tail, closing, 0) !== 0) {
@@ -132,12 +161,38 @@ async function* fileChunks(
   }
 }
 
+/**
+ * Reads what is left of a refused request's body (at most DRAIN_MAX bytes), then lets it go. An HTTP/1.1
+ * connection whose request body was not read cannot carry the next request; in local dev (wrangler/miniflare)
+ * that next request hangs instead (cloudflare/miniflare#577). Larger bodies are cancelled.
+ */
+export const DRAIN_MAX = 64 * 1024 * 1024;
+
+export async function drainReader(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+  try {
+    for (let read = 0; read <= DRAIN_MAX; ) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      read += value.length;
+    }
+    await reader.cancel();
+  } catch {
+    // The client went away: nothing left to drain.
+  }
+}
+
 /** The chunks of a request body of known length (streamed PUT). */
 export async function* bodyChunks(body: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
   const reader = body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return;
-    yield value;
+  let finished = false;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      yield value;
+    }
+    finished = true;
+  } finally {
+    if (!finished) await drainReader(reader);
   }
 }

@@ -7,7 +7,7 @@
  *   form), `POST /api/images/versions`, `PUT /api/images/<os>/<release>/<arch>/<variant>/<version>/<file>`
  *   (streamed body), `DELETE /api/images/<os>/<release>/<arch>/<variant>[/<version>]`.
  */
-import { Hono, type Context } from "hono";
+import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { z } from "zod";
 import { requireActor } from "../auth/middleware";
 import type { AppEnv } from "../env";
@@ -17,7 +17,7 @@ import { CACHE_NAMED, serveFlist } from "../http/serve-flist";
 import type { BlobRow } from "../storage/rows";
 import { imagesConfig } from "./config";
 import { storeImageFile, storeMetadataJson, type FileInput } from "./ingest";
-import { bodyChunks, readStreamedForm } from "./multipart";
+import { bodyChunks, drainReader, readStreamedForm } from "./multipart";
 import {
   imageKey,
   METADATA_JSON,
@@ -33,6 +33,21 @@ import { deleteRows, ensureVersion, getItemByPath, getProduct, applyOverride, re
 import { buildImages, buildIndex } from "./streams";
 
 export const images = new Hono<AppEnv>();
+
+/**
+ * Before the auth middleware on every route with a body: a refused request's unread body is drained (bounded,
+ * multipart.ts drainReader), so the client's connection stays usable (local dev otherwise hangs the next request).
+ */
+function drainRefused(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    try {
+      await next();
+    } finally {
+      const body = c.req.raw.body;
+      if (c.res.status >= 400 && body && !body.locked) await drainReader(body.getReader());
+    }
+  };
+}
 
 const INDEX_CACHE = "public, max-age=60";
 
@@ -68,16 +83,21 @@ images.on(["GET", "HEAD"], FILE_ROUTE, async (c) => {
 });
 
 /** docker-simplestreams-server's upload: `curl -H "Authorization: bearer $TOKEN" -F upload=@f;filename=<path> …/images/`. */
-images.post("/images", requireActor(), async (c) => {
+images.post("/images", drainRefused(), requireActor(), async (c) => {
   const form = await readStreamedForm(c.req.raw, "upload");
-  if (!form.file) throw new HubError(400, "no file found in field 'upload'");
-  const { key, file } = parseUploadPath(form.file.filename);
-  if (file === METADATA_JSON) {
-    await storeMetadataJson(c.env, c.var.actor, key, form.file);
-    return ok(c, { product: productKey(key), version: key.version, file });
+  try {
+    if (!form.file) throw new HubError(400, "no file found in field 'upload'");
+    const { key, file } = parseUploadPath(form.file.filename);
+    if (file === METADATA_JSON) {
+      await storeMetadataJson(c.env, c.var.actor, key, form.file);
+      return ok(c, { product: productKey(key), version: key.version, file });
+    }
+    const item = await storeImageFile(c.env, c.var.actor, key, file, form.file);
+    return ok(c, describe(item));
+  } catch (err) {
+    await form.cancel();
+    throw err;
   }
-  const item = await storeImageFile(c.env, c.var.actor, key, file, form.file);
-  return ok(c, describe(item));
 });
 
 function describe(item: { product: string; version: string; name: string; ftype: string; sha256: string; size: number }) {
@@ -118,7 +138,7 @@ const createVersionSchema = z.object({
   metadata: metadataOverrideSchema.optional(),
 });
 
-images.post("/api/images/versions", requireActor(), async (c) => {
+images.post("/api/images/versions", drainRefused(), requireActor(), async (c) => {
   const parsed = createVersionSchema.safeParse(await c.req.json().catch(() => null));
   if (!parsed.success) throw new HubError(400, "malformed json request");
   const key = imageKey(parsed.data);
@@ -133,7 +153,7 @@ images.post("/api/images/versions", requireActor(), async (c) => {
   return ok(c, { product, version: key.version });
 });
 
-images.put(`/api${FILE_ROUTE}`, requireActor(), async (c) => {
+images.put(`/api${FILE_ROUTE}`, drainRefused(), requireActor(), async (c) => {
   const key = keyFrom(c);
   const file = uploadFile(c.req.param("file"));
   const length = Number(c.req.header("Content-Length") ?? "NaN");
