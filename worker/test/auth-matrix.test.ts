@@ -178,6 +178,7 @@ const ROUTES: Route[] = [
   },
   { label: "image version delete (DELETE)", method: "DELETE", path: "/api/images/mx/1/amd64/default/20260102_00:00" },
   { label: "image product delete (DELETE)", method: "DELETE", path: "/api/images/mx/1/amd64/default" },
+  { label: "flist as LXD image (POST)", method: "POST", path: "/api/flist/me/main/lxd?async=1" },
   {
     label: "revoke one token (POST)",
     method: "POST",

@@ -24,6 +24,7 @@ import { runDocker } from "./pipelines/docker.ts";
 import { runFlist } from "./pipelines/flist.ts";
 import { runMerge } from "./pipelines/merge.ts";
 import { runTar } from "./pipelines/tar.ts";
+import { runLxd } from "./lxd.ts";
 import { InlineInputBroken, type InlineInput } from "./inline.ts";
 import { type JobSpec, specSecrets } from "./spec.ts";
 
@@ -174,6 +175,7 @@ export class JobRunner {
       if (spec.kind === "tar") await runTar(ctx, spec);
       else if (spec.kind === "flist") await runFlist(ctx, spec);
       else if (spec.kind === "docker") await runDocker(ctx, spec);
+      else if (spec.kind === "lxd") await runLxd(ctx, spec);
       else await runMerge(ctx, spec);
       log(`succeeded in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     } catch (err) {

@@ -52,6 +52,15 @@ export const jobSpecSchema = z.discriminatedUnion("kind", [
     /** Registry credentials for this attempt only: never logged, never in a message (jobs.ts scrubs them). */
     credentials: CredentialsSchema.optional(),
   }),
+  // lxd (issue 7, service/lxd.ts): the flist `name` of `repository` as an LXD image; metadata pins its sha256.
+  z.object({
+    id: z.string().min(1).max(128).regex(/^[A-Za-z0-9._-]+$/),
+    attempt: z.number().int().positive(),
+    kind: z.literal("lxd"),
+    repository: hubName,
+    name: hubName,
+    metadata: z.record(z.string(), z.string()).default({}),
+  }),
 ]);
 
 export type JobSpec = z.infer<typeof jobSpecSchema>;
@@ -59,6 +68,7 @@ export type TarJob = Extract<JobSpec, { kind: "tar" }>;
 export type FlistJob = Extract<JobSpec, { kind: "flist" }>;
 export type MergeJob = Extract<JobSpec, { kind: "merge" }>;
 export type DockerJob = Extract<JobSpec, { kind: "docker" }>;
+export type LxdJob = Extract<JobSpec, { kind: "lxd" }>;
 
 /** The values of a spec that must never appear in a log line or a message sent out (registry credentials). */
 export function specSecrets(spec: JobSpec): string[] {

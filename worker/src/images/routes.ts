@@ -31,6 +31,7 @@ import {
 } from "./names";
 import { deleteRows, ensureVersion, getItemByPath, getProduct, applyOverride, readCatalog } from "./store";
 import { buildImages, buildIndex } from "./streams";
+import { lxdJobs } from "./lxd-jobs";
 
 export const images = new Hono<AppEnv>();
 
@@ -50,6 +51,9 @@ function drainRefused(): MiddlewareHandler<AppEnv> {
 }
 
 const INDEX_CACHE = "public, max-age=60";
+
+// Flists converted to LXD images: the job route and the converter's internal routes (lxd-jobs.ts).
+images.route("/", lxdJobs);
 
 images.get("/streams/v1/images.json", async (c) => {
   const body = buildImages(await readCatalog(c.env.DB));

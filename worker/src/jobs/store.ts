@@ -4,7 +4,7 @@
  * racing on one job cannot both win: the loser sees `changes = 0`.
  */
 
-export type JobKind = "tar" | "flist" | "merge" | "docker";
+export type JobKind = "tar" | "flist" | "merge" | "docker" | "lxd";
 export type JobStatus = "queued" | "running" | "succeeded" | "failed";
 
 export interface JobRow {

@@ -1,0 +1,119 @@
+/**
+ * Every flist as an LXD image (issue 7), end to end over HTTPS: a directory is published as a flist (tarball
+ * upload), `POST /api/flist/me/<name>/lxd` has the converter read its tree back from the chunk store into
+ * rootfs.squashfs + lxd.tar.xz, the real `lxc` lists it under the alias `<repo>/<flist-name>` with the fingerprint
+ * of the files the hub serves, and `unsquashfs` of the served squashfs gives the flist's exact tree.
+ */
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Lxc, curl, sha256Files } from "./support/lxd.ts";
+import { type Stack, startStack } from "./support/stack.ts";
+import { type TestCert, makeTestCert } from "./support/tls.ts";
+
+const USER = "lxdflist";
+let cert: TestCert;
+let stack: Stack;
+let work: string;
+let src: string;
+let auth: string[];
+const isRoot = process.getuid?.() === 0;
+
+/** One line per entry: kind, mode, owner (as root), mtime, size and sha256 of files, link targets. */
+function describeDisk(root: string): string[] {
+  const out: string[] = [];
+  const visit = (dir: string, prefix: string) => {
+    for (const name of fs.readdirSync(dir).sort()) {
+      const full = path.join(dir, name);
+      const st = fs.lstatSync(full);
+      const p = `${prefix}/${name}`;
+      if (st.isSymbolicLink()) {
+        out.push(`${p} link ${fs.readlinkSync(full)}`);
+        continue;
+      }
+      const common = `${p} ${(st.mode & 0o7777).toString(8)}${isRoot ? ` ${st.uid}:${st.gid}` : ""} ${Math.floor(st.mtimeMs / 1000)}`;
+      if (st.isDirectory()) {
+        out.push(`${common} dir`);
+        visit(full, p);
+      } else out.push(`${common} file ${st.size} ${createHash("sha256").update(fs.readFileSync(full)).digest("hex")}`);
+    }
+  };
+  visit(root, "");
+  return out;
+}
+
+beforeAll(async () => {
+  cert = makeTestCert();
+  const stackReady = startStack({ tls: { keyPath: cert.keyPath, certPath: cert.certPath } });
+  stackReady.then((s) => (stack = s)).catch(() => undefined);
+  work = fs.mkdtempSync(path.join(os.tmpdir(), "zhub-lxd-flist-"));
+  src = path.join(work, "src");
+  fs.mkdirSync(path.join(src, "etc"), { recursive: true });
+  fs.mkdirSync(path.join(src, "opt/app"), { recursive: true });
+  fs.writeFileSync(path.join(src, "etc/hostname"), "from-a-flist\n");
+  fs.writeFileSync(path.join(src, ".README.md"), "# App from a flist\n\nDetails.\n");
+  const big = Buffer.alloc(1_100_000);
+  for (let i = 0; i < big.length; i++) big[i] = (i * 31) % 253;
+  fs.writeFileSync(path.join(src, "opt/app/blob"), big);
+  fs.chmodSync(path.join(src, "opt/app/blob"), 0o750);
+  fs.symlinkSync("../etc/hostname", path.join(src, "opt/hostname"));
+  for (const p of ["etc/hostname", "opt/app/blob", "opt/app", "etc", "opt", ".README.md"]) fs.utimesSync(path.join(src, p), 1_650_000_000, 1_650_000_000);
+  execFileSync("tar", ["-czf", path.join(work, "app.tar.gz"), "-C", src, "."]);
+  stack = await stackReady;
+  auth = ["-H", `Authorization: bearer ${await stack.token(USER)}`];
+  const up = await curl(`${stack.hubUrl}/api/flist/me/upload`, cert.certPath, [...auth, "-F", `file=@${path.join(work, "app.tar.gz")}`]);
+  expect(up.status, up.body).toBe(200);
+});
+
+afterAll(async () => {
+  await stack?.stop();
+  if (work) fs.rmSync(work, { recursive: true, force: true });
+  cert?.remove();
+});
+
+describe("a flist converted to an LXD image", () => {
+  it("is listed by lxc under <repo>/<flist-name> and its squashfs unpacks to the flist's exact tree", async () => {
+    const res = await curl(`${stack.hubUrl}/api/flist/me/app.flist/lxd`, cert.certPath, [...auth, "-X", "POST"]);
+    expect(res.status, res.body).toBe(200);
+    const result = JSON.parse(res.body).payload as { product: string; version: string; alias: string };
+    expect(result).toMatchObject({ product: `${USER}:app:amd64:default`, alias: `${USER}/app` });
+
+    // The files the hub serves, and the fingerprint lxc shows for them.
+    const doc = JSON.parse((await curl(`${stack.hubUrl}/streams/v1/images.json`, cert.certPath)).body);
+    const items = doc.products[result.product].versions[result.version].items;
+    const meta = path.join(work, "lxd.tar.xz");
+    const rootfs = path.join(work, "rootfs.squashfs");
+    for (const [item, out] of [[items["lxd.tar.xz"], meta], [items["rootfs.squashfs"], rootfs]] as const) {
+      expect((await curl(`${stack.hubUrl}/${item.path}`, cert.certPath, ["-o", out])).status).toBe(200);
+    }
+    const lxc = new Lxc(cert.certPath);
+    try {
+      await lxc.run("remote", "add", "hub", stack.hubUrl, "--protocol=simplestreams", "--public");
+      const listed = await lxc.images("hub");
+      expect(listed).toHaveLength(1);
+      expect(listed[0]!.fingerprint).toBe(sha256Files(meta, rootfs));
+      expect(listed[0]!.aliases?.map((a) => a.name)).toContain(`${USER}/app`);
+      const info = await lxc.run("image", "info", `hub:${USER}/app`);
+      expect(info).toContain(`Fingerprint: ${sha256Files(meta, rootfs)}`);
+      expect(info).toMatch(/^ {4}os: lxdflist$/m);
+    } finally {
+      lxc.remove();
+    }
+
+    const yaml = execFileSync("tar", ["-xJOf", meta, "metadata.yaml"], { encoding: "utf8" });
+    expect(yaml).toContain('description: "App from a flist"');
+    expect(yaml).toContain("templates: {}");
+    const unpacked = path.join(work, "unpacked");
+    execFileSync("unsquashfs", ["-no-progress", "-d", unpacked, rootfs], { stdio: "pipe" });
+    // The tarball's tree, as the flist recorded it (the upload keeps modes, owners, mtimes and link targets).
+    expect(describeDisk(unpacked)).toEqual(describeDisk(src));
+  });
+
+  it("refuses an unknown flist and callers without a token", async () => {
+    expect((await curl(`${stack.hubUrl}/api/flist/me/nothing.flist/lxd`, cert.certPath, [...auth, "-X", "POST"])).status).toBe(404);
+    expect((await curl(`${stack.hubUrl}/api/flist/me/app.flist/lxd`, cert.certPath, ["-X", "POST"])).status).toBe(401);
+  });
+});
