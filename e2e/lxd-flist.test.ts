@@ -103,6 +103,8 @@ describe("a flist converted to an LXD image", () => {
       lxc.remove();
     }
 
+    // Incus reads the same metadata as incus.tar.xz, with its own fingerprint field.
+    expect(items["incus.tar.xz"]).toMatchObject({ sha256: sha256Files(meta), combined_squashfs_sha256: sha256Files(meta, rootfs) });
     const yaml = execFileSync("tar", ["-xJOf", meta, "metadata.yaml"], { encoding: "utf8" });
     expect(yaml).toContain('description: "App from a flist"');
     expect(yaml).toContain("templates: {}");

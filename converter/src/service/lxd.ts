@@ -2,7 +2,7 @@
  * `lxd` jobs (issue 7): a published flist as an LXD container image. The flist pinned by the Worker (its sha256 in
  * the spec's metadata) is downloaded by content address, its tree read back from the chunk store into
  * rootfs.squashfs with a generated lxd.tar.xz (converter/src/lxd/image.ts), and both are handed to the Worker's
- * internal image routes (metadata first), which store them as `<repo>:<flist-name>:amd64:default`; then `done`.
+ * internal image routes (metadata first, as lxd.tar.xz and incus.tar.xz), which store them as `<repo>:<flist-name>:amd64:default`; then `done`.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -48,7 +48,9 @@ export async function runLxd(ctx: JobContext, spec: LxdJob): Promise<void> {
   });
   ctx.events.update("Uploading the image", 90);
   const base = `/internal/images/jobs/${encodeURIComponent(spec.id)}`;
-  for (const [name, p] of [["lxd.tar.xz", image.metadata], ["rootfs.squashfs", image.rootfs]] as const) {
+  // The same metadata tarball under both names: LXD reads lxd.tar.xz, Incus incus.tar.xz (peers.md §1.1).
+  const files = [["lxd.tar.xz", image.metadata], ["incus.tar.xz", image.metadata], ["rootfs.squashfs", image.rootfs]] as const;
+  for (const [name, p] of files) {
     // A file-backed Blob: streamed from disk with its Content-Length, never read into memory.
     const body = await fs.openAsBlob(p);
     await internalCall(ctx, spec, `uploading ${name}`, `${base}/${name}`, { method: "PUT", body });

@@ -76,11 +76,11 @@ async function currentJob(c: Context<AppEnv>, attempt: unknown): Promise<JobRow>
   return job;
 }
 
-/** `PUT /internal/images/jobs/<id>/<lxd.tar.xz|rootfs.squashfs>` with `X-Job-Attempt`: one file of the image. */
+/** `PUT /internal/images/jobs/<id>/<lxd.tar.xz|incus.tar.xz|rootfs.squashfs>` with `X-Job-Attempt`: one file. */
 lxdJobs.put("/internal/images/jobs/:id/:file", requireInternal(), async (c) => {
   const job = await currentJob(c, c.req.header("X-Job-Attempt"));
   const file = c.req.param("file");
-  if (file !== "lxd.tar.xz" && file !== "rootfs.squashfs") throw new HubError(400, "this file is not allowed");
+  if (file !== "lxd.tar.xz" && file !== "incus.tar.xz" && file !== "rootfs.squashfs") throw new HubError(400, "this file is not allowed");
   const length = Number(c.req.header("Content-Length") ?? "NaN");
   if (!Number.isSafeInteger(length) || length <= 0 || !c.req.raw.body) throw new HubError(411, "Content-Length required");
   const key = lxdImageKey(job.repository, job.name, job.created);
