@@ -171,6 +171,12 @@ const ROUTES: Route[] = [
     body: () => randomBytes(64),
   },
   {
+    label: "image resumable upload create (POST)",
+    method: "POST",
+    path: "/api/images/uploads",
+    body: json({ os: "mx", release: "1", arch: "amd64", version: IMAGE_V, file: "disk.qcow2", size: 6 * 1024 * 1024 }),
+  },
+  {
     label: "image version create (POST)",
     method: "POST",
     path: "/api/images/versions",

@@ -100,62 +100,110 @@ function storedName(env: Env, file: string, items: ItemRow[]): { name: string; r
   for (let n = 1; ; n++) if (!names.has(numberedName(file, n))) return { name: numberedName(file, n), replaces: undefined };
 }
 
-/** Stores one image file (`lxd.tar.xz`, `incus.tar.xz`, `rootfs.squashfs`, `root.tar.xz`, `disk.qcow2`). */
-export async function storeImageFile(env: Env, actor: Actor, key: ImageKey, file: string, input: FileInput): Promise<ItemRow> {
+/** What streaming a file produced: its object, sha256, and the hashes continued from metadata states. */
+export interface StreamedFile {
+  objectKey: string;
+  sha256: string;
+  size: number;
+  /** Metadata files: the SHA-256 state after the file. */
+  hashState: string | null;
+  /** Root files: metadata name → the state the root's bytes continued and the resulting sha256(meta ‖ root). */
+  combined: Map<string, { state: string; sha256: string }>;
+}
+
+/** sha256(meta ‖ root) by streaming the root object from R2 through the metadata's state (the one re-read). */
+async function combineFromR2(env: Env, metaState: string, objectKey: string): Promise<string | null> {
+  const object = await env.FLISTS.get(objectKey);
+  if (!object) return null;
+  const hasher = ResumableSha256.load(metaState);
+  const reader = object.body.getReader();
+  for (let r = await reader.read(); !r.done; r = await reader.read()) hasher.update(r.value);
+  return hasher.digestHex();
+}
+
+/**
+ * Records a streamed file as an item of its version: its stored name (overwrite/copy rules), its combined rows
+ * with the version's other files, the replaced object deleted. A pair not computed while streaming (a metadata
+ * file arriving after a root, or changed during a resumable upload) is formed from R2, as described above.
+ */
+export async function recordImageFile(
+  env: Env,
+  key: ImageKey,
+  file: string,
+  streamed: StreamedFile,
+  now: number,
+): Promise<ItemRow> {
   const ftype = FILE_TYPES[file];
   if (!ftype) throw new HubError(400, "this file is not allowed");
-  if (input.length <= 0) throw new HubError(400, "empty file");
-  if (input.length > R2_SINGLE_PUT_MAX_BYTES) {
-    throw new HubError(413, `file larger than ${R2_SINGLE_PUT_MAX_BYTES} bytes`);
-  }
-  const now = Math.floor(Date.now() / 1000);
-  const product = await ownedVersion(env, actor, key, now);
+  const product = productKey(key);
   const items = await listItems(env.DB, product, key.version);
   const { name, replaces } = storedName(env, file, items);
   const others = items.filter((i) => i.name !== name);
-
-  let combined: CombinedRow[] = [];
-  let hashState: string | null = null;
-  let stored: { objectKey: string; sha256: string };
+  const combined: CombinedRow[] = [];
+  const pair = (meta_name: string, root_name: string, sha256: string) =>
+    combined.push({ product, version: key.version, meta_name, root_name, sha256 });
   if (isMeta(ftype)) {
-    const state = new ResumableSha256();
-    stored = await streamToR2(env, input, [state]);
-    hashState = state.save();
-    // Root files already there: the exception described above (one streamed read of each root object).
     for (const root of others.filter((i) => !isMeta(i.ftype))) {
-      const object = await env.FLISTS.get(root.object_key);
-      if (!object) continue;
-      const hasher = ResumableSha256.load(hashState);
-      const reader = object.body.getReader();
-      for (let r = await reader.read(); !r.done; r = await reader.read()) hasher.update(r.value);
-      combined.push({ product, version: key.version, meta_name: name, root_name: root.name, sha256: hasher.digestHex() });
+      const sha256 = await combineFromR2(env, streamed.hashState!, root.object_key);
+      if (sha256) pair(name, root.name, sha256);
     }
   } else {
-    const metas = others.filter((i) => isMeta(i.ftype) && i.hash_state !== null);
-    const hashers = metas.map((m) => ResumableSha256.load(m.hash_state!));
-    stored = await streamToR2(env, input, hashers);
-    combined = metas.map((m, i) => ({
-      product,
-      version: key.version,
-      meta_name: m.name,
-      root_name: name,
-      sha256: hashers[i]!.digestHex(),
-    }));
+    for (const meta of others.filter((i) => isMeta(i.ftype) && i.hash_state !== null)) {
+      const done = streamed.combined.get(meta.name);
+      const sha256 = done && done.state === meta.hash_state ? done.sha256 : await combineFromR2(env, meta.hash_state!, streamed.objectKey);
+      if (sha256) pair(meta.name, name, sha256);
+    }
   }
-
   const item: ItemRow = {
     product,
     version: key.version,
     name,
     ftype,
-    object_key: stored.objectKey,
-    sha256: stored.sha256,
-    size: input.length,
-    hash_state: hashState,
+    object_key: streamed.objectKey,
+    sha256: streamed.sha256,
+    size: streamed.size,
+    hash_state: streamed.hashState,
     created: now,
   };
   await putItem(env.DB, item, combined);
   await touchProduct(env.DB, product, now);
   if (replaces) await env.FLISTS.delete(replaces.object_key);
   return item;
+}
+
+/** The metadata states a root file's bytes must continue (the version's metadata files now). */
+export async function metadataStates(env: Env, key: ImageKey): Promise<Map<string, string>> {
+  const items = await listItems(env.DB, productKey(key), key.version);
+  return new Map(items.filter((i) => isMeta(i.ftype) && i.hash_state !== null).map((i) => [i.name, i.hash_state!]));
+}
+
+/** Checks the file name and the owner, creates the product/version if needed (before any byte is stored). */
+export async function prepareImageFile(env: Env, actor: Actor, key: ImageKey, file: string, now: number): Promise<void> {
+  if (!FILE_TYPES[file]) throw new HubError(400, "this file is not allowed");
+  await ownedVersion(env, actor, key, now);
+  // Refuse a replacement the settings forbid before the upload, not after it.
+  storedName(env, file, await listItems(env.DB, productKey(key), key.version));
+}
+
+/** Stores one image file (`lxd.tar.xz`, `incus.tar.xz`, `rootfs.squashfs`, `root.tar.xz`, `disk.qcow2`). */
+export async function storeImageFile(env: Env, actor: Actor, key: ImageKey, file: string, input: FileInput): Promise<ItemRow> {
+  const ftype = FILE_TYPES[file];
+  if (!ftype) throw new HubError(400, "this file is not allowed");
+  if (input.length <= 0) throw new HubError(400, "empty file");
+  if (input.length > R2_SINGLE_PUT_MAX_BYTES) {
+    throw new HubError(413, `file larger than ${R2_SINGLE_PUT_MAX_BYTES} bytes: use the resumable routes /api/images/uploads`);
+  }
+  const now = Math.floor(Date.now() / 1000);
+  await prepareImageFile(env, actor, key, file, now);
+  if (isMeta(ftype)) {
+    const state = new ResumableSha256();
+    const stored = await streamToR2(env, input, [state]);
+    const streamed = { ...stored, size: input.length, hashState: state.save(), combined: new Map() };
+    return recordImageFile(env, key, file, streamed, now);
+  }
+  const states = [...(await metadataStates(env, key))];
+  const hashers = states.map(([, state]) => ResumableSha256.load(state));
+  const stored = await streamToR2(env, input, hashers);
+  const combined = new Map(states.map(([meta, state], i) => [meta, { state, sha256: hashers[i]!.digestHex() }]));
+  return recordImageFile(env, key, file, { ...stored, size: input.length, hashState: null, combined }, now);
 }

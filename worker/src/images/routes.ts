@@ -7,7 +7,7 @@
  *   form), `POST /api/images/versions`, `PUT /api/images/<os>/<release>/<arch>/<variant>/<version>/<file>`
  *   (streamed body), `DELETE /api/images/<os>/<release>/<arch>/<variant>[/<version>]`.
  */
-import { Hono, type Context, type MiddlewareHandler } from "hono";
+import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { requireActor } from "../auth/middleware";
 import type { AppEnv } from "../env";
@@ -17,7 +17,8 @@ import { CACHE_NAMED, serveFlist } from "../http/serve-flist";
 import type { BlobRow } from "../storage/rows";
 import { imagesConfig } from "./config";
 import { storeImageFile, storeMetadataJson, type FileInput } from "./ingest";
-import { bodyChunks, drainReader, readStreamedForm } from "./multipart";
+import { drainRefused } from "./drain";
+import { bodyChunks, readStreamedForm } from "./multipart";
 import {
   imageKey,
   METADATA_JSON,
@@ -32,28 +33,17 @@ import {
 import { deleteRows, ensureVersion, getItemByPath, getProduct, applyOverride, readCatalog } from "./store";
 import { buildImages, buildIndex } from "./streams";
 import { lxdJobs } from "./lxd-jobs";
+import { imageUploads } from "./resumable";
 
 export const images = new Hono<AppEnv>();
 
-/**
- * Before the auth middleware on every route with a body: a refused request's unread body is drained (bounded,
- * multipart.ts drainReader), so the client's connection stays usable (local dev otherwise hangs the next request).
- */
-function drainRefused(): MiddlewareHandler<AppEnv> {
-  return async (c, next) => {
-    try {
-      await next();
-    } finally {
-      const body = c.req.raw.body;
-      if (c.res.status >= 400 && body && !body.locked) await drainReader(body.getReader());
-    }
-  };
-}
 
 const INDEX_CACHE = "public, max-age=60";
 
 // Flists converted to LXD images: the job route and the converter's internal routes (lxd-jobs.ts).
 images.route("/", lxdJobs);
+// Resumable uploads of large files (resumable.ts): before the `/api/images/<os>/…` patterns below.
+images.route("/", imageUploads);
 
 images.get("/streams/v1/images.json", async (c) => {
   const body = buildImages(await readCatalog(c.env.DB));
