@@ -114,6 +114,21 @@ describe("a flist converted to an LXD image", () => {
     expect(describeDisk(unpacked)).toEqual(describeDisk(src));
   });
 
+  it("fails like other jobs when the chunk store is down, and publishes nothing", async () => {
+    const before = (await curl(`${stack.hubUrl}/streams/v1/images.json`, cert.certPath)).body;
+    await stack.stopRedis();
+    try {
+      const res = await curl(`${stack.hubUrl}/api/flist/me/app.flist/lxd`, cert.certPath, [...auth, "-X", "POST"]);
+      expect(res.status, res.body).toBe(503);
+      expect(JSON.parse(res.body).message).toMatch(/chunk store/);
+      const jobs = JSON.parse((await curl(`${stack.hubUrl}/api/jobs`, cert.certPath, auth)).body).payload.jobs as { kind: string; status: string; message: string }[];
+      expect(jobs.find((j) => j.kind === "lxd" && j.status === "failed")?.message).toMatch(/chunk store/);
+      expect((await curl(`${stack.hubUrl}/streams/v1/images.json`, cert.certPath)).body).toBe(before);
+    } finally {
+      await stack.startRedis();
+    }
+  });
+
   it("refuses an unknown flist and callers without a token", async () => {
     expect((await curl(`${stack.hubUrl}/api/flist/me/nothing.flist/lxd`, cert.certPath, [...auth, "-X", "POST"])).status).toBe(404);
     expect((await curl(`${stack.hubUrl}/api/flist/me/app.flist/lxd`, cert.certPath, ["-X", "POST"])).status).toBe(401);

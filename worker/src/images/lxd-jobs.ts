@@ -60,7 +60,11 @@ lxdJobs.post("/api/flist/me/:name/lxd", requireActor(), async (c) => {
   if (wantsAsync(c)) return answerJob(c, job);
   const done = await waitForJob(c.env, job.id, c.req.raw.signal);
   c.header("X-Hub-Job", job.id);
-  if (done.status === "failed") return fail(c, 422, done.message);
+  if (done.status === "failed") {
+    // The status the converter gave the failure (503 chunk store down, 422 bad input…), as answerJob does.
+    const status = done.result ? (JSON.parse(done.result) as { httpStatus?: number }).httpStatus : undefined;
+    return fail(c, (status && status >= 400 && status <= 599 ? status : 422) as 422, done.message);
+  }
   return ok(c, JSON.parse(done.result ?? "{}") as unknown);
 });
 
