@@ -1,4 +1,4 @@
-/** D1 access of the image tables (migrations/0006_images.sql). */
+/** D1 access of the image tables (migrations/0007_images.sql). */
 import { productKey, type ImageKey, type MetadataOverride } from "./names";
 
 export interface ProductRow {
