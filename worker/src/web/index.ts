@@ -21,6 +21,7 @@ import { repositoryPage } from "./pages/repository";
 import { restoreAction } from "./pages/restore";
 import { tagPage } from "./pages/tag";
 import { publishRoutes } from "./publish/actions";
+import { lxdAction } from "./publish/lxd";
 import { RESERVED_PAGES } from "./reserved";
 import { searchJson, searchPage } from "./search/page";
 import { applyPageHeaders, isHtml } from "./security";
@@ -72,6 +73,10 @@ const flistOfPage = (page: string) => {
 web.get(FLIST_PAGE, (c) => flistPage(c, param(c, "repo", nameSchema), flistOfPage(c.req.param("page"))));
 web.post(`${FLIST_PAGE}/restore`, requireSession(), requireCsrf(), (c) =>
   restoreAction(c, param(c, "repo", nameSchema), flistOfPage(c.req.param("page"))),
+);
+
+web.post(`${FLIST_PAGE}/lxd`, requireSession(), requireCsrf(), (c) =>
+  lxdAction(c, param(c, "repo", nameSchema), flistOfPage(c.req.param("page"))),
 );
 
 // The original's preview URL: kept, permanently moved to the flist page.

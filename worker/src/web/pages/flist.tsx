@@ -18,6 +18,7 @@ import { renderPage } from "../layout";
 import { readmeOf, renderMarkdown } from "../markdown";
 import { loadSession } from "../session";
 import { exactTime, humanSize, targetLink, urls } from "../format";
+import { canNameImage, flistImage } from "../publish/lxd";
 import { When } from "./repository";
 
 /** Metadata keys shown in their own sections; everything else is listed as-is. */
@@ -205,6 +206,52 @@ function HistorySection({
   );
 }
 
+/**
+ * The flist as an LXD/Incus image (issue 7): its alias and the `lxc` commands once an `lxd` job made it, and for
+ * the owner the button that starts one (POST `<page>/lxd`, session + CSRF; the browser then follows the job).
+ */
+function LxdSection({
+  image,
+  hubUrl,
+  pageUrl,
+  canMake,
+  csrf,
+}: {
+  image: { alias: string } | null;
+  hubUrl: string;
+  pageUrl: string;
+  canMake: boolean;
+  csrf: unknown;
+}) {
+  if (!image && !canMake) return null;
+  return (
+    <section id="lxd">
+      <h2>LXD image</h2>
+      {image ? (
+        <>
+          <p>
+            Image alias <code>{image.alias}</code> on this hub's image server. Add the hub as a remote once:
+          </p>
+          <CopyRow id="lxd-remote" value={`lxc remote add hub ${hubUrl} --protocol=simplestreams --public`} label="lxc remote add command" />
+          <p>then copy the image or launch a container from it:</p>
+          <CopyRow id="lxd-copy" value={`lxc image copy hub:${image.alias} local:`} label="lxc image copy command" />
+          <CopyRow id="lxd-launch" value={`lxc launch hub:${image.alias} c1`} label="lxc launch command" />
+        </>
+      ) : (
+        <p class="muted">No LXD image of this flist yet.</p>
+      )}
+      {canMake ? (
+        <form method="post" action={`${pageUrl}/lxd`} id="lxd-make">
+          {csrf}
+          <button type="submit" class={image ? "small secondary" : "small"}>
+            {image ? "Make the LXD image again" : "Make an LXD image"}
+          </button>
+        </form>
+      ) : null}
+    </section>
+  );
+}
+
 function LinkNotice({ repo, entry, file }: { repo: string; entry: EntryRow; file: EntryRow }) {
   if (entry.kind !== "symlink") return null;
   const target = targetLink(repo, (entry.target_raw ?? "").replaceAll("../", ""));
@@ -230,12 +277,13 @@ export async function flistPage(c: Context<AppEnv>, repo: string, name: string):
   if (!blob || !file) {
     throw new HubError(404, `${repo}/${name} is a link that does not lead to a flist (dangling or looping)`);
   }
-  const [metadata, history, session] = await Promise.all([
+  const [metadata, history, session, image] = await Promise.all([
     flistMetadata(c.env, repo, name),
     entryHistory(c.env.DB, repo, [name]).catch(() => null),
     loadSession(c),
+    flistImage(c.env.DB, repo, name).catch(() => null),
   ]);
-  return flistBody(c, { repo, name, entry, file, blob, metadata, history, owner: session?.repository === repo });
+  return flistBody(c, { repo, name, entry, file, blob, metadata, history, image, owner: session?.repository === repo });
 }
 
 async function flistBody(
@@ -248,6 +296,7 @@ async function flistBody(
     blob: BlobRow;
     metadata: Record<string, unknown>;
     history: History | null;
+    image: { alias: string } | null;
     owner: boolean;
   },
 ): Promise<Response> {
@@ -259,6 +308,7 @@ async function flistBody(
   const readme = readmeOf(metadata);
   const pageUrl = urls.flist(repo, name);
   const restored = c.req.query("restored");
+  const readonly = (c.env.HUB_READONLY ?? "").trim().toLowerCase() === "true";
   return renderPage(
     c,
     { title: `${repo}/${stripFlist(name)}`, mainClass: "flist" },
@@ -341,6 +391,14 @@ async function flistBody(
           {blob.failure > 0 ? <p class="error small">{blob.failure} files failed to convert.</p> : null}
         </section>
       </div>
+
+      <LxdSection
+        image={p.image}
+        hubUrl={base}
+        pageUrl={pageUrl}
+        canMake={p.owner && !readonly && canNameImage(repo, name)}
+        csrf={p.owner ? csrfInput(c) : null}
+      />
 
       <section id="readme">
         <h2>Readme</h2>

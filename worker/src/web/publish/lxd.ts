@@ -1,0 +1,62 @@
+/**
+ * The flist page's "Make an LXD image" button (issue 7): `POST /<repo>/<name>.flist.html/lxd`, authorised by the
+ * session (owner = the session's acting repository) and its CSRF token instead of an API token. It starts the
+ * same `lxd` job as `POST /api/flist/me/<name>/lxd` (images/lxd-jobs.ts: same checks, same createJob spec, the
+ * flist pinned by its sha256), then sends the browser to the job page `/jobs/<id>`, which follows its events.
+ *
+ * Also the page's read-only look-up of the image a finished job made (product `<repo>:<flist>:amd64:default`,
+ * alias `<repo>/<flist>`, set by the job's `/done`).
+ */
+import type { Context } from "hono";
+import type { AppEnv } from "../../env";
+import { FLIST_SUFFIX } from "../../catalog/names";
+import { HubError } from "../../http/errors";
+import { getProduct } from "../../images/store";
+import { productKey, segmentSchema } from "../../images/names";
+import { createJob } from "../../jobs/lifecycle";
+import { resolveFlist } from "../../services/catalog-read";
+import { sessionOf } from "../session";
+
+const isReadonly = (c: Context<AppEnv>) => (c.env.HUB_READONLY ?? "").trim().toLowerCase() === "true";
+
+function releaseOf(name: string): string {
+  return name.endsWith(FLIST_SUFFIX) ? name.slice(0, -FLIST_SUFFIX.length) : name;
+}
+
+/** Whether `<repo>/<name>` can name an LXD image at all (image path segments are stricter than flist names). */
+export function canNameImage(repo: string, name: string): boolean {
+  return segmentSchema.safeParse(repo).success && segmentSchema.safeParse(releaseOf(name)).success;
+}
+
+/** The LXD image of a flist, once an `lxd` job finished (its alias is set by the job's `/done`). */
+export async function flistImage(db: D1Database, repo: string, name: string): Promise<{ alias: string } | null> {
+  if (!canNameImage(repo, name)) return null;
+  const release = releaseOf(name);
+  const product = await getProduct(db, productKey({ os: repo, release, arch: "amd64", variant: "default" }));
+  const alias = `${repo}/${release}`;
+  if (!product || product.repository !== repo || !product.aliases.split(",").includes(alias)) return null;
+  return { alias };
+}
+
+export async function lxdAction(c: Context<AppEnv>, repo: string, name: string): Promise<Response> {
+  if (isReadonly(c)) throw new HubError(503, "this hub is read-only");
+  const session = sessionOf(c);
+  if (session.repository !== repo) {
+    throw new HubError(403, `you act for ${session.repository}, not ${repo}: switch repository on your account page`);
+  }
+  const release = releaseOf(name);
+  for (const [what, value] of [["repository", repo], ["flist name", release]] as const) {
+    if (!segmentSchema.safeParse(value).success) throw new HubError(400, `this ${what} cannot name an LXD image: ${value}`);
+  }
+  const { blob } = await resolveFlist(c.env.DB, repo, name);
+  const job = await createJob(c.env, {
+    id: crypto.randomUUID(),
+    kind: "lxd",
+    user: session.user,
+    repository: repo,
+    name,
+    params: { metadata: { flist: name, sha256: blob.sha256 } },
+    input: null,
+  });
+  return c.redirect(`/jobs/${job.id}`, 303);
+}
