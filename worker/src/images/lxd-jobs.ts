@@ -14,7 +14,7 @@ import { requireActor } from "../auth/middleware";
 import { requireInternal } from "../auth/internal";
 import { FLIST_SUFFIX, flistNameSchema } from "../catalog/names";
 import { nowSeconds } from "../catalog/format";
-import type { AppEnv } from "../env";
+import type { Actor, AppEnv, Env } from "../env";
 import { HubError } from "../http/errors";
 import { fail, ok } from "../http/respond";
 import { createJob, recordProgress } from "../jobs/lifecycle";
@@ -38,25 +38,33 @@ function lxdImageKey(repository: string, flistName: string, created: number): Im
   return imageKey({ os: repository, release, arch: "amd64", variant: "default", version });
 }
 
-lxdJobs.post("/api/flist/me/:name/lxd", requireActor(), async (c) => {
-  const parsed = flistNameSchema.safeParse(c.req.param("name"));
-  if (!parsed.success) throw new HubError(400, `invalid name: ${parsed.error.issues[0]?.message ?? "bad name"}`);
-  const actor = c.var.actor;
-  const release = parsed.data.slice(0, -FLIST_SUFFIX.length);
+/**
+ * Starts the `lxd` job of flist `name` ("x.flist") of `actor.repository`, pinned by its sha256: the one path for
+ * the API route below and the flist page's button (web/publish/lxd.ts). 400 when the names cannot name an image,
+ * 404 when the flist does not resolve.
+ */
+export async function startLxdJob(env: Env, actor: Actor, name: string): Promise<JobRow> {
+  const release = name.slice(0, -FLIST_SUFFIX.length);
   // Image path segments are stricter than flist names: refuse up front rather than fail the job later.
   for (const [what, value] of [["repository", actor.repository], ["flist name", release]] as const) {
     if (!segmentSchema.safeParse(value).success) throw new HubError(400, `this ${what} cannot name an LXD image: ${value}`);
   }
-  const { blob } = await resolveFlist(c.env.DB, actor.repository, parsed.data);
-  const job = await createJob(c.env, {
+  const { blob } = await resolveFlist(env.DB, actor.repository, name);
+  return createJob(env, {
     id: crypto.randomUUID(),
     kind: "lxd",
     user: actor.user,
     repository: actor.repository,
-    name: parsed.data,
-    params: { metadata: { flist: parsed.data, sha256: blob.sha256 } },
+    name,
+    params: { metadata: { flist: name, sha256: blob.sha256 } },
     input: null,
   });
+}
+
+lxdJobs.post("/api/flist/me/:name/lxd", requireActor(), async (c) => {
+  const parsed = flistNameSchema.safeParse(c.req.param("name"));
+  if (!parsed.success) throw new HubError(400, `invalid name: ${parsed.error.issues[0]?.message ?? "bad name"}`);
+  const job = await startLxdJob(c.env, c.var.actor, parsed.data);
   if (wantsAsync(c)) return answerJob(c, job);
   const done = await waitForJob(c.env, job.id, c.req.raw.signal);
   c.header("X-Hub-Job", job.id);

@@ -1,8 +1,8 @@
 /**
  * The flist page's "Make an LXD image" button (issue 7): `POST /<repo>/<name>.flist.html/lxd`, authorised by the
  * session (owner = the session's acting repository) and its CSRF token instead of an API token. It starts the
- * same `lxd` job as `POST /api/flist/me/<name>/lxd` (images/lxd-jobs.ts: same checks, same createJob spec, the
- * flist pinned by its sha256), then sends the browser to the job page `/jobs/<id>`, which follows its events.
+ * job through the same `startLxdJob` as `POST /api/flist/me/<name>/lxd` (images/lxd-jobs.ts), then sends the
+ * browser to the job page `/jobs/<id>`, which follows its events.
  *
  * Also the page's read-only look-up of the image a finished job made (product `<repo>:<flist>:amd64:default`,
  * alias `<repo>/<flist>`, set by the job's `/done`).
@@ -13,8 +13,7 @@ import { FLIST_SUFFIX } from "../../catalog/names";
 import { HubError } from "../../http/errors";
 import { getProduct } from "../../images/store";
 import { productKey, segmentSchema } from "../../images/names";
-import { createJob } from "../../jobs/lifecycle";
-import { resolveFlist } from "../../services/catalog-read";
+import { startLxdJob } from "../../images/lxd-jobs";
 import { sessionOf } from "../session";
 
 const isReadonly = (c: Context<AppEnv>) => (c.env.HUB_READONLY ?? "").trim().toLowerCase() === "true";
@@ -44,19 +43,6 @@ export async function lxdAction(c: Context<AppEnv>, repo: string, name: string):
   if (session.repository !== repo) {
     throw new HubError(403, `you act for ${session.repository}, not ${repo}: switch repository on your account page`);
   }
-  const release = releaseOf(name);
-  for (const [what, value] of [["repository", repo], ["flist name", release]] as const) {
-    if (!segmentSchema.safeParse(value).success) throw new HubError(400, `this ${what} cannot name an LXD image: ${value}`);
-  }
-  const { blob } = await resolveFlist(c.env.DB, repo, name);
-  const job = await createJob(c.env, {
-    id: crypto.randomUUID(),
-    kind: "lxd",
-    user: session.user,
-    repository: repo,
-    name,
-    params: { metadata: { flist: name, sha256: blob.sha256 } },
-    input: null,
-  });
+  const job = await startLxdJob(c.env, { user: session.user, repository: repo }, name);
   return c.redirect(`/jobs/${job.id}`, 303);
 }
