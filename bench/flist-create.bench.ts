@@ -15,42 +15,16 @@ import fs from "node:fs";
 import path from "node:path";
 import { readFlist } from "../converter/src/flist/index.ts";
 import type { DirNode } from "../converter/src/flist/model.ts";
+import { TARBALL, TREE_DATA, prepareTree } from "./lib/tree.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
-const SHARED = path.resolve(ROOT, "..", "shared", "bench");
-const DATA = path.join(ROOT, "bench", ".data", "flist-create");
-const TREE = path.join(DATA, "tree");
-const TARBALL = path.join(DATA, "tree.tar.gz");
+const DATA = TREE_DATA;
 const BIN = path.join(ROOT, "converter", "bin", "zhub.js");
 const SOURCE_BYTES = 536_870_912;
 const REFERENCE = { totalSeconds: 7.7, goalSeconds: 5.1, stretchSeconds: 3.9, rssMB: 300, keys: 3817, tarballBytes: 375_116_684 };
 
 function log(message: string): void {
   console.log(`[flist-create] ${message}`);
-}
-
-function run(command: string, args: string[]): void {
-  const result = spawnSync(command, args, { stdio: "inherit" });
-  if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} failed (exit ${result.status})`);
-}
-
-function prepare(): void {
-  fs.mkdirSync(DATA, { recursive: true });
-  // The marker sits next to the tree, not in it (it would change the archived input); a half-generated tree
-  // from an interrupted run has no marker and is regenerated.
-  const marker = path.join(DATA, "tree.complete");
-  if (!fs.existsSync(marker)) {
-    log("generating the 512 MiB tree (gen-tree.py, default seed)…");
-    fs.rmSync(TREE, { recursive: true, force: true });
-    fs.rmSync(TARBALL, { force: true });
-    run("python3", [path.join(SHARED, "gen-tree.py"), TREE]);
-    fs.writeFileSync(marker, "");
-  }
-  if (!fs.existsSync(TARBALL)) {
-    log("archiving it as zflist-baseline.md says (tar --format=gnu --sort=name --numeric-owner -czf)…");
-    run("tar", ["--format=gnu", "--sort=name", "--numeric-owner", "-C", TREE, "-czf", `${TARBALL}.tmp`, "."]);
-    fs.renameSync(`${TARBALL}.tmp`, TARBALL);
-  }
 }
 
 interface Measure {
@@ -109,7 +83,7 @@ function row(label: string, m: Measure): string {
 }
 
 async function main(): Promise<void> {
-  prepare();
+  prepareTree(log);
   const tarballBytes = fs.statSync(TARBALL).size;
   const store = path.join(DATA, "store");
   fs.rmSync(store, { recursive: true, force: true });

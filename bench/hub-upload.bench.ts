@@ -14,47 +14,22 @@
  *
  * Figures are printed; the process exits non-zero only if a run fails.
  */
-import { spawnSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { startRedis } from "../converter/test/support/redis.ts";
 import { type Stack, startStack } from "../e2e/support/stack.ts";
+import { TARBALL, prepareTree } from "./lib/tree.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
-const SHARED = path.resolve(ROOT, "..", "shared", "bench");
-const DATA = path.join(ROOT, "bench", ".data", "flist-create");
-const TREE = path.join(DATA, "tree");
-const TARBALL = path.join(DATA, "tree.tar.gz");
 const BIN = path.join(ROOT, "converter", "bin", "zhub.js");
 const USER = "bench";
 const GOAL = 1.2;
 
 function log(message: string): void {
   console.log(`[hub-upload] ${message}`);
-}
-
-/** Same tree and archive as flist-create.bench.ts (shared cache in bench/.data/flist-create). */
-function prepare(): void {
-  fs.mkdirSync(DATA, { recursive: true });
-  const marker = path.join(DATA, "tree.complete");
-  const run = (command: string, args: string[]) => {
-    const result = spawnSync(command, args, { stdio: "inherit" });
-    if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} failed (exit ${result.status})`);
-  };
-  if (!fs.existsSync(marker)) {
-    log("generating the 512 MiB tree (gen-tree.py, default seed)…");
-    fs.rmSync(TREE, { recursive: true, force: true });
-    fs.rmSync(TARBALL, { force: true });
-    run("python3", [path.join(SHARED, "gen-tree.py"), TREE]);
-    fs.writeFileSync(marker, "");
-  }
-  if (!fs.existsSync(TARBALL)) {
-    log("archiving it (tar --format=gnu --sort=name --numeric-owner -czf)…");
-    run("tar", ["--format=gnu", "--sort=name", "--numeric-owner", "-C", TREE, "-czf", `${TARBALL}.tmp`, "."]);
-    fs.renameSync(`${TARBALL}.tmp`, TARBALL);
-  }
 }
 
 function seconds(since: bigint): number {
@@ -146,7 +121,7 @@ async function throughStackOnce(stack: Stack): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  prepare();
+  prepareTree(log);
   const work = await fs.promises.mkdtemp(path.join(os.tmpdir(), "zhub-bench-hub-"));
   log(`tarball ${fs.statSync(TARBALL).size} bytes; load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")} on ${os.cpus().length} cores`);
   let stack: Stack | undefined;
