@@ -6,6 +6,7 @@ import { renderPage } from "../layout";
 import { repositoryCounts } from "../queries";
 import { RESERVED_PAGES } from "../reserved";
 import { exactTime, isoTime, plural, relativeTime, urls } from "../format";
+import { SortHeader } from "../sortable";
 
 interface Row {
   name: string;
@@ -23,18 +24,10 @@ function RepositoryTable({ rows, caption }: { rows: Row[]; caption: string }) {
       <table class="responsive" data-sortable aria-label={caption}>
         <thead>
           <tr>
-            <th data-sort="text">
-              <button type="button" class="sort">Repository</button>
-            </th>
-            <th class="num" data-sort="num">
-              <button type="button" class="sort">Flists</button>
-            </th>
-            <th class="num" data-sort="num">
-              <button type="button" class="sort">Links</button>
-            </th>
-            <th data-sort="num">
-              <button type="button" class="sort">Last update</button>
-            </th>
+            <SortHeader sort="text">Repository</SortHeader>
+            <SortHeader sort="num" num>Flists</SortHeader>
+            <SortHeader sort="num" num>Links</SortHeader>
+            <SortHeader sort="num">Last update</SortHeader>
           </tr>
         </thead>
         <tbody>

@@ -9,6 +9,7 @@ import { officialRepositories } from "../../config";
 import { repositoryListing } from "../../services/catalog-read";
 import { renderPage } from "../layout";
 import { bytesFromKb, exactTime, humanSize, isoTime, plural, relativeTime, targetLink, urls } from "../format";
+import { SortHeader } from "../sortable";
 
 export function When({ seconds }: { seconds: number }) {
   return (
@@ -86,18 +87,10 @@ export function EntryTable({ repo, entries, label }: { repo: string; entries: Li
       <table class="responsive" data-sortable id="entries" aria-label={label}>
         <thead>
           <tr>
-            <th data-sort="text">
-              <button type="button" class="sort">Name</button>
-            </th>
-            <th data-sort="text">
-              <button type="button" class="sort">Type</button>
-            </th>
-            <th class="num" data-sort="num">
-              <button type="button" class="sort">Size</button>
-            </th>
-            <th data-sort="num">
-              <button type="button" class="sort">Updated</button>
-            </th>
+            <SortHeader sort="text">Name</SortHeader>
+            <SortHeader sort="text">Type</SortHeader>
+            <SortHeader sort="num" num>Size</SortHeader>
+            <SortHeader sort="num">Updated</SortHeader>
             <th>
               <span class="sr-only">Links</span>
             </th>

@@ -5,6 +5,7 @@ import { tagListing } from "../../services/catalog-read";
 import { renderPage } from "../layout";
 import { bytesFromKb, humanSize, targetLink, urls } from "../format";
 import { When } from "./repository";
+import { SortHeader } from "../sortable";
 
 export async function tagPage(c: Context<AppEnv>, repo: string, tag: string): Promise<Response> {
   const members = await tagListing(c.env.DB, repo, tag);
@@ -26,18 +27,10 @@ export async function tagPage(c: Context<AppEnv>, repo: string, tag: string): Pr
         <table class="responsive" data-sortable id="members" aria-label={`members of ${tag}`}>
           <thead>
             <tr>
-              <th data-sort="text">
-                <button type="button" class="sort">Name</button>
-              </th>
-              <th data-sort="text">
-                <button type="button" class="sort">Target</button>
-              </th>
-              <th class="num" data-sort="num">
-                <button type="button" class="sort">Size</button>
-              </th>
-              <th data-sort="num">
-                <button type="button" class="sort">Updated</button>
-              </th>
+              <SortHeader sort="text">Name</SortHeader>
+              <SortHeader sort="text">Target</SortHeader>
+              <SortHeader sort="num" num>Size</SortHeader>
+              <SortHeader sort="num">Updated</SortHeader>
               <th></th>
             </tr>
           </thead>
