@@ -8,6 +8,8 @@
  * - Directories implied by a path but absent from the archive are created 0755 root:root, times 0, size 4096.
  * - Hardlinks become independent nodes sharing the target's blocks (zflist does the same). The target is normally
  *   earlier in the stream; a forward reference is resolved once every entry is known, and fails if still missing.
+ * - OCI layers (oci/layers.ts) share this builder: they need entries removed (whiteouts) and to know which layer an
+ *   entry came from, hence `nextGeneration`, `removeOlder` and `clearOlder`. A plain archive stays in generation 0.
  */
 import type { Block, DirNode, FileNode, FlistNode, LinkNode, Owner, SpecialNode, SpecialType } from "../flist/model.ts";
 import { IngestError } from "./rules.ts";
@@ -49,15 +51,25 @@ export class TreeBuilder {
   private readonly blocks = new Map<FileNode, PendingBlocks>();
   /** Forward hardlinks by joined path; a later entry at the same path cancels them (later wins). */
   private readonly pending = new Map<string, PendingHardlink>();
+  /** The generation each node was created or last changed in; entries of the current one are never removed. */
+  private readonly generations = new WeakMap<FlistNode, number>();
+  private generation = 0;
 
-  constructor() {
+  /** `rootName` words the error for a non-directory at the root ("archive", or "layer" for image layers). */
+  constructor(private readonly rootName = "archive") {
     this.root = newDir("", IMPLIED_DIR, DIR_SIZE);
     this.index.set(this.root, new Map());
   }
 
+  /** Starts a new generation (an image layer): everything so far becomes removable by `removeOlder`/`clearOlder`. */
+  nextGeneration(): void {
+    this.generation++;
+  }
+
   /** The archive's own `./` entry (or the walked directory) gives the root its attributes. */
   setRootAttrs(attrs: EntryAttrs, size = DIR_SIZE): void {
-    Object.assign(this.root, attrs, { size });
+    Object.assign(this.root, attrs, { owner: { ...attrs.owner }, size });
+    this.generations.set(this.root, this.generation);
   }
 
   addDirectory(parts: string[], attrs: EntryAttrs, entry: string, size = DIR_SIZE): void {
@@ -66,7 +78,8 @@ export class TreeBuilder {
     const existing = this.childrenOf(dir).get(name);
     this.pending.delete(parts.join("/"));
     if (existing?.kind === "dir") {
-      Object.assign(existing, attrs, { size });
+      Object.assign(existing, attrs, { owner: { ...attrs.owner }, size });
+      this.generations.set(existing, this.generation);
       return;
     }
     const node = newDir(name, attrs, size);
@@ -74,10 +87,12 @@ export class TreeBuilder {
     this.put(dir, node);
   }
 
-  addFile(parts: string[], attrs: EntryAttrs, size: number, blocks: PendingBlocks, entry: string): void {
+  /** Returns the new node, so callers can attach their own data to it (OCI keeps some files' content). */
+  addFile(parts: string[], attrs: EntryAttrs, size: number, blocks: PendingBlocks, entry: string): FileNode {
     const node: FileNode = { kind: "file", name: "", ...attrs, size, blocks: [] };
     this.blocks.set(node, blocks);
     this.insert(parts, node, entry);
+    return node;
   }
 
   addLink(parts: string[], attrs: EntryAttrs, target: string, entry: string): void {
@@ -92,18 +107,42 @@ export class TreeBuilder {
 
   /**
    * `parts` becomes another name of the node at `target` (both relative to the root). With the target already known,
-   * the copy is made now (so a later replacement of the target does not affect it, as with `tar -x`).
+   * the copy is made now (so a later replacement of the target does not affect it, as with `tar -x`) and returned;
+   * otherwise it is made by `finish()` and undefined is returned.
    */
-  addHardlink(parts: string[], target: string[], entry: string): void {
+  addHardlink(parts: string[], target: string[], entry: string): Exclude<FlistNode, DirNode> | undefined {
     if (parts.length === 0) throw new IngestError(entry, "bad-name", "the root cannot be a hardlink");
-    const found = this.lookup(target, entry);
+    const found = this.find(target, entry);
     if (found === undefined) {
       // Check the parent now so structural errors are reported at the right entry.
       this.parentOf(parts, entry);
       this.pending.set(parts.join("/"), { parts, target, entry });
-      return;
+      return undefined;
     }
-    this.insert(parts, this.copyOf(found, target, entry), entry);
+    const copy = this.copyOf(found, target, entry);
+    this.insert(parts, copy, entry);
+    return copy;
+  }
+
+  /**
+   * Removes the node at `parts` (and its subtree) unless it comes from the current generation: an OCI whiteout
+   * never hides an entry of its own layer. Never follows a symlink to find it.
+   */
+  removeOlder(parts: string[]): void {
+    const dir = this.find(parts.slice(0, -1));
+    if (dir?.kind !== "dir") return;
+    const children = this.childrenOf(dir);
+    const name = parts[parts.length - 1] as string;
+    const victim = children.get(name);
+    if (victim === undefined || this.isCurrent(victim)) return;
+    this.forget(victim);
+    children.delete(name);
+  }
+
+  /** Empties the directory at `parts` of older generations, recursively keeping the current one's entries (OCI opaque). */
+  clearOlder(parts: string[]): void {
+    const dir = this.find(parts);
+    if (dir?.kind === "dir") this.clearOlderIn(dir);
   }
 
   /**
@@ -111,15 +150,32 @@ export class TreeBuilder {
    * fails before its bytes are read and stored.
    */
   checkParent(parts: string[], entry: string): void {
-    if (parts.length === 0) throw new IngestError(entry, "bad-name", "only a directory can be the archive root");
     this.parentOf(parts, entry);
+  }
+
+  /**
+   * The node at `parts`, or undefined. A symlink on the way fails with `hardlink-escape` when `entry` (a hardlink
+   * being resolved) is given, else simply ends the walk: a hardlink must not escape through one, nor a deletion.
+   */
+  find(parts: string[], entry?: string): FlistNode | undefined {
+    let node: FlistNode = this.root;
+    for (const part of parts) {
+      if (node.kind === "link" && entry !== undefined) {
+        throw new IngestError(entry, "hardlink-escape", `hardlink target '${parts.join("/")}' goes through a symlink`);
+      }
+      if (node.kind !== "dir") return undefined;
+      const next = this.childrenOf(node).get(part);
+      if (next === undefined) return undefined;
+      node = next;
+    }
+    return node;
   }
 
   /** Resolve forward hardlinks, wait for every file's blocks, and return the root in zflist's listing order. */
   async finish(): Promise<DirNode> {
     for (const link of [...this.pending.values()]) {
       this.pending.delete(link.parts.join("/"));
-      const found = this.lookup(link.target, link.entry);
+      const found = this.find(link.target, link.entry);
       if (found === undefined) {
         throw new IngestError(link.entry, "hardlink-missing", `hardlink target '${link.target.join("/")}' is not in the archive`);
       }
@@ -148,26 +204,33 @@ export class TreeBuilder {
     return counts;
   }
 
-  /** The node at `parts`, or undefined. Refuses to traverse symlinks: a hardlink must not escape through one. */
-  private lookup(parts: string[], entry: string): FlistNode | undefined {
-    let node: FlistNode = this.root;
-    for (const part of parts) {
-      if (node.kind === "link") {
-        throw new IngestError(entry, "hardlink-escape", `hardlink target '${parts.join("/")}' goes through a symlink`);
+  /** Every node of the tree, the root first (order otherwise unspecified). */
+  *nodes(): Generator<FlistNode> {
+    yield this.root;
+    for (const children of this.index.values()) yield* children.values();
+  }
+
+  private isCurrent(node: FlistNode): boolean {
+    return this.generations.get(node) === this.generation;
+  }
+
+  private clearOlderIn(dir: DirNode): void {
+    const children = this.childrenOf(dir);
+    for (const [name, child] of [...children]) {
+      if (!this.isCurrent(child)) {
+        this.forget(child);
+        children.delete(name);
+      } else if (child.kind === "dir") {
+        this.clearOlderIn(child);
       }
-      if (node.kind !== "dir") return undefined;
-      const next = this.childrenOf(node).get(part);
-      if (next === undefined) return undefined;
-      node = next;
     }
-    return node;
   }
 
   private copyOf(node: FlistNode, target: string[], entry: string): Exclude<FlistNode, DirNode> {
     if (node.kind === "dir") {
       throw new IngestError(entry, "hardlink-to-directory", `hardlink target '${target.join("/") || "."}' is a directory`);
     }
-    const copy = { ...node };
+    const copy = { ...node, owner: { ...node.owner } };
     if (node.kind === "file" && copy.kind === "file") {
       const blocks = this.blocks.get(node);
       if (blocks !== undefined) this.blocks.set(copy, blocks);
@@ -177,7 +240,6 @@ export class TreeBuilder {
   }
 
   private insert(parts: string[], node: Exclude<FlistNode, DirNode>, entry: string): void {
-    if (parts.length === 0) throw new IngestError(entry, "bad-name", "only a directory can be the archive root");
     const { dir, name } = this.parentOf(parts, entry);
     this.pending.delete(parts.join("/"));
     node.name = name;
@@ -190,6 +252,7 @@ export class TreeBuilder {
     const previous = children.get(node.name);
     if (previous !== undefined) this.forget(previous);
     children.set(node.name, node);
+    this.generations.set(node, this.generation);
   }
 
   private forget(node: FlistNode): void {
@@ -202,6 +265,7 @@ export class TreeBuilder {
 
   /** The directory that will hold `parts`, creating implied directories; symlinked or non-directory parents fail. */
   private parentOf(parts: string[], entry: string): { dir: DirNode; name: string } {
+    if (parts.length === 0) throw new IngestError(entry, "bad-name", `only a directory can be the ${this.rootName} root`);
     let dir = this.root;
     for (let i = 0; i < parts.length - 1; i++) {
       const part = parts[i] as string;
@@ -215,6 +279,7 @@ export class TreeBuilder {
         next = newDir(part, IMPLIED_DIR, DIR_SIZE);
         this.index.set(next, new Map());
         children.set(part, next);
+        this.generations.set(next, this.generation);
       }
       if (next.kind === "link") {
         throw new IngestError(entry, "symlink-parent", `parent '${parts.slice(0, i + 1).join("/")}' is a symlink`);
