@@ -58,29 +58,7 @@ async function checkLinkDestination(db: D1Database, repository: string, name: st
 /** GET|POST `/me/<source>/link/<linkname>`: `<linkname>.flist -> <source>.flist` in the same repository. */
 export async function link(db: D1Database, me: string, source: string, linkname: string): Promise<void> {
   await requireRepo(db, me);
-  await requireSource(db, me, source);
-  await checkLinkDestination(db, me, linkname);
-  const now = nowSeconds();
-  await commit(db, [
-    expectRow(db, ENTRY_EXISTS, me, source),
-    expectNoRow(db, FLIST_EXISTS, me, linkname),
-    archiveEntry(db, me, linkname, now, "link"),
-    putEntry(
-      db,
-      {
-        repository: me,
-        name: linkname,
-        kind: "symlink",
-        targetRepository: me,
-        targetName: source,
-        targetRaw: rawTarget.link(source),
-        updated: now,
-        linktime: now,
-      },
-      now,
-    ),
-    touchRepository(db, me, now),
-  ]);
+  await writeSymlink(db, me, linkname, me, source, rawTarget.link(source), "link");
 }
 
 /** GET|POST `/me/<linkname>/crosslink/<repo>/<src>`: `<linkname>.flist -> ../<repo>/<src>.flist`. */
@@ -92,14 +70,30 @@ export async function crosslink(
   source: string,
 ): Promise<void> {
   await requireRepo(db, repository, "source repository not found");
+  // The acting repository is created if needed (the original answered an HTML 500 here).
+  await writeSymlink(db, me, linkname, repository, source, rawTarget.crosslink(repository, source), "crosslink");
+}
+
+/**
+ * The write shared by link and crosslink: `me/<linkname>` becomes a symlink to `<repository>/<source>` (which
+ * must exist), replacing a previous link (archived) but never a flist, in one batch that re-checks both.
+ */
+async function writeSymlink(
+  db: D1Database,
+  me: string,
+  linkname: string,
+  repository: string,
+  source: string,
+  targetRaw: string,
+  reason: "link" | "crosslink",
+): Promise<void> {
   await requireSource(db, repository, source);
   await checkLinkDestination(db, me, linkname);
   const now = nowSeconds();
-  // The acting repository is created if needed (the original answered an HTML 500 here).
   await commit(db, [
     expectRow(db, ENTRY_EXISTS, repository, source),
     expectNoRow(db, FLIST_EXISTS, me, linkname),
-    archiveEntry(db, me, linkname, now, "crosslink"),
+    archiveEntry(db, me, linkname, now, reason),
     putEntry(
       db,
       {
@@ -108,7 +102,7 @@ export async function crosslink(
         kind: "symlink",
         targetRepository: repository,
         targetName: source,
-        targetRaw: rawTarget.crosslink(repository, source),
+        targetRaw,
         updated: now,
         linktime: now,
       },
