@@ -12,7 +12,7 @@ import { findView, readFlist, writeFlist } from "../converter/src/flist/index.ts
 import { ingestArchive } from "../converter/src/ingest/index.ts";
 import { openStore } from "../converter/src/store/index.ts";
 import { type Stack, startStack } from "./support/stack.ts";
-import { expected, fixture, flistFiles, readBack, sseEvents, tarballFiles } from "./support/flists.ts";
+import { TARBALL_CASES, expected, fixture, flistFiles, readBack, sseEvents, tarballFiles } from "./support/flists.ts";
 import { zhubUser } from "./support/zhub.ts";
 
 const USER = "e2e-alice";
@@ -65,13 +65,7 @@ describe("the stack", () => {
 });
 
 describe("tarball upload", () => {
-  const cases = [
-    { tarball: "tree-main.tar.gz", flist: "tree-main.flist", reference: "main" },
-    { tarball: "tree-overlay.tar.gz", flist: "tree-overlay.flist", reference: "overlay" },
-    { tarball: "tree-overlay.numeric.tar.gz", flist: "tree-overlay.numeric.flist", reference: "overlay" },
-  ] as const;
-
-  for (const { tarball, flist, reference } of cases) {
+  for (const { tarball, flist, reference } of TARBALL_CASES) {
     it(`${tarball} → ${flist}: downloads with its md5, reads back through the store, lists its contents`, async () => {
       const res = await upload("upload", fixture(tarball), { fields: { "metadata-maintainer": "e2e@example.org" } });
       const body = (await res.json()) as { status: string; payload: { name: string; files: { response: Record<string, number> } } };

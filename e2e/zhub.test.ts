@@ -9,7 +9,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findView, readFlist } from "../converter/src/flist/index.ts";
 import { type Stack, startStack } from "./support/stack.ts";
-import { expected, fixture, flistFiles, readBack } from "./support/flists.ts";
+import { TARBALL_CASES, expected, fixture, flistFiles, readBack } from "./support/flists.ts";
 import { type Zhub, zhubUser } from "./support/zhub.ts";
 
 const ALICE = "cli-alice";
@@ -86,13 +86,7 @@ describe("zhub login / whoami", () => {
 });
 
 describe("zhub upload", () => {
-  const cases = [
-    { tarball: "tree-main.tar.gz", flist: "tree-main.flist", reference: "main" },
-    { tarball: "tree-overlay.tar.gz", flist: "tree-overlay.flist", reference: "overlay" },
-    { tarball: "tree-overlay.numeric.tar.gz", flist: "tree-overlay.numeric.flist", reference: "overlay" },
-  ] as const;
-
-  for (const { tarball, flist, reference } of cases) {
+  for (const { tarball, flist, reference } of TARBALL_CASES) {
     it(`${tarball} → ${ALICE}/${flist}, the job followed to its end`, async () => {
       const result = await alice.run(["upload", fixture(tarball), "--metadata", "maintainer=cli@example.org"]);
       expect(result.code, result.stderr).toBe(0);

@@ -9,6 +9,13 @@ import type { ChunkStore } from "../../converter/src/store/index.ts";
 
 export const FIXTURES = path.resolve(import.meta.dirname, "../../../shared/fixtures/flists");
 
+/** The fixture tarballs, the flist name the hub gives each, and the reference flist zflist made from it. */
+export const TARBALL_CASES = [
+  { tarball: "tree-main.tar.gz", flist: "tree-main.flist", reference: "main" },
+  { tarball: "tree-overlay.tar.gz", flist: "tree-overlay.flist", reference: "overlay" },
+  { tarball: "tree-overlay.numeric.tar.gz", flist: "tree-overlay.numeric.flist", reference: "overlay" },
+] as const;
+
 export function fixture(name: string): string {
   return path.join(FIXTURES, name);
 }
