@@ -254,6 +254,28 @@ describe("redirects and cancellation", () => {
     already.abort(reason);
     await expect(convertImage(`${open.host}/test/small:v1`, { ...options(open), signal: already.signal })).rejects.toBe(reason);
   });
+
+  it("a cancellation as the build starts rejects once, with nothing left unhandled (which would end a Node process)", async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      const controller = new AbortController();
+      const reason = new Error("job cancelled");
+      const conversion = convertImage(`${open.host}/test/small:v1`, {
+        ...options(open),
+        signal: controller.signal,
+        onProgress: (e) => {
+          if (e.message.startsWith("Building flist")) controller.abort(reason);
+        },
+      });
+      await expect(conversion).rejects.toBe(reason);
+      await new Promise((r) => setTimeout(r, 100)); // unhandled rejections are reported after a turn of the loop
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+  });
 });
 
 describe("failures are clear and return nothing", () => {

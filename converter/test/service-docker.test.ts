@@ -88,7 +88,10 @@ describe("docker jobs", () => {
     rig.peer.status = (call, id) => (id === spec.id && call !== "fail" ? 409 : 200);
     try {
       expect((await rig.submit(spec)).status).toBe(202);
-      await waitFor(() => rig.logs.some((l) => l.includes(spec.id) && l.includes("stopped")), 30_000, "the job to stop");
+      // The job's last word is "stopped", "failed" or "succeeded": wait for any, then say which (with its log).
+      const ended = () => rig.logs.filter((l) => l.includes(spec.id)).find((l) => / (stopped|failed|succeeded)\b/.test(l));
+      await waitFor(() => ended() !== undefined, 30_000, "the job to end");
+      expect(ended(), rig.logs.filter((l) => l.includes(spec.id)).join("\n")).toMatch(/: stopped: the Worker says this attempt is stale/);
       await rig.converter.runner.idle();
       expect(rig.peer.publishes.get(spec.id)).toBeUndefined();
       expect(rig.peer.fails.get(spec.id)).toBeUndefined();

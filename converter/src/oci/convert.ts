@@ -240,9 +240,11 @@ export async function convertImage(reference: string, options: ConvertOptions = 
 function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason);
+    // `work` is handled before anything else: its rejection after an abort must not become an unhandled rejection
+    // (which takes a Node process down).
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
     if (signal.aborted) return onAbort();
     signal.addEventListener("abort", onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
   });
 }
 
