@@ -431,6 +431,35 @@ describe("queued jobs", () => {
   });
 });
 
+describe("queued jobs told they are stale", () => {
+  it("stop before they start, say so in the log, and neither publish nor fail", async () => {
+    const small = await startRig({ CONVERTER_CONCURRENCY: "1" });
+    try {
+      const job = (label: string) => {
+        const id = jobId(label);
+        small.peer.inputs.set(id, path.join(FIXTURES, "tree-overlay.tar.gz"));
+        return { id, attempt: 1, kind: "tar", repository: "alice", name: `${label}.flist`, metadata: {} };
+      };
+      const slow = job("slow");
+      const stale = job("stale");
+      small.peer.inputDelays.set(slow.id, 1500);
+      small.peer.status = (call, id) => (id === stale.id && call !== "fail" ? 409 : 200);
+      expect((await small.submit(slow)).status).toBe(202);
+      expect((await small.submit(stale)).status).toBe(202);
+      await waitFor(() => small.logs.some((l) => l.includes(stale.id) && l.includes("stopped")), 5000, "the queued job to stop");
+      expect(small.logs.filter((l) => l.includes(stale.id))).toEqual([
+        expect.stringMatching(/: stopped: the Worker says this attempt is stale or the job has ended \(before it started\)$/),
+      ]);
+      expect((await small.peer.outcome(slow.id)).kind).toBe("publish");
+      await small.converter.runner.idle();
+      expect(small.peer.publishes.get(stale.id)).toBeUndefined();
+      expect(small.peer.fails.get(stale.id)).toBeUndefined();
+    } finally {
+      await small.stop();
+    }
+  });
+});
+
 describe("chunk store failures", () => {
   it("fails the job with the store's redacted address, never its password", async () => {
     const net = await import("node:net");

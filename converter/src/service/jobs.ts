@@ -127,6 +127,8 @@ export class JobRunner {
       const at = this.waiting.indexOf(tracked);
       if (at >= 0) this.waiting.splice(at, 1);
       tracked.events.close(); // a running job closes its reporter when run() ends
+      // run() never comes for it, so its end is said here (a running job says it when run() ends).
+      this.log(tracked.spec, `${stopLine(reason) ?? `stopped: ${reason.message}`} (before it started)`);
     }
     if (this.jobs.get(tracked.spec.id) === tracked) this.jobs.delete(tracked.spec.id);
     tracked.controller.abort(reason);
@@ -180,16 +182,9 @@ export class JobRunner {
       log(`succeeded in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     } catch (err) {
       const reason = controller.signal.aborted ? controller.signal.reason : err;
-      if (reason instanceof StaleJobError || err instanceof StaleJobError) {
-        log("stopped: the Worker says this attempt is stale or the job has ended");
-        return;
-      }
-      if (err instanceof InlineInputBroken) {
-        log(`stopped: ${err.message} (the Worker fails the job or dispatches it again from its staged copy)`);
-        return;
-      }
-      if (reason instanceof ShutdownError) {
-        log("stopped: shutting down (the job will be dispatched again when its lease expires)");
+      const stopped = stopLine(reason) ?? stopLine(err);
+      if (stopped !== undefined) {
+        log(stopped);
         return;
       }
       const { message, status, expected } = failureMessage(err);
@@ -208,4 +203,12 @@ export class JobRunner {
       if (tmpDir) await rm(tmpDir, { recursive: true, force: true }).catch(() => {});
     }
   }
+}
+
+/** The log line of a job that stops without a `fail` (stale, broken inline input, shutdown); undefined otherwise. */
+function stopLine(reason: unknown): string | undefined {
+  if (reason instanceof StaleJobError) return "stopped: the Worker says this attempt is stale or the job has ended";
+  if (reason instanceof InlineInputBroken) return `stopped: ${reason.message} (the Worker fails the job or dispatches it again from its staged copy)`;
+  if (reason instanceof ShutdownError) return "stopped: shutting down (the job will be dispatched again when its lease expires)";
+  return undefined;
 }
