@@ -13,6 +13,7 @@ import { TARBALL_CASES, expected, fixture, flistFiles, readBack } from "./suppor
 import { type Zhub, zhubUser } from "./support/zhub.ts";
 
 const ALICE = "cli-alice";
+const REQUEST_MAX_BYTES = 6 * 1024 * 1024;
 const BOB = "cli-bob";
 let stack: Stack;
 let alice: Zhub;
@@ -20,7 +21,9 @@ let bob: Zhub;
 let aliceToken: string;
 
 beforeAll(async () => {
-  stack = await startStack();
+  // A hub taking at most 6 MiB per request (as Cloudflare's plans cap request bodies): zhub must learn it from
+  // GET /api/limits and send larger archives in parts.
+  stack = await startStack({ workerVars: { HUB_REQUEST_MAX_BYTES: String(REQUEST_MAX_BYTES) } });
   [alice, bob] = [await zhubUser(), await zhubUser()];
   aliceToken = await stack.token(ALICE);
 });
@@ -129,6 +132,27 @@ describe("zhub upload", () => {
     expect(result.code, result.stderr).toBe(0);
     const tree = await readFlist((await md5Of(ALICE, "parts-big.flist")).bytes);
     expect(flistFiles(tree).get("random.bin")?.size).toBe(11 * 1024 * 1024);
+  });
+
+  it("sends an archive larger than the hub's request limit in parts by itself (GET /api/limits)", async () => {
+    const limits = (await (await fetch(`${stack.hubUrl}/api/limits`)).json()) as { payload: { streamedMaxBytes: number } };
+    expect(limits.payload.streamedMaxBytes).toBe(REQUEST_MAX_BYTES);
+    const big = path.join(alice.dir, "over-limit.tar");
+    await writeTar(big, [{ name: "random.bin", body: randomBytes(REQUEST_MAX_BYTES + 1024 * 1024) }]);
+    const gz = `${big}.gz`;
+    await gzipFile(big, gz);
+    expect(fs.statSync(gz).size).toBeGreaterThan(REQUEST_MAX_BYTES);
+    // One PUT of it would be refused (413): the upload succeeding means zhub chose the parts.
+    const direct = await fetch(`${stack.hubUrl}/api/flist/me/upload/over-limit.tar.gz`, {
+      method: "PUT",
+      headers: { authorization: `bearer ${aliceToken}`, "content-type": "application/octet-stream" },
+      body: fs.readFileSync(gz),
+    });
+    expect(direct.status).toBe(413);
+    const result = await alice.run(["upload", gz, "--name", "over-limit"]);
+    expect(result.code, result.stderr).toBe(0);
+    const tree = await readFlist((await md5Of(ALICE, "over-limit.flist")).bytes);
+    expect(flistFiles(tree).get("random.bin")?.size).toBe(REQUEST_MAX_BYTES + 1024 * 1024);
   });
 
   it("fails with the job's reason (exit 1) for a broken archive, nothing published", async () => {

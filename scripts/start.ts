@@ -18,6 +18,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { signToken } from "../worker/src/auth/tokens.ts";
 import { ROOT, ensureDevVars, wranglerVar } from "./lib/devvars.ts";
+import { LOCAL_WORKER_VARS } from "./lib/local-vars.ts";
 import { applyMigrations } from "./lib/migrations.ts";
 import { type Child, WRANGLER, converterCommand, portIsFree, startChild, waitForHttp, wranglerEnv } from "./lib/processes.ts";
 
@@ -154,6 +155,7 @@ async function main(): Promise<void> {
       // The website's one-click sign-in, offered only on a loopback hub (the real ThreeFold Connect cannot send
       // a browser back to 127.0.0.1).
       "--var", `HUB_LOCAL_SIGNIN_USER:${user}`,
+      ...Object.entries(LOCAL_WORKER_VARS).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
       "--show-interactive-dev-session=false",
       ...persist,
     ],

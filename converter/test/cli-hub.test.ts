@@ -227,10 +227,18 @@ describe("job events, the final event lost", () => {
 
 describe("streamed upload", () => {
   it("shows the hub's answer when it refuses the body before reading it, and stops sending", async () => {
-    // A raw peer: answers 413 as soon as the headers arrive, never reads the body, drops the connection later.
+    // A raw peer: answers the PUT with 413 as soon as the headers arrive, never reads the body, drops the
+    // connection later. It has no GET /api/limits (as the original hub), so zhub streams archives up to 95 MiB.
     const answer = JSON.stringify({ status: "error", message: "archive larger than 1000 bytes: use the resumable protocol POST /api/flist/me/uploads" });
+    const requests: string[] = [];
     const early = net.createServer((socket) => {
-      socket.once("data", () => {
+      socket.once("data", (head: Buffer) => {
+        requests.push(head.toString("latin1").split("\r\n")[0] ?? "");
+        if (head.toString("latin1").startsWith("GET /api/limits ")) {
+          const missing = JSON.stringify({ status: "error", message: "not found" });
+          socket.end(`HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${missing.length}\r\n\r\n${missing}`);
+          return;
+        }
         socket.pause();
         socket.write(`HTTP/1.1 413 Payload Too Large\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(answer)}\r\n\r\n${answer}`);
         setTimeout(() => socket.destroy(), 300);
@@ -245,6 +253,7 @@ describe("streamed upload", () => {
       const url = `http://127.0.0.1:${(early.address() as net.AddressInfo).port}`;
       expect(await run(["upload", archive, "--hub", url], io)).toBe(1);
       expect(io.stderrText()).toBe("zhub: upload: archive larger than 1000 bytes: use the resumable protocol POST /api/flist/me/uploads\n");
+      expect(requests).toEqual(["GET /api/limits HTTP/1.1", "PUT /api/flist/me/upload/big.tar.gz?async=1 HTTP/1.1"]);
     } finally {
       await new Promise<void>((r) => early.close(() => r()));
     }

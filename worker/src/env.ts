@@ -27,6 +27,12 @@ export interface Env {
   HUB_UPLOAD_FORM_MAX_BYTES: string;
   /** Largest archive accepted by the streamed and resumable uploads (bytes; default 10 GiB). */
   HUB_UPLOAD_MAX_BYTES: string;
+  /**
+   * Largest request body that reaches the Worker (bytes; default 95 MiB): Cloudflare's plan limit in front of it
+   * (100 MB on the smallest plans), or what a self-hosted runtime allows. Caps the streamed PUT; `GET /api/limits`
+   * tells clients, so they choose the streamed PUT or parts.
+   */
+  HUB_REQUEST_MAX_BYTES?: string;
   /** Largest chunk accepted by `PUT /api/chunks/<hash>` (bytes; default 4 MiB). */
   HUB_CHUNK_MAX_BYTES: string;
   /** "true": re-uploading an image file replaces it (needs deletes too); else kept as `name-1.ext` (issue 7). */

@@ -4,7 +4,7 @@ import { bigReads } from "../src/http/big-reads";
 
 const PIECE = 64 * 1024;
 
-function patterned(size: number): Uint8Array {
+function patterned(size: number): Uint8Array<ArrayBuffer> {
   const bytes = new Uint8Array(size);
   for (let i = 0; i < size; i++) bytes[i] = (i * 31 + (i >> 10)) & 0xff;
   return bytes;

@@ -8,7 +8,7 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { app } from "../src/app";
 import type { Env } from "../src/env";
-import { MIN_PART_SIZE } from "../src/uploads/resumable";
+import { MIN_PART_SIZE } from "../src/jobs/config";
 import { asUser, fetchHub, migrate } from "./support/hub";
 import type { JobRow } from "../src/jobs/store";
 import { jobRow, randomBytes, stubConverter } from "./support/jobs";
@@ -79,6 +79,56 @@ describe("streamed raw upload", () => {
     expect(((await res.json()) as { message: string }).message).toBe(
       "archive larger than 1000 bytes: use the resumable protocol POST /api/flist/me/uploads",
     );
+  });
+});
+
+describe("the hub's request limit (HUB_REQUEST_MAX_BYTES)", () => {
+  const limited: Partial<Env> = { HUB_REQUEST_MAX_BYTES: String(6 * 1024 * 1024) };
+
+  it("GET /api/limits says what one upload may carry; defaults stay under Cloudflare's 100 MB", async () => {
+    const res = await fetchHub("/api/limits");
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({
+      status: "success",
+      payload: {
+        requestMaxBytes: 95 * 1024 * 1024,
+        formMaxBytes: 100 * 1024 * 1024,
+        streamedMaxBytes: 95 * 1024 * 1024,
+        uploadMaxBytes: 10 * 1024 * 1024 * 1024,
+        partMinBytes: MIN_PART_SIZE,
+        partMaxBytes: 95 * 1024 * 1024,
+      },
+    });
+    const self = await withEnv({ HUB_REQUEST_MAX_BYTES: String(20 * 1024 ** 3) }, "/api/limits", {});
+    expect(((await self.json()) as { payload: unknown }).payload).toMatchObject({ streamedMaxBytes: 5 * 1024 ** 3, partMaxBytes: 95 * 1024 * 1024 });
+    const small = await withEnv(limited, "/api/limits", {});
+    expect(((await small.json()) as { payload: unknown }).payload).toMatchObject({ streamedMaxBytes: 6 * 1024 * 1024, partMaxBytes: 6 * 1024 * 1024 });
+  });
+
+  it("caps the streamed PUT and the parts; the default part size shrinks to fit", async () => {
+    const put = await withEnv(limited, "/api/flist/me/upload/x.tar.gz?async=1", {
+      method: "PUT",
+      headers: await asUser("raw", { "Content-Length": String(7 * 1024 * 1024) }),
+      body: randomBytes(7 * 1024 * 1024),
+    });
+    expect(put.status).toBe(413);
+    expect(((await put.json()) as { message: string }).message).toBe(
+      `archive larger than ${6 * 1024 * 1024} bytes: use the resumable protocol POST /api/flist/me/uploads`,
+    );
+    const tooBig = await withEnv(limited, "/api/flist/me/uploads", {
+      method: "POST",
+      headers: await asUser("raw", { "content-type": "application/json" }),
+      body: JSON.stringify({ filename: "x.tar.gz", partSize: 8 * 1024 * 1024 }),
+    });
+    expect(tooBig.status).toBe(400);
+    expect(((await tooBig.json()) as { message: string }).message).toBe(`partSize larger than ${6 * 1024 * 1024} bytes, the largest one request to this hub may carry`);
+    const fitted = await withEnv(limited, "/api/flist/me/uploads", {
+      method: "POST",
+      headers: await asUser("raw", { "content-type": "application/json" }),
+      body: JSON.stringify({ filename: "x.tar.gz" }),
+    });
+    expect(fitted.status).toBe(201);
+    expect(((await fitted.json()) as { payload: { partSize: number } }).payload.partSize).toBe(6 * 1024 * 1024);
   });
 });
 

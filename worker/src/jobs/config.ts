@@ -20,10 +20,21 @@ export const jobConfig = {
 export const DEFAULT_FORM_MAX_BYTES = 100 * 1024 * 1024;
 /** R2 single-object uploads stop at 5 GiB; above it only the resumable (multipart) protocol works. */
 export const R2_SINGLE_PUT_MAX_BYTES = 5 * 1024 * 1024 * 1024;
+/** R2 multipart: every part but the last at least 5 MiB; a part must fit in one request body. */
+export const MIN_PART_SIZE = 5 * 1024 * 1024;
+export const MAX_PART_SIZE = 95 * 1024 * 1024;
+export const DEFAULT_PART_SIZE = 16 * 1024 * 1024;
+/** Under the 100 MB request-body limit of Cloudflare's smallest plans, whether it counts MB or MiB. */
+export const DEFAULT_REQUEST_MAX_BYTES = 95 * 1024 * 1024;
 
 export const uploadConfig = {
   formMaxBytes: (env: Env) => positive(env.HUB_UPLOAD_FORM_MAX_BYTES, DEFAULT_FORM_MAX_BYTES),
   maxBytes: (env: Env) => positive(env.HUB_UPLOAD_MAX_BYTES, 10 * 1024 * 1024 * 1024),
+  requestMaxBytes: (env: Env) => positive(env.HUB_REQUEST_MAX_BYTES, DEFAULT_REQUEST_MAX_BYTES),
+  /** The largest part of the resumable protocol: one request body (never below R2's 5 MiB minimum). */
+  partMaxBytes: (env: Env) => Math.max(MIN_PART_SIZE, Math.min(MAX_PART_SIZE, uploadConfig.requestMaxBytes(env))),
+  /** The largest archive of the streamed PUT: one request body, one R2 object write, within the upload cap. */
+  streamedMaxBytes: (env: Env) => Math.min(uploadConfig.maxBytes(env), R2_SINGLE_PUT_MAX_BYTES, uploadConfig.requestMaxBytes(env)),
   // The largest value a 512 KiB piece can become (snappy's worst case + XXTEA's length word): what the
   // converter accepts (converter/src/chunks/transform.ts MAX_STORED_SIZE).
   chunkMaxBytes: (env: Env) => positive(env.HUB_CHUNK_MAX_BYTES, 611_708),

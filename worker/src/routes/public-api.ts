@@ -9,6 +9,7 @@ import { param } from "../http/params";
 import { publicBackend } from "../config";
 import { HubError } from "../http/errors";
 import { ok } from "../http/respond";
+import { MIN_PART_SIZE, uploadConfig } from "../jobs/config";
 import { CACHE_IMMUTABLE, serveFlist } from "../http/serve-flist";
 import { getBlob } from "../storage/catalog-reads";
 import {
@@ -37,6 +38,19 @@ publicApi.get("/api/backend", (c) => {
   const address = `${backend.host}:${backend.port}${backend.namespace ? `/${backend.namespace}` : ""}`;
   return ok(c, { ...backend, address });
 });
+
+// What one upload may carry here, so a client picks the streamed PUT or the resumable parts without a refused
+// request (zhub upload reads it). A hub without this route (the original) means: parts above 95 MiB.
+publicApi.get("/api/limits", (c) =>
+  ok(c, {
+    requestMaxBytes: uploadConfig.requestMaxBytes(c.env),
+    formMaxBytes: uploadConfig.formMaxBytes(c.env),
+    streamedMaxBytes: uploadConfig.streamedMaxBytes(c.env),
+    uploadMaxBytes: uploadConfig.maxBytes(c.env),
+    partMinBytes: MIN_PART_SIZE,
+    partMaxBytes: uploadConfig.partMaxBytes(c.env),
+  }),
+);
 
 publicApi.get("/api/repositories", async (c) => c.json(await repositoriesList(c.env)));
 

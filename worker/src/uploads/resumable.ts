@@ -20,7 +20,7 @@ import type { AppEnv, Env } from "../env";
 import { nowSeconds } from "../catalog/format";
 import { HubError } from "../http/errors";
 import { ok } from "../http/respond";
-import { uploadConfig } from "../jobs/config";
+import { DEFAULT_PART_SIZE, MAX_PART_SIZE, MIN_PART_SIZE, uploadConfig } from "../jobs/config";
 import { inputKey } from "../jobs/lifecycle";
 import { getJob } from "../jobs/store";
 import { answerJob, startJob } from "./jobs";
@@ -40,10 +40,6 @@ import {
 
 export const resumable = new Hono<AppEnv>();
 
-/** R2: every part but the last at least 5 MiB; the part must fit in one request body (100 MB). */
-export const MIN_PART_SIZE = 5 * 1024 * 1024;
-export const MAX_PART_SIZE = 95 * 1024 * 1024;
-export const DEFAULT_PART_SIZE = 16 * 1024 * 1024;
 const MAX_PARTS = 10_000;
 /** Open sessions untouched for this long are aborted by the sweep. */
 const ABANDONED_AFTER_SECONDS = 24 * 3600;
@@ -92,7 +88,11 @@ resumable.post("/", requireActor(), async (c) => {
   const cap = uploadConfig.maxBytes(c.env);
   if (body.size !== undefined && body.size > cap) throw new HubError(413, `archive larger than ${cap} bytes`);
   const metadata = metadataFields(Object.entries(body.metadata ?? {}).map(([k, v]) => [`metadata-${k}`, v]));
-  const partSize = body.partSize ?? DEFAULT_PART_SIZE;
+  const partMax = uploadConfig.partMaxBytes(c.env);
+  if (body.partSize !== undefined && body.partSize > partMax) {
+    throw new HubError(400, `partSize larger than ${partMax} bytes, the largest one request to this hub may carry`);
+  }
+  const partSize = body.partSize ?? Math.min(DEFAULT_PART_SIZE, partMax);
 
   const id = crypto.randomUUID();
   const key = inputKey(id);

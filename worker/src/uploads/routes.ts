@@ -11,7 +11,7 @@ import { Hono, type Context } from "hono";
 import { requireActor } from "../auth/middleware";
 import type { AppEnv } from "../env";
 import { HubError } from "../http/errors";
-import { R2_SINGLE_PUT_MAX_BYTES, uploadConfig } from "../jobs/config";
+import { uploadConfig } from "../jobs/config";
 import { MAX_FLIST_BYTES } from "../services/publish";
 import { contentLength, filePart, pairs, readForm } from "./form";
 import { answerJob, startJob } from "./jobs";
@@ -59,7 +59,7 @@ uploads.put("/upload/:filename", requireActor(), async (c) => {
   if (!filename.endsWith(ARCHIVE_SUFFIX)) throw new HubError(400, "this file is not allowed");
   const name = uploadTargetName("tar", filename, c.req.header("X-Original-Name"));
   const size = contentLength(c);
-  const cap = Math.min(uploadConfig.maxBytes(c.env), R2_SINGLE_PUT_MAX_BYTES);
+  const cap = uploadConfig.streamedMaxBytes(c.env);
   if (size > cap) {
     throw new HubError(413, `archive larger than ${cap} bytes: use the resumable protocol POST /api/flist/me/uploads`);
   }

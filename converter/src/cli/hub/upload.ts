@@ -1,7 +1,10 @@
 /**
  * Archive uploads: the streamed raw `PUT /api/flist/me/upload/<name>.tar.gz` (one request, never parsed by the
- * Worker) up to `RESUMABLE_ABOVE` bytes, the resumable protocol (`POST /api/flist/me/uploads`, parts, complete)
- * above it — a single request body over 100 MB is refused on the smallest Cloudflare plans. An interrupted
+ * Worker, converted while it arrives) when the archive fits in one request to this hub, the resumable protocol
+ * (`POST /api/flist/me/uploads`, parts, complete) otherwise. The hub says what fits (`GET /api/limits`
+ * `streamedMaxBytes`: 95 MiB behind Cloudflare's smallest plans, up to 5 GiB on a local or self-hosted hub); a hub
+ * without that route gets parts above `RESUMABLE_ABOVE`, as a single request body over 100 MB is refused on the
+ * smallest Cloudflare plans. An interrupted
  * resumable upload is resumed by running the same command again: the session id is kept next to the config
  * file, and the parts the hub already holds are not sent again.
  */
@@ -14,7 +17,7 @@ import { type HubClient, HubApiError, parseEnvelope, path as route } from "./cli
 import { configPath } from "./config.ts";
 import { acceptedSchema } from "./jobs.ts";
 
-/** Cloudflare's request-body limit on the smallest plans is 100 MB: bigger archives go in parts. */
+/** Cloudflare's request-body limit on the smallest plans is 100 MB: bigger archives go in parts (hubs without limits). */
 export const RESUMABLE_ABOVE = 95 * 1024 * 1024;
 export const DEFAULT_PART_SIZE = 16 * 1024 * 1024;
 /** Parts in flight at once: enough to keep a link busy, few enough for a small Worker. */
@@ -43,10 +46,22 @@ export async function uploadArchive(client: HubClient, file: string, options: Up
   if (stat.size === 0) throw new HubApiError(`${file}: empty archive`, 0);
   const progress = new Progress("upload", options.stderr);
   try {
-    const resumable = options.resumable === true || stat.size > RESUMABLE_ABOVE;
+    const resumable = options.resumable === true || stat.size > (await streamedMaxBytes(client));
     return resumable ? await resumableUpload(client, file, stat, options, progress) : await streamedUpload(client, file, stat.size, options, progress);
   } finally {
     progress.done();
+  }
+}
+
+const limitsSchema = z.object({ streamedMaxBytes: z.number().int().positive() }).passthrough();
+
+/** The largest archive this hub takes in one streamed PUT (`GET /api/limits`); RESUMABLE_ABOVE if it does not say. */
+async function streamedMaxBytes(client: HubClient): Promise<number> {
+  try {
+    return (await client.call("/api/limits", {}, limitsSchema)).payload.streamedMaxBytes;
+  } catch (err) {
+    if (err instanceof HubApiError && err.status === 404) return RESUMABLE_ABOVE; // an older hub, or the original
+    throw err;
   }
 }
 

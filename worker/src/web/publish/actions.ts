@@ -14,7 +14,7 @@ import { z } from "zod";
 import type { Actor, AppEnv } from "../../env";
 import { FLIST_SUFFIX, nameProblem, stripFlist } from "../../catalog/names";
 import { HubError } from "../../http/errors";
-import { R2_SINGLE_PUT_MAX_BYTES, uploadConfig } from "../../jobs/config";
+import { uploadConfig } from "../../jobs/config";
 import { jobUrls } from "../../jobs/read";
 import { getJob, type JobRow } from "../../jobs/store";
 import { startDockerJob } from "../../docker/service";
@@ -79,8 +79,8 @@ publishRoutes.put("/upload/:filename", ...actionGuard, async (c) => {
   if (!filename.endsWith(ARCHIVE_SUFFIX)) throw new HubError(400, "this file is not allowed: choose a .tar.gz archive");
   const name = uploadTargetName("tar", filename, undefined);
   const size = declaredLength(c);
-  const cap = Math.min(uploadConfig.maxBytes(c.env), R2_SINGLE_PUT_MAX_BYTES);
-  if (size > cap) throw new HubError(413, `archive larger than ${cap} bytes`);
+  const cap = uploadConfig.streamedMaxBytes(c.env);
+  if (size > cap) throw new HubError(413, `archive larger than ${cap} bytes, the largest one request to this hub may carry: \`zhub upload\` sends it in parts`);
   if (size === 0 || !c.req.raw.body) throw new HubError(400, "empty archive");
   const job = await startJob(c.env, actor(c), {
     kind: "tar",
