@@ -44,6 +44,11 @@ export interface Env {
    * (`fetch`) or a container Durable Object namespace (`@cloudflare/containers`). Absent locally.
    */
   CONVERTER?: Fetcher | DurableObjectNamespace;
+  /**
+   * Secret, production only: the chunk store the converter container writes to (`zdb://…`), handed to it with the
+   * other converter variables set here (jobs/converter-container.ts). The Worker itself never uses it.
+   */
+  HUB_CHUNK_STORE?: string;
 
   /** Secret: 64 hex chars, Ed25519 seed that signs API tokens. */
   HUB_SIGNING_SEED: string;

@@ -8,6 +8,9 @@ import type { Env } from "./env";
 import { consumeJobs, pruneJobs, sweepLeases } from "./jobs/queue";
 import { sweepUploads } from "./uploads/resumable";
 
+// The converter's container class (production wiring, wrangler.production.toml); unused by local runs.
+export { Converter } from "./jobs/converter-container";
+
 export default {
   fetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response> {
     return app.fetch(request, env, ctx);
