@@ -406,16 +406,19 @@ describe("bounded concurrency", () => {
   });
 });
 
+/** A tar job over tree-overlay.tar.gz whose input `rig`'s peer serves. */
+function overlayJob(rig: Rig, label: string) {
+  const id = jobId(label);
+  rig.peer.inputs.set(id, path.join(FIXTURES, "tree-overlay.tar.gz"));
+  return { id, attempt: 1, kind: "tar", repository: "alice", name: `${label}.flist`, metadata: {} };
+}
+
 describe("queued jobs", () => {
   it("keep their lease alive with heartbeats while they wait for a slot", async () => {
     const small = await startRig({ CONVERTER_CONCURRENCY: "1" });
     small.peer.leaseSeconds = 3;
     try {
-      const job = (label: string) => {
-        const id = jobId(label);
-        small.peer.inputs.set(id, path.join(FIXTURES, "tree-overlay.tar.gz"));
-        return { id, attempt: 1, kind: "tar", repository: "alice", name: `${label}.flist`, metadata: {} };
-      };
+      const job = (label: string) => overlayJob(small, label);
       const slow = job("slow");
       const waiting = job("waiting");
       small.peer.inputDelays.set(slow.id, 3000);
@@ -429,17 +432,11 @@ describe("queued jobs", () => {
       await small.stop();
     }
   });
-});
 
-describe("queued jobs told they are stale", () => {
-  it("stop before they start, say so in the log, and neither publish nor fail", async () => {
+  it("told they are stale stop before they start, say so in the log, and neither publish nor fail", async () => {
     const small = await startRig({ CONVERTER_CONCURRENCY: "1" });
     try {
-      const job = (label: string) => {
-        const id = jobId(label);
-        small.peer.inputs.set(id, path.join(FIXTURES, "tree-overlay.tar.gz"));
-        return { id, attempt: 1, kind: "tar", repository: "alice", name: `${label}.flist`, metadata: {} };
-      };
+      const job = (label: string) => overlayJob(small, label);
       const slow = job("slow");
       const stale = job("stale");
       small.peer.inputDelays.set(slow.id, 1500);
