@@ -225,6 +225,20 @@ describe("publishing from the website", () => {
     expect(await error.textContent()).toBe(`The job failed: ${registry.host}/web/nope:v1: no such image on ${registry.host}`);
   });
 
+  it("sends a registry token given without a username as a bearer token, and never shows it", async () => {
+    await page.goto(`${stack.hubUrl}/docker-convert`);
+    await page.fill("#image", `${registry.host}/web/nope:v2`);
+    await page.locator("summary", { hasText: "Private registry" }).click();
+    await page.fill("#password", "registry-bearer-token-0123");
+    const sent = page.waitForRequest((r) => r.url().endsWith("/docker-convert") && r.method() === "POST");
+    await page.click('button[type="submit"]');
+    expect((await sent).postDataJSON()).toEqual({ image: `${registry.host}/web/nope:v2`, token: "registry-bearer-token-0123" });
+    const error = page.locator("[data-job-error]");
+    await error.waitFor({ state: "visible", timeout: 120_000 });
+    expect(await error.textContent()).toMatch(/^The job failed: /);
+    expect(await page.content()).not.toContain("registry-bearer-token-0123");
+  });
+
   it("follows a job started elsewhere (the API, async) on its job page, to the flist's page", async () => {
     const form = new FormData();
     form.append("file", await fs.openAsBlob(fixture("tree-main.tar.gz")), "from-api.tar.gz");

@@ -142,7 +142,10 @@ export function dockerPage(c: Context<AppEnv>): Promise<Response> {
         </label>
         <details>
           <summary>Private registry</summary>
-          <p class="hint">Used for this conversion only, stored sealed with the job and never shown again.</p>
+          <p class="hint">
+            Used for this conversion only, stored sealed with the job and never shown again. With a username, the
+            password or personal access token is sent as basic auth; a bearer token alone goes without a username.
+          </p>
           <label for="username">Username</label>
           <input type="text" id="username" name="username" autocomplete="off" />
           <label for="password">Password or token</label>

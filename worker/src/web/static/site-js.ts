@@ -358,8 +358,10 @@ export const SITE_JS = String.raw`"use strict";
         if (platform) payload.platform = platform;
         if ($("#startup-toml", form).checked) payload.startupToml = true;
         var username = $("#username", form).value.trim(), password = $("#password", form).value;
-        if (username) payload.username = username;
-        if (password) payload.password = password;
+        // A password with a username is basic auth (also how registries take personal access tokens); a token
+        // alone is a registry bearer token.
+        if (username) { payload.username = username; if (password) payload.password = password; }
+        else if (password) payload.token = password;
         request = startWithXhr(ui, "POST", "/docker-convert", csrf, JSON.stringify(payload), "application/json");
       } else return;
       if (submit) submit.disabled = true;
