@@ -23,6 +23,8 @@ export interface Env {
   HUB_JOB_MAX_ATTEMPTS: string;
   /** Days a finished job (record, events) stays readable before the sweep deletes it (default 30). */
   HUB_JOB_RETENTION_DAYS: string;
+  /** Days a replaced or deleted version stays in history; then it and any flist only it kept are deleted (0 = forever). */
+  HUB_HISTORY_RETENTION_DAYS: string;
   /** Largest multipart form accepted by `POST /api/flist/me/upload[-flist]` (bytes; default 100 MiB). */
   HUB_UPLOAD_FORM_MAX_BYTES: string;
   /** Largest archive accepted by the streamed and resumable uploads (bytes; default 10 GiB). */

@@ -6,6 +6,7 @@
 import { app } from "./app";
 import type { Env } from "./env";
 import { consumeJobs, pruneJobs, sweepLeases } from "./jobs/queue";
+import { sweepCatalog } from "./services/retention";
 import { sweepUploads } from "./uploads/resumable";
 
 // The converter's container class (production wiring, wrangler.production.toml); unused by local runs.
@@ -21,6 +22,7 @@ export default {
   async scheduled(_controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
     ctx.waitUntil(sweepUploads(env));
     ctx.waitUntil(pruneJobs(env));
+    ctx.waitUntil(sweepCatalog(env));
     await sweepLeases(env);
   },
 } satisfies ExportedHandler<Env>;

@@ -289,6 +289,8 @@ export async function restore(
     if (!row) continue;
     const now = nowSeconds();
     await commit(db, [
+      // The version (and so its blob) is still there: history retention may have removed it since it was read.
+      expectRow(db, "SELECT 1 FROM entry_versions WHERE repository = ?1 AND name = ?2 AND version = ?3", me, name, version),
       archiveEntry(db, me, name, now, "restore"),
       putEntry(
         db,

@@ -100,8 +100,8 @@ export function insertBlob(
   return db
     .prepare(
       `INSERT OR IGNORE INTO blobs (sha256, md5, size, regular, symlink, directory, special, failure, fullsize,
-                                    metadata, blob_key, contents_key, created)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)`,
+                                    metadata, blob_key, contents_key, created, touched)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)`,
     )
     .bind(
       blob.sha256,
