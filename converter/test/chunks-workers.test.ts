@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,8 +8,8 @@ import { promisify } from "node:util";
 import { expect, it } from "vitest";
 
 /**
- * The pipeline's workers load TypeScript. Under vitest (this process) that is covered by every pipeline test;
- * this one runs it the way the CLI does, in a separate `tsx` process, where the workers inherit tsx's loader.
+ * The pipeline under vitest (this process) is covered by every pipeline test; this one runs it the way the CLI
+ * does, in a separate `tsx` process.
  */
 it("pipeline workers also run under the tsx CLI", async () => {
   const dir = await mkdtemp(join(tmpdir(), "zhub-tsx-"));
@@ -35,4 +35,38 @@ it("pipeline workers also run under the tsx CLI", async () => {
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+/**
+ * worker-entry.ts: the workers run one bundled JavaScript module, so they need no TypeScript loader (tsx costs
+ * each worker ~40 MB). Checked in a plain `node` process with no loader at all: the bundle alone must run.
+ */
+it("workers start from a bundled module that plain node runs, and encrypt as the main thread does", async () => {
+  const { chunkWorkerEntry } = await import("../src/chunks/worker-entry.ts");
+  const entry = await chunkWorkerEntry();
+  expect(entry.protocol).toBe("file:");
+  expect(entry.pathname.startsWith(pathToFileURL(tmpdir()).pathname)).toBe(true);
+  const code = await readFile(entry, "utf8");
+  const imports = [...code.matchAll(/^import .* from "([^"]+)";$/gm)].map((m) => m[1] ?? "");
+  expect(imports.length).toBeGreaterThan(0);
+  expect(imports.filter((s) => !s.startsWith("node:") && !s.startsWith("file://"))).toEqual([]);
+  expect(imports.filter((s) => s.endsWith(".ts"))).toEqual([]);
+
+  const { encryptChunk, hex } = await import("../src/chunks/transform.ts");
+  const plain = new TextEncoder().encode("hello world\n");
+  const expected = encryptChunk(plain);
+  const script = `
+    import { Worker } from "node:worker_threads";
+    const worker = new Worker(new URL(${JSON.stringify(entry.href)}), { execArgv: [] });
+    worker.once("message", () => {
+      const buf = new ArrayBuffer(${1 << 20});
+      new Uint8Array(buf).set(new TextEncoder().encode("hello world\\n"));
+      worker.postMessage({ id: 1, buf, len: 12 }, [buf]);
+      worker.once("message", (r) => {
+        console.log(JSON.stringify({ hash: Buffer.from(r.hash).toString("hex"), key: Buffer.from(r.key).toString("hex"), length: r.length }));
+        process.exit(0);
+      });
+    });`;
+  const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script], { timeout: 60_000 });
+  expect(JSON.parse(stdout)).toEqual({ hash: hex(expected.hash), key: hex(expected.key), length: expected.data.length });
 });

@@ -1,4 +1,5 @@
-// Worker-thread entry of the chunk pipeline. It is plain JavaScript so that Node can start it in any host:
+// Fallback worker-thread entry of the chunk pipeline, used only when worker-entry.ts cannot bundle worker-impl.ts
+// (no esbuild). It is plain JavaScript so that Node can start it in any host:
 // under the CLI (already running under tsx, whose loader the worker inherits) `.ts` imports just work; under
 // vitest or plain node they fail with ERR_UNKNOWN_FILE_EXTENSION, and tsx's ESM loader is registered first.
 const impl = new URL("./worker-impl.ts", import.meta.url).href;

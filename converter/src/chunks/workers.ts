@@ -3,6 +3,7 @@
  * thread keeps reading/gunzipping input and talking to the store). Pieces are transferred, never copied.
  */
 import { Worker } from "node:worker_threads";
+import { chunkWorkerEntry } from "./worker-entry.ts";
 import type { WorkerReply, WorkerRequest } from "./worker-impl.ts";
 
 /** An encrypted piece: `buf` (the buffer sent, handed back) holds the stored value in its first `length` bytes. */
@@ -25,6 +26,8 @@ export class WorkerPool {
   private nextId = 0;
   private failure: Error | null = null;
   private referenced = false;
+  /** The workers are being started (their entry module is prepared first, see worker-entry.ts). */
+  private starting: Promise<void> | undefined;
 
   constructor(private readonly size: number) {
     if (!(size >= 1)) throw new Error(`worker pool needs at least one thread, got ${size}`);
@@ -36,25 +39,30 @@ export class WorkerPool {
    */
   encrypt(buf: ArrayBuffer, len: number): Promise<EncryptedPiece> {
     if (this.failure) return Promise.reject(this.failure);
-    if (this.slots.length === 0) this.start();
+    this.starting ??= this.start().catch((e: unknown) => this.fail(e instanceof Error ? e : new Error(String(e))));
     return new Promise((resolve, reject) => {
       this.queue.push({ req: { id: this.nextId++, buf, len }, resolve, reject });
       this.pump();
     });
   }
 
-  private start(): void {
+  private async start(): Promise<void> {
+    const entry = await chunkWorkerEntry();
+    if (this.failure) return; // closed meanwhile
     for (let i = 0; i < this.size; i++) {
-      const worker = new Worker(new URL("./worker.mjs", import.meta.url));
+      const worker = new Worker(entry);
       const slot: Slot = { worker, ready: false, running: new Map() };
       worker.on("message", (msg: WorkerReply) => this.onMessage(slot, msg));
       worker.on("error", (e) => this.fail(new Error(`chunk worker crashed: ${e.message}`)));
       worker.on("exit", (code) => {
         if (slot.running.size > 0 || this.queue.length > 0) this.fail(new Error(`chunk worker exited (code ${code})`));
       });
-      worker.unref(); // referenced only while there is work (see pump), so an idle pool never keeps a process alive
+      // Referenced only while there is work (see pump), so an idle pool never keeps a process alive; work queued
+      // while the entry was prepared already counts.
+      if (!this.referenced) worker.unref();
       this.slots.push(slot);
     }
+    this.pump();
   }
 
   private onMessage(slot: Slot, msg: WorkerReply): void {
@@ -100,6 +108,7 @@ export class WorkerPool {
       for (const t of s.running.values()) t.reject(this.failure);
       s.running.clear();
     }
+    await this.starting; // workers being created now are terminated too
     const slots = this.slots.splice(0);
     await Promise.all(slots.map((s) => s.worker.terminate()));
   }
