@@ -20,8 +20,8 @@ import { publish } from "./publish.ts";
 /**
  * Chunk worker threads of a docker job when CONVERTER_THREADS is not set. Layers arrive one at a time over the
  * network, so one thread keeps up (~200 MB image from a loopback registry: 2.2 s with 1 thread, 2.1 s with 2) while
- * each extra thread costs its own V8 heap and buffers (engine alone, peak RSS 251 MB with 1 thread, 319 MB with 2):
- * one keeps the converter under the issue's 300 MB goal (bench/docker.bench.ts measures it through the hub).
+ * each extra thread costs its own V8 heap and buffers (through the hub, peak converter RSS 232–261 MB with 1 thread,
+ * 284–293 MB with 2): one keeps the converter clear of the issue's 300 MB goal (bench/docker.bench.ts measures it).
  */
 export const DOCKER_THREADS = 1;
 
