@@ -2,13 +2,15 @@
  * History retention and blob garbage collection (services/retention.ts, run by the cron sweep): what goes, what
  * stays, and that the collector's queries are index lookups. Time moves by passing a later `now` to the sweep.
  */
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { app } from "../src/app";
 import { beforeAll, describe, expect, it } from "vitest";
 import { nowSeconds } from "../src/catalog/format";
 import type { Env } from "../src/env";
 import { BLOB_GRACE_SECONDS, sweepCatalog } from "../src/services/retention";
 import { DELETE_GARBAGE_SQL, deleteGarbageBlob, touchBlob } from "../src/storage/retention";
-import { type FixtureName, fetchHub, json, me, migrate, publish } from "./support/hub";
+import { type FixtureName, fetchHub, fixtureBytes, internalAuth, json, me, migrate, publish, publishForm } from "./support/hub";
 
 beforeAll(migrate);
 
@@ -94,6 +96,28 @@ describe("the collector's own rules", () => {
     await touchBlob(env.DB, sha, later).run();
     expect(await deleteGarbageBlob(env.DB, sha, later - BLOB_GRACE_SECONDS)).toBeNull();
     expect(await deleteGarbageBlob(env.DB, sha, later + 1)).toEqual({ blob_key: `blobs/${sha}`, contents_key: `blobs/${sha}.contents.json` });
+  });
+
+  it("with retention on, a publish reusing a flist touches it first, and its objects are in R2 afterwards", async () => {
+    const sha = await published("touch", "a", "overlay");
+    await env.DB.prepare("UPDATE blobs SET touched = 0 WHERE sha256 = ?1").bind(sha).run();
+    await env.FLISTS.delete([`blobs/${sha}`, `blobs/${sha}.contents.json`]); // as a collector run racing this publish
+    const f = env.TEST_FIXTURES.overlay!;
+    const ctx = createExecutionContext();
+    const res = await app.fetch(
+      new Request("http://hub.test/internal/publish/touch/b", {
+        method: "PUT",
+        headers: internalAuth,
+        body: publishForm(fixtureBytes("overlay"), { contents: f.find, metadata: f.metadata }),
+      }),
+      { ...env, HUB_HISTORY_RETENTION_DAYS: "30" } as Env,
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    expect(res.status, await res.text()).toBe(200);
+    const row = await env.DB.prepare("SELECT touched FROM blobs WHERE sha256 = ?1").bind(sha).first<{ touched: number }>();
+    expect(row!.touched).toBeGreaterThanOrEqual(nowSeconds() - 60);
+    expect(await stored(sha)).toEqual(everything);
   });
 
   it("checks references through indexes, never by scanning entries or history", async () => {

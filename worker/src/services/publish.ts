@@ -26,6 +26,7 @@ import { dropInput, inputStaged } from "../jobs/lifecycle";
 import { appendFinalEvent, getJob, markSucceeded, type JobRow } from "../jobs/store";
 import { blobKey, contentsKey, putBlob, putContents } from "../storage/blobs";
 import { touchBlob } from "../storage/retention";
+import { historyRetentionDays } from "./retention";
 
 /**
  * Largest .flist accepted. Flists describe trees (their chunks live in 0-db), so real ones are KBs to a few MBs;
@@ -172,8 +173,10 @@ export async function publishFlist(
   }
 
   const { sha256, md5 } = await digests(file);
-  // Touched first: the blob collector (services/retention.ts) leaves a blob alone while a publish reuses it.
-  await touchBlob(env.DB, sha256, nowSeconds()).run();
+  // Touched first: the blob collector (services/retention.ts, only with history retention on) leaves a blob alone
+  // while a publish reuses it.
+  const collecting = historyRetentionDays(env) > 0;
+  if (collecting) await touchBlob(env.DB, sha256, nowSeconds()).run();
   const putObjects = () =>
     Promise.all([putBlob(env.FLISTS, sha256, md5, file), putContents(env.FLISTS, sha256, listingJson(info.contents))]);
   await putObjects();
@@ -230,10 +233,12 @@ export async function publishFlist(
     }
     throw err;
   }
-  // The collector may have deleted this blob's objects between our touch and our put (its row was already gone,
-  // so the touch found nothing): now that an entry refers to the row, put them back if so.
-  const [blobHead, contentsHead] = await Promise.all([env.FLISTS.head(blobKey(sha256)), env.FLISTS.head(contentsKey(sha256))]);
-  if (!blobHead || !contentsHead) await putObjects();
+  if (collecting) {
+    // The collector may have deleted this blob's objects between our touch and our put (its row was already gone,
+    // so the touch found nothing): now that an entry refers to the row, put them back if so.
+    const [blobHead, contentsHead] = await Promise.all([env.FLISTS.head(blobKey(sha256)), env.FLISTS.head(contentsKey(sha256))]);
+    if (!blobHead || !contentsHead) await putObjects();
+  }
   if (job) await dropInput(env, job.id);
   return result;
 }
