@@ -5,6 +5,7 @@
  * with the search box and ordered; restore of an earlier version by the owner; a Docker image converted from a
  * local docker-registry with progress per layer. Screenshots under e2e/.screenshots/ (web-publish-*.png).
  */
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
@@ -19,6 +20,7 @@ import { startStack, type Stack } from "./support/stack.ts";
 import { startTfconnect, type TfconnectStandIn } from "./support/tfconnect.ts";
 
 const USER = "carol.3bot";
+const REQUEST_MAX_BYTES = 6 * 1024 * 1024;
 let stack: Stack;
 let tf: TfconnectStandIn;
 let browser: Browser;
@@ -55,7 +57,11 @@ beforeAll(async () => {
   tf.approveAs(USER);
   registry = await startRegistry();
   await pushImage();
-  stack = await startStack({ workerVars: tf.workerVars(), converterEnv: { HUB_INSECURE_REGISTRIES: registry.host } });
+  // At most 6 MiB per request, as Cloudflare's plans cap request bodies: larger archives must go in parts.
+  stack = await startStack({
+    workerVars: { ...tf.workerVars(), HUB_REQUEST_MAX_BYTES: String(REQUEST_MAX_BYTES) },
+    converterEnv: { HUB_INSECURE_REGISTRIES: registry.host },
+  });
   browser = await launchBrowser();
   context = await newContext(browser);
   page = await context.newPage();
@@ -101,6 +107,34 @@ describe("publishing from the website", () => {
     expect(await page.textContent("h1")).toContain("tree-main.flist");
     expect(await page.textContent(".stats")).toContain("36");
     await page.locator("#tree button.dir", { hasText: "data/" }).waitFor();
+  });
+
+  it("sends an archive larger than one request may carry in parts, then lands on its flist page", async () => {
+    const dir = path.join(work, "big-tree");
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, "random.bin"), randomBytes(REQUEST_MAX_BYTES + 2 * 1024 * 1024)); // incompressible
+    const archive = path.join(work, "big-web.tar.gz");
+    execFileSync("tar", ["-czf", archive, "-C", dir, "."]);
+    expect(fs.statSync(archive).size).toBeGreaterThan(REQUEST_MAX_BYTES);
+    const requests: string[] = [];
+    const record = (r: { method(): string; url(): string }) => requests.push(`${r.method()} ${new URL(r.url()).pathname}`);
+    page.on("request", record);
+    try {
+      await page.goto(`${stack.hubUrl}/upload`);
+      await page.setInputFiles("#file", archive);
+      await page.click('button[type="submit"]');
+      await page.waitForURL(flistPage("big-web.flist"), { timeout: 120_000 });
+    } finally {
+      page.off("request", record);
+    }
+    const uploads = requests.filter((r) => r.includes("/upload/"));
+    expect(uploads).toEqual([
+      "POST /upload/parts",
+      expect.stringMatching(/^PUT \/upload\/parts\/[0-9a-f-]+\/1$/),
+      expect.stringMatching(/^PUT \/upload\/parts\/[0-9a-f-]+\/2$/),
+      expect.stringMatching(/^POST \/upload\/parts\/[0-9a-f-]+\/complete$/),
+    ]);
+    expect(await page.textContent("h1")).toContain("big-web.flist");
   });
 
   it("ends on a readable error when the archive is not a tarball", async () => {

@@ -17,7 +17,7 @@ import { contentLength, filePart, pairs, readForm } from "./form";
 import { answerJob, startJob } from "./jobs";
 import { MAX_MERGE_BODY, mergeTarget, parseSources, resolveSources } from "./merge";
 import { ARCHIVE_SUFFIX, FLIST_UPLOAD_SUFFIX, metadataFields, uploadTargetName } from "./naming";
-import { resumable } from "./resumable";
+import { resumableRoutes } from "./resumable";
 import { startStreamedJob } from "./streamed";
 
 export const uploads = new Hono<AppEnv>();
@@ -84,4 +84,4 @@ async function mergeRoute(c: Context<AppEnv>, target: string | undefined): Promi
 uploads.post("/merge/:target", requireActor(), (c) => mergeRoute(c, c.req.param("target")));
 uploads.post("/merge", requireActor(), (c) => mergeRoute(c, undefined));
 
-uploads.route("/uploads", resumable);
+uploads.route("/uploads", resumableRoutes({ guard: requireActor(), base: "/api/flist/me/uploads", answer: answerJob }));

@@ -10,6 +10,7 @@
  *   POST /docker-convert              JSON {"image", "platform"?, "startupToml"?, "username"?, "password"?, "token"?}
  */
 import { Hono, type Context, type MiddlewareHandler } from "hono";
+import { every } from "hono/combine";
 import { z } from "zod";
 import type { Actor, AppEnv } from "../../env";
 import { FLIST_SUFFIX, nameProblem, stripFlist } from "../../catalog/names";
@@ -22,6 +23,7 @@ import { followChain } from "../../storage/catalog-reads";
 import { MAX_FLIST_BYTES } from "../../services/publish";
 import { startJob } from "../../uploads/jobs";
 import { ARCHIVE_SUFFIX, FLIST_UPLOAD_SUFFIX, uploadTargetName } from "../../uploads/naming";
+import { resumableRoutes } from "../../uploads/resumable";
 import { requireCsrf } from "../csrf";
 import { urls } from "../format";
 import { requireSession, sessionOf } from "../session";
@@ -48,6 +50,14 @@ function actor(c: Context<AppEnv>): Actor {
   return { user: session.user, repository: session.repository };
 }
 
+/** The signed-in user acts as the API's `actor` would (for routes shared with the API). */
+function actAsSession(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    c.set("actor", actor(c));
+    await next();
+  };
+}
+
 /** 202 with where to follow the job and where its flist will be. */
 function started(c: Context<AppEnv>, job: JobRow): Response {
   return c.json(
@@ -61,6 +71,14 @@ function declaredLength(c: Context): number {
   if (!/^\d{1,16}$/.test(raw)) throw new HubError(411, "Content-Length required");
   return Number(raw);
 }
+
+// Archives larger than one request may carry (HUB_REQUEST_MAX_BYTES) are sent in parts by the upload page: the
+// API's resumable protocol (uploads/resumable.ts) behind the site's session and CSRF checks. Under `/upload/`
+// (a reserved first segment): no repository's download path can meet these.
+publishRoutes.route(
+  "/upload/parts",
+  resumableRoutes({ guard: every(...actionGuard, actAsSession()), base: "/upload/parts", answer: (c, job) => started(c, job) }),
+);
 
 publishRoutes.get("/readonly", (c) => (isReadonly(c) ? readonlyPage(c) : c.redirect("/", 302)));
 

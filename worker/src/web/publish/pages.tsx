@@ -7,6 +7,7 @@
 import type { Context } from "hono";
 import type { Child } from "hono/jsx";
 import type { AppEnv } from "../../env";
+import { uploadConfig } from "../../jobs/config";
 import { csrfToken } from "../csrf";
 import { renderPage, type NavKey } from "../layout";
 import { sessionOf } from "../session";
@@ -71,10 +72,20 @@ export function uploadPage(c: Context<AppEnv>): Promise<Response> {
         <code>/.README.md</code> at its root becomes the flist's readme.
       </p>
       <ActingAs c={c} />
-      <form class="card" data-publish="upload" data-csrf={csrfToken(c)} action="/upload" method="post">
+      <form
+        class="card"
+        data-publish="upload"
+        data-csrf={csrfToken(c)}
+        data-single-max={String(uploadConfig.streamedMaxBytes(c.env))}
+        action="/upload"
+        method="post"
+      >
         <label for="file">Archive</label>
         <input type="file" id="file" name="file" accept=".tar.gz,.tgz,application/gzip" required />
-        <p class="hint">Up to several GB: the file is streamed to the hub, not held in memory.</p>
+        <p class="hint">
+          Up to several GB: the file is streamed to the hub, not held in memory, and sent in parts when it is larger
+          than one request to this hub may carry.
+        </p>
         <p>
           <button type="submit">Upload</button>
         </p>

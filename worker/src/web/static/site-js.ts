@@ -305,7 +305,8 @@ export const SITE_JS = String.raw`"use strict";
       if (!finished) ui.jobText.textContent = "Connection lost, reconnecting…";
     };
   }
-  function startWithXhr(ui, method, url, csrf, body, contentType) {
+  // whole (optional): this body is one part of a larger file, {done: bytes sent before it, total: file size}.
+  function startWithXhr(ui, method, url, csrf, body, contentType, whole) {
     return new Promise(function (resolve, reject) {
       var xhr = new XMLHttpRequest();
       xhr.open(method, url);
@@ -316,13 +317,19 @@ export const SITE_JS = String.raw`"use strict";
         show(ui.box, true);
         show(ui.uploadBlock, true);
         var started = Date.now();
+        var before = whole ? whole.done : 0;
         xhr.upload.onprogress = function (e) {
           if (!e.lengthComputable) return;
-          ui.uploadBar.value = Math.round((e.loaded / e.total) * 100);
+          var loaded = before + e.loaded, total = whole ? whole.total : e.total;
+          ui.uploadBar.value = Math.round((loaded / total) * 100);
           var secs = Math.max(0.001, (Date.now() - started) / 1000);
-          ui.uploadText.textContent = humanSize(e.loaded) + " of " + humanSize(e.total) + " (" + humanSize(e.loaded / secs) + "/s)";
+          ui.uploadText.textContent = humanSize(loaded) + " of " + humanSize(total) + " (" + humanSize(e.loaded / secs) + "/s)";
         };
-        xhr.upload.onload = function () { ui.uploadBar.value = 100; ui.uploadText.textContent = "Uploaded " + humanSize(body.size) + "."; };
+        xhr.upload.onload = function () {
+          if (whole && before + body.size < whole.total) return; // more parts to come
+          ui.uploadBar.value = 100;
+          ui.uploadText.textContent = "Uploaded " + humanSize(whole ? whole.total : body.size) + ".";
+        };
       }
       xhr.onload = function () {
         try { resolve(parseAnswer(xhr, xhr.responseText)); } catch (err) { reject(err); }
@@ -330,6 +337,23 @@ export const SITE_JS = String.raw`"use strict";
       xhr.onerror = function () { reject(new Error("the upload was interrupted (network error)")); };
       xhr.send(body);
     });
+  }
+  // An archive larger than one request to the hub may carry: the resumable protocol at /upload/parts, one part
+  // after the other (the hub assembles them in R2), then complete starts the job.
+  function uploadInParts(ui, csrf, file) {
+    var base = "/upload/parts";
+    return startWithXhr(ui, "POST", base, csrf, JSON.stringify({ filename: file.name, size: file.size }), "application/json")
+      .then(function (session) {
+        var count = Math.ceil(file.size / session.partSize);
+        function send(n) {
+          if (n > count) return startWithXhr(ui, "POST", base + "/" + encodeURIComponent(session.id) + "/complete?async=1", csrf, null, null);
+          var start = (n - 1) * session.partSize;
+          var part = file.slice(start, Math.min(file.size, start + session.partSize));
+          return startWithXhr(ui, "PUT", base + "/" + encodeURIComponent(session.id) + "/" + n, csrf, part, "application/octet-stream", { done: start, total: file.size })
+            .then(function () { return send(n + 1); });
+        }
+        return send(1);
+      });
   }
   $$("form[data-publish]").forEach(function (form) {
     var kind = form.getAttribute("data-publish");
@@ -347,7 +371,9 @@ export const SITE_JS = String.raw`"use strict";
         var file = $('input[type="file"]', form).files[0];
         if (!file) { fail(ui, "no file selected"); return; }
         var route = kind === "upload" ? "/upload/" : "/upload-flist/";
-        request = startWithXhr(ui, "PUT", route + encodeURIComponent(file.name), csrf, file, "application/octet-stream");
+        var singleMax = Number(form.getAttribute("data-single-max") || "0");
+        if (kind === "upload" && singleMax > 0 && file.size > singleMax) request = uploadInParts(ui, csrf, file);
+        else request = startWithXhr(ui, "PUT", route + encodeURIComponent(file.name), csrf, file, "application/octet-stream");
       } else if (kind === "merge") {
         var sources = picked();
         if (sources.length === 0) { fail(ui, "pick at least one flist"); return; }
