@@ -1,7 +1,7 @@
 /**
  * Resumable uploads of large archives on R2 multipart uploads, for archives over the platform's request-body
  * limit (100 MB on the smallest plans) or over flaky links. Mounted at `/api/flist/me/uploads` (API tokens) and
- * at the website's `/uploads` (session + CSRF, for browser uploads over that limit); `resumableRoutes` makes both:
+ * at the website's `/upload/parts` (session + CSRF, for browser uploads over that limit); `resumableRoutes` makes both:
  *
  *   POST   /                    {"filename": "x.tar.gz", "partSize"?: n, "size"?: n, "metadata"?: {k: v}}
  *                               → 201 {id, name, partSize, url}
