@@ -77,4 +77,24 @@ describe("resumable image uploads", () => {
     expect((await create("disk.qcow2", 6 * MiB, "other")).status).toBe(403);
     expect((await create("evil.sh", 6 * MiB)).status).toBe(400);
   });
+
+  it("parts fit in one request to this hub (HUB_REQUEST_MAX_BYTES): larger ones refused, the default shrinks to fit", async () => {
+    const limited = { HUB_REQUEST_MAX_BYTES: String(6 * MiB) };
+    const start = (partSize?: number) =>
+      hub(
+        "/api/images/uploads",
+        {
+          method: "POST",
+          headers: auth("ru", { "Content-Type": "application/json" }),
+          body: JSON.stringify({ os: "big", release: "1", arch: "amd64", version: V, file: "disk.qcow2", size: 20 * MiB, partSize }),
+        },
+        limited,
+      );
+    const tooBig = await start(8 * MiB);
+    expect(tooBig.status).toBe(400);
+    expect(((await tooBig.json()) as { message: string }).message).toBe(`partSize larger than ${6 * MiB} bytes, the largest one request to this hub may carry`);
+    const fitted = await start();
+    expect(fitted.status).toBe(201);
+    expect(((await fitted.json()) as { payload: { partSize: number; parts: number } }).payload).toMatchObject({ partSize: 6 * MiB, parts: 4 });
+  });
 });

@@ -14,7 +14,7 @@ import { requireActor } from "../auth/middleware";
 import type { AppEnv } from "../env";
 import { HubError } from "../http/errors";
 import { ok } from "../http/respond";
-import { uploadConfig } from "../jobs/config";
+import { DEFAULT_PART_SIZE, MAX_PART_SIZE, MIN_PART_SIZE, uploadConfig } from "../jobs/config";
 import { FILE_TYPES, imageKey, isMeta, productKey, type ImageKey } from "./names";
 import { metadataStates, prepareImageFile, recordImageFile } from "./ingest";
 import { bodyChunks } from "./multipart";
@@ -23,9 +23,6 @@ import { ResumableSha256 } from "./sha256";
 
 export const imageUploads = new Hono<AppEnv>();
 
-const MIN_PART = 5 * 1024 * 1024; // R2: every part but the last
-const MAX_PART = 95 * 1024 * 1024; // under the Workers request body limit
-const DEFAULT_PART = 16 * 1024 * 1024;
 
 interface UploadRow {
   id: string;
@@ -54,7 +51,7 @@ const createSchema = z.object({
   version: z.string(),
   file: z.string(),
   size: z.number().int().positive(),
-  partSize: z.number().int().min(MIN_PART).max(MAX_PART).default(DEFAULT_PART),
+  partSize: z.number().int().min(MIN_PART_SIZE).max(MAX_PART_SIZE).optional(),
 });
 
 function keyOf(row: UploadRow): ImageKey {
@@ -74,8 +71,14 @@ const partCount = (row: Pick<UploadRow, "size" | "part_size">) => Math.ceil(row.
 imageUploads.post("/api/images/uploads", requireActor(), async (c) => {
   const parsed = createSchema.safeParse(await c.req.json().catch(() => null));
   if (!parsed.success) throw new HubError(400, `malformed json request: ${parsed.error.issues[0]?.message ?? ""}`);
-  const { file, size, partSize } = parsed.data;
+  const { file, size } = parsed.data;
   if (!FILE_TYPES[file]) throw new HubError(400, "this file is not allowed");
+  // A part is one request body: within this hub's request limit (HUB_REQUEST_MAX_BYTES), as for archives.
+  const partMax = uploadConfig.partMaxBytes(c.env);
+  if (parsed.data.partSize !== undefined && parsed.data.partSize > partMax) {
+    throw new HubError(400, `partSize larger than ${partMax} bytes, the largest one request to this hub may carry`);
+  }
+  const partSize = parsed.data.partSize ?? Math.min(DEFAULT_PART_SIZE, partMax);
   const max = uploadConfig.maxBytes(c.env);
   if (size > max) throw new HubError(413, `file larger than ${max} bytes`);
   const key = imageKey(parsed.data);
