@@ -5,7 +5,7 @@
  * of the files the hub serves, and `unsquashfs` of the served squashfs gives the flist's exact tree.
  */
 import { execFileSync } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -15,6 +15,7 @@ import { type Stack, startStack } from "./support/stack.ts";
 import { type TestCert, makeTestCert } from "./support/tls.ts";
 
 const USER = "lxdflist";
+const REQUEST_MAX_BYTES = 6 * 1024 * 1024;
 let cert: TestCert;
 let stack: Stack;
 let work: string;
@@ -47,7 +48,12 @@ function describeDisk(root: string): string[] {
 
 beforeAll(async () => {
   cert = makeTestCert();
-  const stackReady = startStack({ tls: { keyPath: cert.keyPath, certPath: cert.certPath } });
+  // At most 6 MiB per request (as Cloudflare's plans cap request bodies): the converter must send the image's
+  // rootfs, larger than that, in parts.
+  const stackReady = startStack({
+    tls: { keyPath: cert.keyPath, certPath: cert.certPath },
+    workerVars: { HUB_REQUEST_MAX_BYTES: String(REQUEST_MAX_BYTES) },
+  });
   stackReady.then((s) => (stack = s)).catch(() => undefined);
   work = fs.mkdtempSync(path.join(os.tmpdir(), "zhub-lxd-flist-"));
   src = path.join(work, "src");
@@ -60,7 +66,8 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(src, "opt/app/blob"), big);
   fs.chmodSync(path.join(src, "opt/app/blob"), 0o750);
   fs.symlinkSync("../etc/hostname", path.join(src, "opt/hostname"));
-  for (const p of ["etc/hostname", "opt/app/blob", "opt/app", "etc", "opt", ".README.md"]) fs.utimesSync(path.join(src, p), 1_650_000_000, 1_650_000_000);
+  fs.writeFileSync(path.join(src, "opt/app/data.bin"), randomBytes(REQUEST_MAX_BYTES + 1024 * 1024)); // incompressible
+  for (const p of ["etc/hostname", "opt/app/blob", "opt/app/data.bin", "opt/app", "etc", "opt", ".README.md"]) fs.utimesSync(path.join(src, p), 1_650_000_000, 1_650_000_000);
   execFileSync("tar", ["-czf", path.join(work, "app.tar.gz"), "-C", src, "."]);
   stack = await stackReady;
   auth = ["-H", `Authorization: bearer ${await stack.token(USER)}`];
@@ -109,6 +116,9 @@ describe("a flist converted to an LXD image", () => {
     expect(yaml).toContain('description: "App from a flist"');
     expect(yaml).toContain("templates: {}");
     const unpacked = path.join(work, "unpacked");
+    // Larger than one request to this hub may carry: the converter sent it in parts.
+    expect(fs.statSync(rootfs).size).toBeGreaterThan(REQUEST_MAX_BYTES);
+    expect(stack.logs()).toMatch(/rootfs\.squashfs \(\d+ bytes\) sent in 2 parts: the hub takes at most 6291456 bytes per request/);
     execFileSync("unsquashfs", ["-no-progress", "-d", unpacked, rootfs], { stdio: "pipe" });
     // The tarball's tree, as the flist recorded it (the upload keeps modes, owners, mtimes and link targets).
     expect(describeDisk(unpacked)).toEqual(describeDisk(src));

@@ -213,6 +213,17 @@ describe("ownership", () => {
 });
 
 describe("JSON API", () => {
+  it("refuses a file PUT larger than one request to this hub may carry (HUB_REQUEST_MAX_BYTES), pointing to parts", async () => {
+    const bytes = bytesOf("too big", 5000);
+    const res = await hub(
+      `/api/images/bobos/1/x86_64/default/${V}/rootfs.squashfs`,
+      { method: "PUT", headers: { Authorization: `bearer ${tokens.bob}`, "Content-Length": String(bytes.length) }, body: bytes },
+      { HUB_REQUEST_MAX_BYTES: "4096" },
+    );
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as { message: string }).message).toBe("file larger than 4096 bytes: use the resumable routes /api/images/uploads");
+  });
+
   it("creates a version, streams its files with PUT, lists and deletes it", async () => {
     const auth = { Authorization: `bearer ${tokens.bob}` };
     const created = await hub("/api/images/versions", {

@@ -6,6 +6,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import { z } from "zod";
 import { readFlist } from "../flist/index.ts";
 import { buildLxdImage, describeFlist } from "../lxd/image.ts";
 import type { JobContext } from "./context.ts";
@@ -14,7 +15,8 @@ import { FLIST_READ_LIMITS, MAX_FLIST_BYTES, saveDownload } from "./files.ts";
 import { HubError, StaleJobError } from "./hub.ts";
 import type { LxdJob } from "./spec.ts";
 
-async function internalCall(ctx: JobContext, spec: LxdJob, what: string, url: string, init: RequestInit): Promise<void> {
+/** One internal call for the job; answers the body's text. */
+async function internalCall(ctx: JobContext, spec: LxdJob, what: string, url: string, init: RequestInit): Promise<string> {
   const res = await fetch(`${ctx.config.hubUrl}${url}`, {
     ...init,
     headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${ctx.config.internalSecret}`, "x-job-attempt": String(spec.attempt) },
@@ -23,6 +25,44 @@ async function internalCall(ctx: JobContext, spec: LxdJob, what: string, url: st
   const text = await res.text().catch(() => "");
   if (res.status === 409) throw new StaleJobError();
   if (!res.ok) throw new HubError(`${what}: the hub answered ${res.status}: ${text.slice(0, 200)}`, res.status);
+  return text;
+}
+
+/** The largest request body the hub takes (`GET /api/limits`); undefined when it does not say (an older hub). */
+async function requestLimit(ctx: JobContext): Promise<number | undefined> {
+  try {
+    const res = await fetch(`${ctx.config.hubUrl}/api/limits`, { signal: ctx.signal });
+    const body = limitsSchema.safeParse(await res.json());
+    return res.ok && body.success ? body.data.payload.requestMaxBytes : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const limitsSchema = z.object({ payload: z.object({ requestMaxBytes: z.number().int().positive() }) });
+const partsSchema = z.object({ payload: z.object({ id: z.string(), partSize: z.number().int().positive(), parts: z.number().int().positive() }) });
+
+/**
+ * A rootfs larger than one request may carry, in parts (the hub's resumable image upload for this job, in order),
+ * each a slice of the file streamed from disk.
+ */
+async function uploadInParts(ctx: JobContext, spec: LxdJob, base: string, file: string, size: number): Promise<number> {
+  const text = await internalCall(ctx, spec, "starting the rootfs upload", `${base}/uploads`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ file: "rootfs.squashfs", size }),
+  });
+  const session = partsSchema.safeParse(JSON.parse(text));
+  if (!session.success) throw new HubError(`starting the rootfs upload: unexpected answer ${text.slice(0, 200)}`);
+  const { id, partSize, parts } = session.data.payload;
+  const blob = await fs.openAsBlob(file);
+  for (let n = 1; n <= parts; n++) {
+    const start = (n - 1) * partSize;
+    const body = blob.slice(start, Math.min(size, start + partSize));
+    await internalCall(ctx, spec, `uploading rootfs.squashfs part ${n} of ${parts}`, `${base}/uploads/${encodeURIComponent(id)}/${n}`, { method: "PUT", body });
+  }
+  await internalCall(ctx, spec, "completing the rootfs upload", `${base}/uploads/${encodeURIComponent(id)}/complete`, { method: "POST" });
+  return parts;
 }
 
 export async function runLxd(ctx: JobContext, spec: LxdJob): Promise<void> {
@@ -50,7 +90,14 @@ export async function runLxd(ctx: JobContext, spec: LxdJob): Promise<void> {
   const base = `/internal/images/jobs/${encodeURIComponent(spec.id)}`;
   // The same metadata tarball under both names: LXD reads lxd.tar.xz, Incus incus.tar.xz (peers.md §1.1).
   const files = [["lxd.tar.xz", image.metadata], ["incus.tar.xz", image.metadata], ["rootfs.squashfs", image.rootfs]] as const;
+  const limit = await requestLimit(ctx);
   for (const [name, p] of files) {
+    const size = (await fs.promises.stat(p)).size;
+    if (name === "rootfs.squashfs" && limit !== undefined && size > limit) {
+      const parts = await uploadInParts(ctx, spec, base, p, size);
+      ctx.log(`rootfs.squashfs (${size} bytes) sent in ${parts} parts: the hub takes at most ${limit} bytes per request`);
+      continue;
+    }
     // A file-backed Blob: streamed from disk with its Content-Length, never read into memory.
     const body = await fs.openAsBlob(p);
     await internalCall(ctx, spec, `uploading ${name}`, `${base}/${name}`, { method: "PUT", body });

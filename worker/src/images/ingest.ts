@@ -14,7 +14,7 @@
  */
 import type { Actor, Env } from "../env";
 import { HubError } from "../http/errors";
-import { R2_SINGLE_PUT_MAX_BYTES } from "../jobs/config";
+import { uploadConfig } from "../jobs/config";
 import { FILE_TYPES, isMeta, metadataOverrideSchema, numberedName, productKey, type ImageKey } from "./names";
 import { ResumableSha256 } from "./sha256";
 import { applyOverride, ensureVersion, getProduct, listItems, putItem, touchProduct, type CombinedRow, type ItemRow } from "./store";
@@ -190,9 +190,9 @@ export async function storeImageFile(env: Env, actor: Actor, key: ImageKey, file
   const ftype = FILE_TYPES[file];
   if (!ftype) throw new HubError(400, "this file is not allowed");
   if (input.length <= 0) throw new HubError(400, "empty file");
-  if (input.length > R2_SINGLE_PUT_MAX_BYTES) {
-    throw new HubError(413, `file larger than ${R2_SINGLE_PUT_MAX_BYTES} bytes: use the resumable routes /api/images/uploads`);
-  }
+  // One request body, one R2 object write: within the request limit (HUB_REQUEST_MAX_BYTES) and R2's 5 GiB.
+  const cap = uploadConfig.streamedMaxBytes(env);
+  if (input.length > cap) throw new HubError(413, `file larger than ${cap} bytes: use the resumable routes /api/images/uploads`);
   const now = Math.floor(Date.now() / 1000);
   await prepareImageFile(env, actor, key, file, now);
   if (isMeta(ftype)) {

@@ -8,7 +8,8 @@
  * The flist is pinned when the job is created: its name and sha256 travel in the job's `metadata` params (the
  * one spec field every kind carries), so a flist replaced meanwhile does not change what is converted.
  */
-import { Hono, type Context } from "hono";
+import { Hono, type Context, type MiddlewareHandler } from "hono";
+import { every } from "hono/combine";
 import { z } from "zod";
 import { requireActor } from "../auth/middleware";
 import { requireInternal } from "../auth/internal";
@@ -25,6 +26,7 @@ import { answerJob, wantsAsync } from "../uploads/jobs";
 import { storeImageFile } from "./ingest";
 import { bodyChunks } from "./multipart";
 import { imageKey, productKey, segmentSchema, type ImageKey } from "./names";
+import { imageUploadRoutes, uploadSchema } from "./resumable";
 import { applyOverride, deleteRows } from "./store";
 
 export const lxdJobs = new Hono<AppEnv>();
@@ -78,9 +80,9 @@ lxdJobs.post("/api/flist/me/:name/lxd", requireActor(), async (c) => {
 
 const attemptSchema = z.coerce.number().int().positive();
 
-/** The job behind an internal call, if `attempt` is its current running attempt of kind `lxd`. */
-async function currentJob(c: Context<AppEnv>, attempt: unknown): Promise<JobRow> {
-  const job = await getJob(c.env.DB, c.req.param("id") ?? "");
+/** The job behind an internal call (path parameter `param`), if `attempt` is its current running attempt of kind `lxd`. */
+async function currentJob(c: Context<AppEnv>, attempt: unknown, param = "id"): Promise<JobRow> {
+  const job = await getJob(c.env.DB, c.req.param(param) ?? "");
   if (!job || job.kind !== "lxd") throw new HubError(404, "no such lxd job");
   const n = attemptSchema.safeParse(attempt);
   if (!n.success) throw new HubError(400, "attempt required");
@@ -107,6 +109,35 @@ lxdJobs.put("/internal/images/jobs/:id/:file", requireInternal(), async (c) => {
   await recordProgress(c.env, { id: job.id, attempt: job.attempts }, undefined);
   return ok(c, { product: item.product, version: item.version, name: item.name, sha256: item.sha256 });
 });
+
+/**
+ * The converter's own parts for a converted image's rootfs when it is larger than one request to the hub may
+ * carry (`HUB_REQUEST_MAX_BYTES`): the resumable image uploads of resumable.ts under
+ * `/internal/images/jobs/<job>/uploads`, for the job's image, each call with `X-Job-Attempt` and renewing the lease.
+ */
+function jobAttempt(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const job = await currentJob(c, c.req.header("X-Job-Attempt"), "job");
+    c.set("actor", { user: job.user, repository: job.repository });
+    await next();
+    if (c.res.ok) await recordProgress(c.env, { id: job.id, attempt: job.attempts }, undefined);
+  };
+}
+
+lxdJobs.route(
+  "/",
+  imageUploadRoutes({
+    base: "/internal/images/jobs/:job/uploads",
+    guard: every(requireInternal(), jobAttempt()),
+    target: async (c, body) => {
+      const job = await currentJob(c, c.req.header("X-Job-Attempt"), "job");
+      const parsed = uploadSchema.safeParse(body);
+      if (!parsed.success) throw new HubError(400, `malformed json request: ${parsed.error.issues[0]?.message ?? ""}`);
+      if (parsed.data.file !== "rootfs.squashfs") throw new HubError(400, "only rootfs.squashfs is sent in parts");
+      return { key: lxdImageKey(job.repository, job.name, job.created), upload: parsed.data };
+    },
+  }),
+);
 
 /** `POST /internal/images/jobs/<id>/done` `{attempt}`: the alias, then the job succeeds with its final event. */
 lxdJobs.post("/internal/images/jobs/:id/done", requireInternal(), async (c) => {
