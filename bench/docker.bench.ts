@@ -150,6 +150,8 @@ async function throughHub(stack: Stack, reference: string, work: string): Promis
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (res.status !== 200 || !body.payload) throw new Error(`POST /api/flist/me/docker answered ${res.status}: ${JSON.stringify(body)}\n${stack.logs().slice(-3000)}`);
   const peak = memoryOf(pid);
+  // Where the time went inside the converter (its own log lines for the job).
+  for (const line of stack.logs().split("\n")) if (/ docker .*: (converted|succeeded)/.test(line)) log(`converter: ${line.replace(/^.*?: (converted|succeeded)/, "$1")}`);
   const flist = path.join(work, "hub.flist");
   const download = await fetch(`${stack.hubUrl}/bench/${body.payload.name}`);
   if (download.status !== 200) throw new Error(`download of the published flist answered ${download.status}`);
