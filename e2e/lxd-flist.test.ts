@@ -5,11 +5,12 @@
  * of the files the hub serves, and `unsquashfs` of the served squashfs gives the flist's exact tree.
  */
 import { execFileSync } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describeDisk } from "../converter/test/support/disk.ts";
 import { Lxc, curl, sha256Files } from "./support/lxd.ts";
 import { type Stack, startStack } from "./support/stack.ts";
 import { type TestCert, makeTestCert } from "./support/tls.ts";
@@ -21,30 +22,7 @@ let stack: Stack;
 let work: string;
 let src: string;
 let auth: string[];
-const isRoot = process.getuid?.() === 0;
 
-/** One line per entry: kind, mode, owner (as root), mtime, size and sha256 of files, link targets. */
-function describeDisk(root: string): string[] {
-  const out: string[] = [];
-  const visit = (dir: string, prefix: string) => {
-    for (const name of fs.readdirSync(dir).sort()) {
-      const full = path.join(dir, name);
-      const st = fs.lstatSync(full);
-      const p = `${prefix}/${name}`;
-      if (st.isSymbolicLink()) {
-        out.push(`${p} link ${fs.readlinkSync(full)}`);
-        continue;
-      }
-      const common = `${p} ${(st.mode & 0o7777).toString(8)}${isRoot ? ` ${st.uid}:${st.gid}` : ""} ${Math.floor(st.mtimeMs / 1000)}`;
-      if (st.isDirectory()) {
-        out.push(`${common} dir`);
-        visit(full, p);
-      } else out.push(`${common} file ${st.size} ${createHash("sha256").update(fs.readFileSync(full)).digest("hex")}`);
-    }
-  };
-  visit(root, "");
-  return out;
-}
 
 beforeAll(async () => {
   cert = makeTestCert();

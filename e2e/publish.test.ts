@@ -12,7 +12,7 @@ import { findView, readFlist, writeFlist } from "../converter/src/flist/index.ts
 import { ingestArchive } from "../converter/src/ingest/index.ts";
 import { openStore } from "../converter/src/store/index.ts";
 import { type Stack, startStack } from "./support/stack.ts";
-import { TARBALL_CASES, expected, fixture, flistFiles, readBack, sseEvents, tarballFiles } from "./support/flists.ts";
+import { TARBALL_CASES, expected, fixture, flistFiles, readBack, sseEvents, tarballFiles, writeTar } from "./support/flists.ts";
 import { zhubUser } from "./support/zhub.ts";
 
 const USER = "e2e-alice";
@@ -199,14 +199,3 @@ describe("homemade flist upload", () => {
     }
   });
 });
-
-/** A plain .tar of regular files (tar-stream), for the homemade flist. */
-async function writeTar(file: string, members: { name: string; body: Buffer }[]): Promise<void> {
-  const tar = (await import("tar-stream")).default;
-  const { pipeline } = await import("node:stream/promises");
-  const pack = tar.pack();
-  const done = pipeline(pack, fs.createWriteStream(file));
-  for (const m of members) pack.entry({ name: m.name, mode: 0o644, mtime: new Date(1_700_000_000_000) }, m.body);
-  pack.finalize();
-  await done;
-}

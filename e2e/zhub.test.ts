@@ -9,7 +9,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findView, readFlist } from "../converter/src/flist/index.ts";
 import { type Stack, startStack } from "./support/stack.ts";
-import { TARBALL_CASES, expected, fixture, flistFiles, readBack } from "./support/flists.ts";
+import { TARBALL_CASES, expected, fixture, flistFiles, gzipFile, readBack, writeTar } from "./support/flists.ts";
 import { type Zhub, zhubUser } from "./support/zhub.ts";
 
 const ALICE = "cli-alice";
@@ -267,20 +267,3 @@ describe("zhub push", () => {
     expect(second.stderr).toMatch(/chunks: 4 already on the hub, 1 uploaded/);
   });
 });
-
-/** A plain .tar of regular files (tar-stream). */
-async function writeTar(file: string, members: { name: string; body: Buffer }[]): Promise<void> {
-  const tar = (await import("tar-stream")).default;
-  const { pipeline } = await import("node:stream/promises");
-  const pack = tar.pack();
-  const done = pipeline(pack, fs.createWriteStream(file));
-  for (const m of members) pack.entry({ name: m.name, mode: 0o644, mtime: new Date(1_700_000_000_000) }, m.body);
-  pack.finalize();
-  await done;
-}
-
-async function gzipFile(from: string, to: string): Promise<void> {
-  const { pipeline } = await import("node:stream/promises");
-  const { createGzip } = await import("node:zlib");
-  await pipeline(fs.createReadStream(from), createGzip({ level: 1 }), fs.createWriteStream(to));
-}

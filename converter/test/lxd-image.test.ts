@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { IS_ROOT, describeDisk } from "./support/disk.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DirNode, FlistNode, FlistTree } from "../src/flist/model.ts";
 import { readmeMetadata } from "../src/flist/metadata.ts";
@@ -19,7 +20,7 @@ import { type ChunkStore, openStore } from "../src/store/index.ts";
 let work: string;
 let store: ChunkStore;
 let tree: FlistTree;
-const isRoot = process.getuid?.() === 0;
+const isRoot = IS_ROOT;
 
 function walk(dir: DirNode, prefix = ""): Array<{ path: string; node: FlistNode }> {
   return dir.children.flatMap((node) => {
@@ -28,26 +29,6 @@ function walk(dir: DirNode, prefix = ""): Array<{ path: string; node: FlistNode 
   });
 }
 
-/** One line per entry of an unpacked tree: what the flist says of it must match. */
-function describeDisk(root: string): string[] {
-  const out: string[] = [];
-  const visit = (dir: string, prefix: string) => {
-    for (const name of fs.readdirSync(dir).sort()) {
-      const full = path.join(dir, name);
-      const st = fs.lstatSync(full);
-      const p = `${prefix}/${name}`;
-      const owner = isRoot ? ` ${st.uid}:${st.gid}` : "";
-      const common = `${p} ${(st.mode & 0o7777).toString(8)}${owner} ${Math.floor(st.mtimeMs / 1000)}`;
-      if (st.isDirectory()) {
-        out.push(`${common} dir`);
-        visit(full, p);
-      } else if (st.isSymbolicLink()) out.push(`${p} link ${fs.readlinkSync(full)}`);
-      else out.push(`${common} file ${st.size} ${createHash("sha256").update(fs.readFileSync(full)).digest("hex")}`);
-    }
-  };
-  visit(root, "");
-  return out;
-}
 
 beforeAll(async () => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), "zhub-lxd-image-"));

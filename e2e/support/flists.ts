@@ -1,7 +1,8 @@
 /** Helpers of the end-to-end tests: fixture paths, tarball contents, reading a flist's files back, SSE. */
 import fs from "node:fs";
 import path from "node:path";
-import { createGunzip } from "node:zlib";
+import { pipeline } from "node:stream/promises";
+import { createGunzip, createGzip } from "node:zlib";
 import tar from "tar-stream";
 import { readBlocks } from "../../converter/src/chunks/read.ts";
 import type { DirNode, FileNode, FlistTree } from "../../converter/src/flist/index.ts";
@@ -80,4 +81,18 @@ export async function sseEvents(url: string, timeoutMs = 120_000): Promise<unkno
     .map((block) => block.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trimStart()).join("\n"))
     .filter((data) => data !== "")
     .map((data) => JSON.parse(data) as unknown);
+}
+
+/** A plain .tar of regular files (mode 0644, a fixed mtime). */
+export async function writeTar(file: string, members: { name: string; body: Buffer }[]): Promise<void> {
+  const pack = tar.pack();
+  const done = pipeline(pack, fs.createWriteStream(file));
+  for (const m of members) pack.entry({ name: m.name, mode: 0o644, mtime: new Date(1_700_000_000_000) }, m.body);
+  pack.finalize();
+  await done;
+}
+
+/** `from` gzip'd into `to` (fast level: the tests' archives are mostly random bytes). */
+export async function gzipFile(from: string, to: string): Promise<void> {
+  await pipeline(fs.createReadStream(from), createGzip({ level: 1 }), fs.createWriteStream(to));
 }
