@@ -33,12 +33,18 @@ export function guardedAgent(guard: OutboundGuard, options: GuardedFetchOptions 
         // Try each checked address in turn (dual-stack names), reporting the last failure.
         const attempt = (i: number): void => {
           const address = addresses[i] as (typeof addresses)[number];
-          // `host` (name:port) stays as it was: undici derives the TLS server name from it.
-          connector({ ...options, hostname: address.address }, (err, socket) => {
+          const done: buildConnector.Callback = (err, socket) => {
             if (err !== null && i + 1 < addresses.length) return attempt(i + 1);
             if (err !== null) return callback(err, null);
             callback(null, socket as NonNullable<typeof socket>);
-          });
+          };
+          try {
+            // `host` (name:port) stays as it was: undici derives the TLS server name from it.
+            connector({ ...options, hostname: address.address }, done);
+          } catch (err) {
+            // A synchronous throw here would otherwise become an unhandled rejection of this promise chain.
+            done(err instanceof Error ? err : new Error(String(err)), null);
+          }
         };
         attempt(0);
       },
