@@ -52,7 +52,7 @@ describe("parseReference", () => {
     ["ubuntu/", /empty repository path/],
     ["-bad/app", /not a valid repository path component/],
     ["ghcr.io:port/app", /not a registry/],
-    ["user:pass@host/app", /digest/],
+    ["app@latest", /'@' must be followed by a digest/],
     [`${"a".repeat(250)}/bbbbbbbbbb`, /longer than 255/],
   ])("refuses %s", (input, message) => {
     expect(() => parseReference(input)).toThrow(message);
@@ -61,6 +61,28 @@ describe("parseReference", () => {
     } catch (err) {
       expect(err).toMatchObject({ name: "RegistryError", code: "invalid-reference" });
     }
+  });
+
+  it.each([
+    "user:Secret-pw1@registry.example/app:v1",
+    "user@registry.example/app",
+    "user:Secret-pw1@localhost:5000/app",
+    "https://user:Secret-pw1@registry.example/app",
+    "user:Secret@pw1@registry.example/app",
+    `user:Secret-pw1@registry.example/app@sha256:${"a".repeat(64)}`,
+  ])("refuses inline credentials in %s with that reason, never quoting the password", (input) => {
+    let err: unknown;
+    try {
+      parseReference(input);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toMatchObject({ name: "RegistryError", code: "invalid-reference" });
+    const message = (err as Error).message;
+    expect(message).toBe(
+      "invalid image reference: credentials cannot be part of the image reference (user:password@registry/…); send them as the username and password (or token) fields",
+    );
+    expect(message).not.toMatch(/Secret|pw1/);
   });
 
   it("formats the fully qualified form", () => {
@@ -221,7 +243,7 @@ describe("registry policy", () => {
       HUB_REGISTRY_DENY: "evil.example",
       HUB_DOCKERHUB_MIRROR: "https://mirror.example/",
     });
-    expect(policy).toEqual({ insecure: ["127.0.0.1:5000", "registry.local:80"], allow: [], deny: ["evil.example"], dockerHubMirror: "https://mirror.example" });
+    expect(policy).toEqual({ insecure: ["127.0.0.1:5000", "registry.local:80"], outboundAllow: [], allow: [], deny: ["evil.example"], dockerHubMirror: "https://mirror.example" });
     expect(registryBaseUrl(policy, "docker.io")).toBe("https://mirror.example");
     expect(registryBaseUrl(policy, "127.0.0.1:5000")).toBe("http://127.0.0.1:5000");
     expect(registryBaseUrl(policy, "ghcr.io")).toBe("https://ghcr.io");

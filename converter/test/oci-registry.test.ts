@@ -16,6 +16,7 @@ import { type ConvertOptions, RegistryError, convertImage } from "../src/oci/ind
 import { type ChunkStore, openStore } from "../src/store/index.ts";
 import { type RunningRedis, startRedis } from "./support/redis.ts";
 import { IngestError } from "../src/ingest/index.ts";
+import { startRecordingListener } from "./support/listener.ts";
 import { describeTree, makeLayerTar, OciLayout, type RunningRegistry, blobPath, freePort, manifestDescriptor, pushRawImage, run, startRegistry } from "./support/registry.ts";
 
 const USER = "alice";
@@ -181,9 +182,11 @@ describe("registry configuration", () => {
   });
 
   it("plain HTTP only for HUB_INSECURE_REGISTRIES: HTTPS otherwise, with no fallback", async () => {
-    const err = await rejection(convertImage(`${open.host}/test/small:v1`, { store, threads: 1, policy: {} }));
-    expect(err.code).toBe("unreachable");
-    expect(err.message).toMatch(/TLS failed \(.+\); a plain-HTTP registry must be listed in HUB_INSECURE_REGISTRIES/);
+    // Loopback is allowed here by address (HUB_OUTBOUND_ALLOW), not as an insecure registry: HTTPS is tried, fails.
+    const err = await rejection(convertImage(`${open.host}/test/small:v1`, { store, threads: 1, policy: { outboundAllow: ["127.0.0.0/8"] } }));
+    expect(err).toMatchObject({ code: "unreachable", message: `could not reach registry ${open.host}` });
+    // The reason is kept for the operator's log only.
+    expect(err.detail).toMatch(/TLS failed \(.+\); a plain-HTTP registry must be listed in HUB_INSECURE_REGISTRIES/);
     const mirror = await rejection(convertImage("small", { store, threads: 1, policy: { dockerHubMirror: `http://${open.host}` } }));
     expect(mirror.code).toBe("registry-not-allowed");
   });
@@ -233,6 +236,34 @@ describe("redirects and cancellation", () => {
       expect(err).toMatchObject({ code: "registry-error", message: `a redirect of registry ${front.host} to http://${storage.host} is not HTTPS (plain HTTP only for HUB_INSECURE_REGISTRIES)` });
     } finally {
       await Promise.all([front.close(), storage.close()]);
+    }
+  });
+
+  it("non-public registries, token realms and redirect hops are refused before any connection", async () => {
+    const listener = await startRecordingListener();
+    const target = `127.0.0.1:${listener.port}`;
+    // An insecure-listed "registry" that sends the client elsewhere: a redirect, or a token realm, on loopback.
+    const front = await serve(async (req, res) => {
+      if (req.url?.includes("/redirected/")) res.writeHead(307, { location: `https://localhost:${listener.port}/blob` }).end();
+      else res.writeHead(401, { "www-authenticate": `Bearer realm="https://${target}/token",service="x"` }).end();
+    });
+    try {
+      const policy = { insecure: [front.host] };
+      const direct = await rejection(convertImage(`${target}/test/small:v1`, { store, threads: 1, policy }));
+      expect(direct).toMatchObject({ code: "registry-not-allowed", message: `registry ${target} is not allowed: 127.0.0.1 is a loopback address, which this hub does not connect to` });
+      const named = await rejection(convertImage(`localhost:${listener.port}/test/small:v1`, { store, threads: 1, policy }));
+      expect(named).toMatchObject({ code: "registry-not-allowed", message: `registry localhost:${listener.port} is not allowed: localhost resolves to an address this hub does not connect to` });
+      expect(named.detail).toMatch(/^localhost resolved to (127\.0\.0\.1|::1) \(loopback\)$/);
+      const redirected = await rejection(convertImage(`${front.host}/redirected/small:v1`, { store, threads: 1, policy }));
+      expect(redirected).toMatchObject({
+        code: "registry-not-allowed",
+        message: `localhost:${listener.port} (a redirect of registry ${front.host}) is not allowed: localhost resolves to an address this hub does not connect to`,
+      });
+      const realm = await rejection(convertImage(`${front.host}/test/small:v1`, { store, threads: 1, policy }));
+      expect(realm).toMatchObject({ code: "registry-not-allowed", message: `the token service of ${front.host} (${target}) is not allowed: 127.0.0.1 is a loopback address, which this hub does not connect to` });
+      expect(listener.connections).toEqual([]);
+    } finally {
+      await Promise.all([front.close(), listener.close()]);
     }
   });
 
@@ -291,7 +322,28 @@ describe("failures are clear and return nothing", () => {
   it("registry down", async () => {
     const port = await freePort();
     const err = await rejection(convertImage(`127.0.0.1:${port}/test/small:v1`, { store, threads: 1, policy: { insecure: [`127.0.0.1:${port}`] } }));
-    expect(err).toMatchObject({ code: "unreachable", message: `registry 127.0.0.1:${port} is unreachable: connection refused (ECONNREFUSED)` });
+    expect(err).toMatchObject({ code: "unreachable", message: `could not reach registry 127.0.0.1:${port}`, detail: "connection refused (ECONNREFUSED)" });
+  });
+
+  it("an open port that is not a registry and a closed one give the same answer (no port-scan oracle)", async () => {
+    const listener = await startRecordingListener({ host: "127.0.0.1", behaviour: "garbage" });
+    const closed = await freePort();
+    try {
+      const messages: string[] = [];
+      for (const insecure of [true, false]) {
+        for (const port of [listener.port, closed]) {
+          const host = `127.0.0.1:${port}`;
+          const policy = insecure ? { insecure: [host] } : { outboundAllow: ["127.0.0.1"] };
+          const err = await rejection(convertImage(`${host}/test/small:v1`, { store, threads: 1, policy }));
+          expect(err.code).toBe("unreachable");
+          messages.push(err.message.replace(String(port), "PORT"));
+        }
+      }
+      expect(new Set(messages)).toEqual(new Set(["could not reach registry 127.0.0.1:PORT"]));
+      expect(listener.connections.length).toBe(2);
+    } finally {
+      await listener.close();
+    }
   });
 
   it("a registry that stops sending in the middle of a blob fails the conversion instead of hanging", async () => {

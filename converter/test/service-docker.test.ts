@@ -138,21 +138,23 @@ describe("progress events", () => {
 describe("registry configuration (converter env)", () => {
   const base = { HUB_URL: "http://127.0.0.1:8787", HUB_CHUNK_STORE: "file:///tmp/x", HUB_BACKEND: "hub.example:9900", INTERNAL_SECRET: "0123456789abcdef" };
 
-  it("reads HUB_INSECURE_REGISTRIES, HUB_REGISTRY_ALLOW/DENY and HUB_DOCKERHUB_MIRROR", () => {
+  it("reads HUB_INSECURE_REGISTRIES, HUB_OUTBOUND_ALLOW, HUB_REGISTRY_ALLOW/DENY and HUB_DOCKERHUB_MIRROR", () => {
     const config = loadConfig({
       ...base,
       HUB_INSECURE_REGISTRIES: "127.0.0.1:5000, Mirror.local:80",
+      HUB_OUTBOUND_ALLOW: "10.0.0.0/8",
       HUB_REGISTRY_ALLOW: "docker.io,*.example.com",
       HUB_REGISTRY_DENY: "evil.example.com",
       HUB_DOCKERHUB_MIRROR: "https://mirror.gcr.io/",
     });
     expect(config.registryPolicy).toEqual({
       insecure: ["127.0.0.1:5000", "mirror.local:80"],
+      outboundAllow: ["10.0.0.0/8"],
       allow: ["docker.io", "*.example.com"],
       deny: ["evil.example.com"],
       dockerHubMirror: "https://mirror.gcr.io",
     });
-    expect(loadConfig(base).registryPolicy).toEqual({ insecure: [], allow: [], deny: [] });
+    expect(loadConfig(base).registryPolicy).toEqual({ insecure: [], outboundAllow: [], allow: [], deny: [] });
   });
 
   it("refuses a malformed mirror at start-up", () => {

@@ -21,6 +21,7 @@ describe("the converter container", () => {
       INTERNAL_SECRET: "internal-secret-0123456789",
       CONVERTER_THREADS: "2",
       HUB_REGISTRY_DENY: "",
+      HUB_OUTBOUND_ALLOW: "10.0.0.0/8",
     } as Env;
     expect(converterEnvVars(production)).toEqual({
       CONVERTER_HOST: "0.0.0.0",
@@ -30,6 +31,7 @@ describe("the converter container", () => {
       HUB_CHUNK_STORE: "zdb://:store-password@10.0.0.5:9900/hub",
       INTERNAL_SECRET: "internal-secret-0123456789",
       CONVERTER_THREADS: "2",
+      HUB_OUTBOUND_ALLOW: "10.0.0.0/8",
     });
     // Not the Worker's own secrets or bindings.
     expect(Object.keys(converterEnvVars({ ...env, HUB_SIGNING_SEED: "a".repeat(64) } as Env))).not.toContain("HUB_SIGNING_SEED");

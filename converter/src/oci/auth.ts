@@ -13,7 +13,9 @@
  * A `token` alone is sent as `Authorization: Bearer <token>` (a registry/identity token the caller already has).
  */
 import { z } from "zod";
+import type { Fetch } from "../net/index.ts";
 import { RegistryError } from "./errors.ts";
+import { connectionError } from "./outbound.ts";
 import { type RegistryPolicy, checkUrlScheme } from "./policy.ts";
 
 export const CredentialsSchema = z.union([
@@ -84,8 +86,6 @@ export function parseChallenges(header: string): Challenge[] {
 const TokenResponse = z
   .object({ token: z.string().optional(), access_token: z.string().optional() })
   .refine((v) => (v.token ?? v.access_token) !== undefined, "no token in the answer");
-
-export type Fetch = typeof fetch;
 
 /**
  * Holds the credentials and the current Authorization value for one repository on one registry. `header()`
@@ -161,7 +161,7 @@ export class RegistryAuth {
       res = await this.fetchFn(url, { headers, signal: this.signal ? AbortSignal.any([timeout, this.signal]) : timeout, redirect: "error" });
     } catch (err) {
       this.signal?.throwIfAborted();
-      throw new RegistryError("unreachable", `the token service of ${this.registry} (${url.host}) is unreachable: ${networkReason(err)}`);
+      throw connectionError(err, `the token service of ${this.registry} (${url.host})`);
     }
     if (res.status === 401 || res.status === 403) {
       await res.body?.cancel();
@@ -200,23 +200,4 @@ export async function readLimited(res: Response, limit: number): Promise<string>
     }
   }
   return Buffer.concat(chunks).toString("utf8");
-}
-
-/** A short, credential-free reason for a failed fetch (undici puts the system error in `cause`). */
-export function networkReason(err: unknown): string {
-  const cause = (err as { cause?: { code?: string; message?: string } } | null)?.cause;
-  if ((err as Error | null)?.name === "TimeoutError" || (cause as Error | undefined)?.name === "TimeoutError") return "timed out";
-  const code = cause?.code;
-  if (code !== undefined) {
-    if (code === "ECONNREFUSED") return "connection refused (ECONNREFUSED)";
-    if (code === "ENOTFOUND" || code === "EAI_AGAIN") return `host not found (${code})`;
-    if (code === "ECONNRESET" || code === "UND_ERR_SOCKET") return `connection reset (${code})`;
-    if (code === "ETIMEDOUT" || code === "UND_ERR_CONNECT_TIMEOUT") return `timed out (${code})`;
-    if (/^(ERR_SSL|ERR_TLS|CERT_|DEPTH_ZERO|SELF_SIGNED|UNABLE_TO_)/.test(code)) {
-      return `TLS failed (${code}); a plain-HTTP registry must be listed in HUB_INSECURE_REGISTRIES`;
-    }
-    return code;
-  }
-  if (cause?.message) return cause.message.split("\n")[0] as string;
-  return (err as Error | null)?.message?.split("\n")[0] ?? String(err);
 }

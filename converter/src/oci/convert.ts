@@ -17,7 +17,7 @@ import type { FlistNode, FlistTree } from "../flist/model.ts";
 import { type BackendSpec, type FilePipeline, parseBackend } from "../ingest/index.ts";
 import { DEFAULT_CAPS, type IngestCaps } from "../ingest/rules.ts";
 import type { ChunkStore } from "../store/types.ts";
-import { type Credentials, CredentialsSchema, type Fetch } from "./auth.ts";
+import { type Credentials, CredentialsSchema } from "./auth.ts";
 import { RegistryError } from "./errors.ts";
 import { imageMetadata } from "./image-metadata.ts";
 import { applyLayer } from "./layer-stream.ts";
@@ -52,11 +52,13 @@ export interface ConvertOptions {
   platform?: string | PlatformSpec;
   /** Also write `/.startup.toml` (the original hub's format) into the flist. */
   startupToml?: boolean;
-  /** Registries allowed, mirror, plain-HTTP registries (default: from the environment, see policy.ts). */
+  /**
+   * Registries allowed, mirror, plain-HTTP registries, non-public addresses allowed (default: from the environment,
+   * see policy.ts). Every registry connection is checked by the outbound guard (outbound.ts).
+   */
   policy?: RegistryPolicy;
   /** Caps over all layers together (default: ingest's, 16 GiB expanded and 1,000,000 members). */
   caps?: Partial<IngestCaps>;
-  fetch?: Fetch;
   /** Registry request timeout until headers, and the longest silence inside a blob (default 30 s). */
   timeoutMs?: number;
   onProgress?: (event: ProgressEvent) => void;
@@ -124,7 +126,6 @@ export async function convertImage(reference: string, options: ConvertOptions = 
   const client = new RegistryClient(ref, {
     policy: options.policy ?? registryPolicyFromEnv(),
     ...(credentials !== undefined ? { credentials } : {}),
-    ...(options.fetch !== undefined ? { fetch: options.fetch } : {}),
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
     ...(options.signal !== undefined ? { signal: options.signal } : {}),
   });

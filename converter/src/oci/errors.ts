@@ -8,7 +8,7 @@
 export type RegistryErrorCode =
   /** The reference text does not parse. */
   | "invalid-reference"
-  /** The registry is denied by the hub's allow/deny configuration. */
+  /** The registry is denied by the hub's allow/deny configuration, or its address is not public (outbound.ts). */
   | "registry-not-allowed"
   /** The repository does not exist (or is private and no/insufficient credentials were given). */
   | "unknown-image"
@@ -21,7 +21,7 @@ export type RegistryErrorCode =
   /** The registry accepted the credentials but they do not allow pulling this repository. */
   | "denied"
   | "rate-limited"
-  /** Connection refused, DNS failure, TLS failure, timeout. */
+  /** Connection refused, DNS failure, TLS failure, timeout: one message for all (outbound.ts). */
   | "unreachable"
   /** The registry answered with a 5xx or something that is not the distribution API. */
   | "registry-error"
@@ -38,7 +38,12 @@ export type RegistryErrorCode =
 
 export class RegistryError extends Error {
   override readonly name = "RegistryError";
-  constructor(readonly code: RegistryErrorCode, message: string) {
+  constructor(
+    readonly code: RegistryErrorCode,
+    message: string,
+    /** What the operator's log may add (the network error behind "could not reach"); never shown to the user. */
+    readonly detail?: string,
+  ) {
     super(message);
   }
 }

@@ -1,6 +1,7 @@
 /**
  * Docker/OCI image conversion (issue 5): `convertImage(reference, options)` → flist tree, name, stats, metadata.
- * See convert.ts for the flow, registry.ts/auth.ts/policy.ts for the registry side, layers.ts for whiteouts.
+ * See convert.ts for the flow, registry.ts/auth.ts/policy.ts for the registry side, outbound.ts for how it reaches
+ * the network (the outbound guard, docs/outbound.md), layers.ts for whiteouts.
  */
 export { type ConvertOptions, type ConvertResult, type ConvertStats, type ProgressEvent, convertImage } from "./convert.ts";
 export { type Credentials, CredentialsSchema, parseChallenges } from "./auth.ts";

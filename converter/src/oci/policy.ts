@@ -8,9 +8,14 @@
  * - `HUB_REGISTRY_ALLOW`: only these registries (`docker.io`, `ghcr.io`, `*.example.com`); empty = any;
  * - `HUB_REGISTRY_DENY`: never these (checked first);
  * - `HUB_DOCKERHUB_MIRROR`: base URL used instead of `https://registry-1.docker.io` for Docker Hub images
- *   (a pull-through cache such as `https://mirror.gcr.io`); an `http://` mirror must be listed as insecure.
+ *   (a pull-through cache such as `https://mirror.gcr.io`); an `http://` mirror must be listed as insecure;
+ * - `HUB_OUTBOUND_ALLOW`: address ranges the hub may reach although they are not public (net/policy.ts).
+ *
+ * Every registry connection goes through the outbound guard (outbound.ts): non-public addresses are refused unless
+ * the endpoint is an insecure registry or the mirror, or the address is in `HUB_OUTBOUND_ALLOW`.
  */
 import { z } from "zod";
+import { outboundAllowFromEnv, parseEndpoint } from "../net/index.ts";
 import { RegistryError } from "./errors.ts";
 import { DOCKER_HUB, DOCKER_HUB_ENDPOINT } from "./reference.ts";
 
@@ -20,8 +25,10 @@ export interface RegistryPolicy {
   deny?: readonly string[];
   /** Base URL for Docker Hub images instead of Docker Hub itself. */
   dockerHubMirror?: string;
-  /** `host:port` registries reached over plain HTTP. */
+  /** `host:port` registries reached over plain HTTP (trusted wherever they resolve, loopback included). */
   insecure?: readonly string[];
+  /** Address ranges (`10.0.0.0/8`) the hub may connect to although they are not public. */
+  outboundAllow?: readonly string[];
 }
 
 const list = z
@@ -30,7 +37,15 @@ const list = z
   .transform((v) => (v ?? "").split(",").map((s) => s.trim().toLowerCase()).filter((s) => s !== ""));
 
 const EnvSchema = z.object({
-  HUB_INSECURE_REGISTRIES: list,
+  HUB_INSECURE_REGISTRIES: list.superRefine((entries, ctx) => {
+    for (const entry of entries) {
+      try {
+        parseEndpoint(entry);
+      } catch (err) {
+        ctx.addIssue({ code: "custom", message: `HUB_INSECURE_REGISTRIES: ${(err as Error).message}` });
+      }
+    }
+  }),
   HUB_REGISTRY_ALLOW: list,
   HUB_REGISTRY_DENY: list,
   HUB_DOCKERHUB_MIRROR: z
@@ -44,8 +59,10 @@ export function registryPolicyFromEnv(env: Record<string, string | undefined> = 
   const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) throw new Error(`registry configuration: ${parsed.error.issues.map((i) => i.message).join("; ")}`);
   const e = parsed.data;
+  const outboundAllow = outboundAllowFromEnv(env);
   return {
     insecure: e.HUB_INSECURE_REGISTRIES,
+    outboundAllow,
     allow: e.HUB_REGISTRY_ALLOW,
     deny: e.HUB_REGISTRY_DENY,
     ...(e.HUB_DOCKERHUB_MIRROR !== undefined ? { dockerHubMirror: e.HUB_DOCKERHUB_MIRROR } : {}),

@@ -47,16 +47,32 @@ function printable(input: string): string {
   return clean.length > 300 ? `${clean.slice(0, 300)}…` : clean;
 }
 
+/**
+ * An `@` not followed by a digest: `user:password@registry/app` (credentials typed into the reference) or a
+ * misplaced `@`. The message never quotes the input, which may hold a password.
+ */
+function checkAt(text: string): void {
+  const at = text.indexOf("@");
+  if (at < 0) return;
+  const suffix = text.slice(at + 1);
+  if (DIGEST.test(suffix)) return;
+  // After the '@' of user:password@: a host (a dot), a path, or the rest of a password holding '@'.
+  const why = /[@/.]/.test(suffix)
+    ? "credentials cannot be part of the image reference (user:password@registry/…); send them as the username and password (or token) fields"
+    : "'@' must be followed by a digest (sha256:<64 hex> or sha512:<128 hex>)";
+  throw new RegistryError("invalid-reference", `invalid image reference: ${why}`);
+}
+
 export function parseReference(input: string): ImageReference {
   const text = input.trim();
   if (text === "") invalid(input, "empty");
+  checkAt(text);
   let rest = text;
   let digest: string | undefined;
   const at = rest.indexOf("@");
   if (at >= 0) {
     digest = rest.slice(at + 1);
     rest = rest.slice(0, at);
-    if (!DIGEST.test(digest)) invalid(input, "the digest must be sha256:<64 hex> or sha512:<128 hex>");
   }
   let tag: string | undefined;
   const colon = rest.lastIndexOf(":");

@@ -12,7 +12,8 @@
  * digest of its bytes. Errors are `RegistryError`s with a code and a message naming the image, never credentials.
  */
 import { createHash } from "node:crypto";
-import { type Credentials, type Fetch, RegistryAuth, networkReason, parseChallenges, readLimited } from "./auth.ts";
+import type { Fetch } from "../net/index.ts";
+import { type Credentials, RegistryAuth, parseChallenges, readLimited } from "./auth.ts";
 import { RegistryError } from "./errors.ts";
 import {
   type Descriptor,
@@ -26,6 +27,7 @@ import {
   manifestKind,
   parseDocument,
 } from "./manifest.ts";
+import { connectionError, networkReason, registryFetch } from "./outbound.ts";
 import { type PlatformSpec, formatPlatform, platformMatches, selectManifest } from "./platform.ts";
 import { type RegistryPolicy, checkRegistryAllowed, checkUrlScheme, registryBaseUrl } from "./policy.ts";
 import { type ImageReference, formatReference, manifestReference } from "./reference.ts";
@@ -43,8 +45,6 @@ const MAX_INDEX_DEPTH = 2;
 export interface RegistryClientOptions {
   policy?: RegistryPolicy;
   credentials?: Credentials;
-  /** Defaults to the global fetch (tests use the real one against a real registry). */
-  fetch?: Fetch;
   timeoutMs?: number;
   /** Aborts every request and blob stream of this client (the job was cancelled). */
   signal?: AbortSignal;
@@ -75,7 +75,8 @@ export class RegistryClient {
     checkRegistryAllowed(this.policy, ref.registry);
     this.image = formatReference(ref);
     this.base = registryBaseUrl(this.policy, ref.registry);
-    this.fetchFn = options.fetch ?? fetch;
+    // Guarded, not replaceable: every connection to a user-named host is checked (outbound.ts).
+    this.fetchFn = registryFetch(this.policy);
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.auth = new RegistryAuth(ref.registry, ref.repository, options.credentials, this.policy, this.fetchFn, this.timeoutMs, this.signal);
   }
@@ -170,10 +171,6 @@ export class RegistryClient {
       const signal = this.signal ? AbortSignal.any([abort.signal, this.signal]) : abort.signal;
       try {
         res = await this.send(url, accept, signal);
-      } catch (err) {
-        this.signal?.throwIfAborted();
-        if (err instanceof RegistryError) throw err;
-        throw new RegistryError("unreachable", `registry ${this.ref.registry} is unreachable: ${networkReason(err)}`);
       } finally {
         clearTimeout(timer);
       }
@@ -197,13 +194,21 @@ export class RegistryClient {
 
   /**
    * fetch with redirects followed by hand (blob storage and CDNs answer 307 to a signed URL): every hop must be
-   * HTTPS (or an insecure-listed host), and the Authorization header stays with the registry's own origin.
+   * HTTPS (or an insecure-listed host), every hop's connection is checked by the outbound guard, and the
+   * Authorization header stays with the registry's own origin.
    */
   private async send(url: URL, accept: string, signal: AbortSignal): Promise<Response> {
     let current = url;
     let headers: Record<string, string> = { accept, ...this.auth.header() };
     for (let hop = 0; ; hop++) {
-      const res = await this.fetchFn(current, { headers, redirect: "manual", signal });
+      let res: Response;
+      try {
+        res = await this.fetchFn(current, { headers, redirect: "manual", signal });
+      } catch (err) {
+        this.signal?.throwIfAborted();
+        const registry = `registry ${this.ref.registry}`;
+        throw connectionError(err, current.host === url.host ? registry : `${current.host} (a redirect of ${registry})`);
+      }
       if (!REDIRECTS.has(res.status)) return res;
       await res.body?.cancel();
       const location = res.headers.get("location");

@@ -31,8 +31,9 @@ export interface ConverterConfig {
   /** Entries a tar archive may hold. */
   maxEntries: number | undefined;
   /**
-   * docker jobs: registries allowed/denied, Docker Hub mirror, plain-HTTP registries (`HUB_REGISTRY_ALLOW`,
-   * `HUB_REGISTRY_DENY`, `HUB_DOCKERHUB_MIRROR`, `HUB_INSECURE_REGISTRIES`; converter/src/oci/policy.ts).
+   * docker jobs: registries allowed/denied, Docker Hub mirror, plain-HTTP registries, non-public addresses allowed
+   * (`HUB_REGISTRY_ALLOW`, `HUB_REGISTRY_DENY`, `HUB_DOCKERHUB_MIRROR`, `HUB_INSECURE_REGISTRIES`,
+   * `HUB_OUTBOUND_ALLOW`; converter/src/oci/policy.ts, docs/outbound.md).
    */
   registryPolicy: RegistryPolicy;
 }

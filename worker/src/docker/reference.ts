@@ -19,13 +19,29 @@ function invalid(input: string, why: string): never {
   throw new HubError(400, `invalid image reference '${shown}': ${why}`);
 }
 
+/**
+ * An `@` not followed by a digest: `user:password@registry/app` (credentials typed into the reference) or a
+ * misplaced `@`. The message never quotes the input, which may hold a password. Same rule as the converter's.
+ */
+function checkAt(text: string): void {
+  const at = text.indexOf("@");
+  if (at < 0) return;
+  const suffix = text.slice(at + 1);
+  if (DIGEST.test(suffix)) return;
+  // After the '@' of user:password@: a host (a dot), a path, or the rest of a password holding '@'.
+  const why = /[@/.]/.test(suffix)
+    ? "credentials cannot be part of the image reference (user:password@registry/…); send them as the username and password (or token) fields"
+    : "'@' must be followed by a digest (sha256:<64 hex> or sha512:<128 hex>)";
+  throw new HubError(400, `invalid image reference: ${why}`);
+}
+
 /** Throws a 400 unless `input` is an image reference the converter can parse (`ubuntu`, `ghcr.io/o/a:v1`, `a@sha256:…`). */
 export function checkReference(input: string): void {
   let rest = input.trim();
   if (rest === "") invalid(input, "empty");
+  checkAt(rest);
   const at = rest.indexOf("@");
   if (at >= 0) {
-    if (!DIGEST.test(rest.slice(at + 1))) invalid(input, "the digest must be sha256:<64 hex> or sha512:<128 hex>");
     rest = rest.slice(0, at);
   }
   const colon = rest.lastIndexOf(":");

@@ -48,7 +48,11 @@ export async function runDocker(ctx: JobContext, spec: DockerJob): Promise<void>
     if (ctx.signal.aborted) throw err;
     // The image or its registry is at fault: one line with the engine's status. Anything else (store down, a
     // bug) keeps its own class, so JobRunner reports it as it does for every job kind.
-    if (err instanceof RegistryError) throw new JobFailure(err.message, conversionErrorStatus(err));
+    if (err instanceof RegistryError) {
+      // The network reason behind "could not reach …" is for the operator only (no port-scan oracle for users).
+      if (err.detail !== undefined) ctx.log(`${err.message}: ${err.detail}`);
+      throw new JobFailure(err.message, conversionErrorStatus(err));
+    }
     if (err instanceof IngestError) throw new JobFailure(`invalid image layer: ${err.message}`, conversionErrorStatus(err));
     throw err;
   }
