@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineProject } from "vitest/config";
+import { buildSiteJs } from "../scripts/build-site-js.ts";
 
 const root = path.resolve(import.meta.dirname, "..");
 const fixturesDir = path.resolve(root, "../shared/fixtures/flists");
@@ -26,6 +27,9 @@ function loadFixtures(): Record<string, { flist: string; find: unknown; metadata
   }
   return out;
 }
+
+// The pool reads wrangler.toml but does not run its `[build]` command: bundle the site's script here, as it does.
+await buildSiteJs();
 
 export default defineProject({
   plugins: [

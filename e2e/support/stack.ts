@@ -140,6 +140,8 @@ async function frozenWorkerConfig(work: string, log: LogTail): Promise<string> {
   const config = fs
     .readFileSync(path.join(ROOT, "wrangler.toml"), "utf8")
     .replace(/^main\s*=.*$/m, `main = ${JSON.stringify(main)}\nno_bundle = true`)
+    // The bundle holds the built site script already; the build command would run in the wrong directory.
+    .replace(/^\[build\]\n(?:[^[\n].*\n)*/m, "")
     .replace(/^migrations_dir\s*=.*$/m, `migrations_dir = ${JSON.stringify(path.join(ROOT, "migrations"))}`);
   const file = path.join(work, "wrangler.toml");
   fs.writeFileSync(file, config);

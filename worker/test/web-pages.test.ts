@@ -73,7 +73,12 @@ describe("home", () => {
     expect(cssRes.headers.get("Cache-Control")).toContain("immutable");
     const jsRes = await fetchHub(js!);
     expect(jsRes.headers.get("Content-Type")).toMatch(/^text\/javascript/);
-    expect(await jsRes.text()).toContain("EventSource");
+    const script = await jsRes.text();
+    expect(script).toContain("EventSource");
+    // The bundle of worker/src/web/browser/: a classic strict-mode script (the page loads it without
+    // type="module"), so no import or export is left in it.
+    expect(script).toMatch(/^"use strict";\(\(\)=>\{/);
+    expect(script).not.toMatch(/(^|[;}])\s*(import|export)\s*[{*"']/);
     // No inline script or style anywhere: the CSP would block them.
     expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
     expect(html).not.toMatch(/\sstyle="/);

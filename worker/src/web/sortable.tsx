@@ -1,5 +1,5 @@
 /**
- * Header cell of a client-side sortable table (`<table data-sortable>`): static/site-js.ts sorts the rows on
+ * Header cell of a client-side sortable table (`<table data-sortable>`): browser/sortable.ts sorts the rows on
  * `td[data-value]` when the button is pressed; `sort` says how to compare, `num` right-aligns the column.
  */
 import type { Child } from "hono/jsx";

@@ -1,9 +1,10 @@
 /**
  * The site's stylesheet and script, bundled into the Worker as strings (no R2, no CDN: the hub works offline).
- * They are served under a content-hashed path so browsers may cache them forever (`immutable`).
+ * The script is the TypeScript of ../browser/, bundled at build time (docs/website.md). Both are served under a
+ * content-hashed path so browsers may cache them forever (`immutable`).
  */
 import { SITE_CSS } from "./site-css";
-import { SITE_JS } from "./site-js";
+import { SITE_JS } from "./site-js.bundle.js";
 
 export type AssetKind = "css" | "js";
 
