@@ -1,6 +1,6 @@
 /**
  * `npm run pack:zhub`: the `zhub` command line as a package of its own, `dist/zhub-<version>.tgz`, for
- * `npm install -g dist/zhub-<version>.tgz` (docs/cli.md "Install").
+ * `npm install -g ./dist/zhub-<version>.tgz` (docs/cli.md "Install").
  *
  * The CLI (converter/src/cli/main.ts) and the chunk workers' module (converter/src/chunks/worker-impl.ts) are
  * bundled with esbuild into plain ESM for Node 20, so zhub starts without compiling TypeScript. The two native
@@ -132,7 +132,7 @@ function packageJson(): string {
 async function main(): Promise<void> {
   fs.rmSync(STAGE, { recursive: true, force: true });
   fs.mkdirSync(STAGE, { recursive: true });
-  // One tarball at a time, so `npm install -g dist/zhub-*.tgz` names exactly the one just built.
+  // One tarball at a time, so `npm install -g ./dist/zhub-*.tgz` names exactly the one just built.
   for (const old of fs.readdirSync(DIST).filter((f) => /^zhub-.*\.tgz$/.test(f))) fs.rmSync(path.join(DIST, old));
   const metafile = await bundle();
   fs.chmodSync(path.join(STAGE, "zhub.mjs"), 0o755);
@@ -146,7 +146,9 @@ async function main(): Promise<void> {
   const tarball = path.join(DIST, filename);
   const kib = (file: string) => `${(fs.statSync(file).size / 1024).toFixed(0)} KiB`;
   console.error(`zhub.mjs ${kib(path.join(STAGE, "zhub.mjs"))}, ${WORKER_FILE} ${kib(path.join(STAGE, WORKER_FILE))}; dependencies: ${NATIVE.join(", ")}`);
-  console.error(`install: npm install -g ${path.relative(process.cwd(), tarball) || tarball}`);
+  // `./`: without it npm reads `dist/zhub-….tgz` as a GitHub repository.
+  const relative = path.relative(process.cwd(), tarball);
+  console.error(`install: npm install -g ${relative.startsWith("..") ? tarball : `./${relative}`}`);
   console.log(tarball);
 }
 
