@@ -10,6 +10,7 @@
  * max age from `--max-age`, else `HUB_TOKEN_MAX_AGE` in the environment, else wrangler.toml.
  */
 import { parseArgs } from "node:util";
+import { quietOnClosedPipes } from "../converter/src/cli/pipes.ts";
 import { isValidSeedHex, signToken } from "../worker/src/auth/tokens.ts";
 import { ensureDevVars, wranglerVar } from "./lib/devvars.ts";
 import { formatDuration, parseDuration } from "./lib/duration.ts";
@@ -85,4 +86,6 @@ function main(): Promise<void> | void {
   });
 }
 
+// A reader that is gone (`… | zhub login` when zhub failed to start) must not turn into a stack trace here.
+quietOnClosedPipes();
 await main();

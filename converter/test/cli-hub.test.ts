@@ -160,6 +160,26 @@ describe("usage", () => {
     const help = captureIo();
     expect(await run(["upload", "--help"], help)).toBe(0);
     expect(help.stdout()).toContain("zhub <command>");
+    const flistHelp = captureIo();
+    expect(await run(["flist", "create", "--help"], flistHelp)).toBe(0);
+    expect(flistHelp.stdout()).toContain("usage: zhub flist <command>");
+  });
+
+  it("names that are no command are refused, also those of Object.prototype", async () => {
+    for (const args of [["toString"], ["constructor"], ["flist", "hasOwnProperty"], ["flist", "__proto__"]]) {
+      const io = captureIo();
+      expect(await run(args, io), args.join(" ")).toBe(2);
+      expect(io.stderrText()).toMatch(/^zhub: unknown (flist )?command '/);
+    }
+  });
+
+  it("--version, -V and version print the project's version", async () => {
+    const { version } = JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, "../../package.json"), "utf8")) as { version: string };
+    for (const flag of ["--version", "-V", "version"]) {
+      const io = captureIo();
+      expect(await run([flag], io)).toBe(0);
+      expect(io.stdout()).toBe(`zhub ${version}\n`);
+    }
   });
 
   it("push without a backend, to a hub that does not tell it, says how to give it", async () => {

@@ -47,7 +47,7 @@ get/cat/check default to the flist's backend metadata (zdb://host:port/namespace
 
 type Command = (args: string[], io: Io) => Promise<number>;
 
-export const FLIST_COMMANDS: Record<string, Command> = {
+export const FLIST_COMMANDS: Record<FlistCommandName, Command> = {
   create,
   ls,
   find,
@@ -59,8 +59,8 @@ export const FLIST_COMMANDS: Record<string, Command> = {
   metadata,
 };
 
-/** Every option of every command; each command says which ones it accepts. */
-const OPTIONS = {
+/** Every option of the flist commands (`parseArgs` form). */
+export const FLIST_OPTIONS = {
   store: { type: "string" },
   backend: { type: "string" },
   threads: { type: "string" },
@@ -69,13 +69,28 @@ const OPTIONS = {
   json: { type: "boolean" },
 } as const;
 
-type OptionName = keyof typeof OPTIONS;
-type Values = { [K in OptionName]?: (typeof OPTIONS)[K]["type"] extends "boolean" ? boolean : string };
+type OptionName = keyof typeof FLIST_OPTIONS;
+type Values = { [K in OptionName]?: (typeof FLIST_OPTIONS)[K]["type"] extends "boolean" ? boolean : string };
 
-function parse(args: string[], allowed: OptionName[], min: number, max: number): { values: Values; positionals: string[] } {
+/** The options each flist command accepts: parse() refuses the others, completion offers these. */
+export const FLIST_COMMAND_OPTIONS = {
+  create: ["store", "backend", "threads", "max-expanded-bytes", "max-entries", "json"],
+  ls: ["json"],
+  find: ["json"],
+  stat: ["json"],
+  get: ["store"],
+  cat: ["store"],
+  merge: [],
+  check: ["store", "json"],
+  metadata: ["json"],
+} as const satisfies Record<string, readonly OptionName[]>;
+export type FlistCommandName = keyof typeof FLIST_COMMAND_OPTIONS;
+
+function parse(args: string[], command: FlistCommandName, min: number, max: number): { values: Values; positionals: string[] } {
+  const allowed: readonly OptionName[] = FLIST_COMMAND_OPTIONS[command];
   let parsed;
   try {
-    parsed = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args, options: FLIST_OPTIONS, allowPositionals: true, strict: true });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
@@ -129,7 +144,7 @@ function discardStore(): ChunkStore {
 }
 
 async function create(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args, ["store", "backend", "threads", "max-expanded-bytes", "max-entries", "json"], 2, 2);
+  const { values, positionals } = parse(args, "create", 2, 2);
   const [source, out] = positionals as [string, string];
   let backend;
   try {
@@ -217,20 +232,20 @@ async function view<T>(io: Io, json: boolean | undefined, compute: () => T, text
 }
 
 async function ls(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args, ["json"], 1, 2);
+  const { values, positionals } = parse(args, "ls", 1, 2);
   const tree = await readFlist(positionals[0] as string);
   const dir = positionals[1] ?? "/";
   return view(io, values.json, () => lsView(tree, dir), (entries) => lsText(entries, (findDir(tree, dir) as DirNode).children.map((c) => c.mode)));
 }
 
 async function find(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args, ["json"], 1, 1);
+  const { values, positionals } = parse(args, "find", 1, 1);
   const tree = await readFlist(positionals[0] as string);
   return view(io, values.json, () => findView(tree), findText);
 }
 
 async function stat(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args, ["json"], 2, 2);
+  const { values, positionals } = parse(args, "stat", 2, 2);
   const tree = await readFlist(positionals[0] as string);
   const path = positionals[1] as string;
   // JSON is zflist's (which shows every device as ""); the text shows the stored "major,minor".
@@ -239,7 +254,7 @@ async function stat(args: string[], io: Io): Promise<number> {
 }
 
 async function metadata(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args, ["json"], 1, 3);
+  const { values, positionals } = parse(args, "metadata", 1, 3);
   const [file, key, value] = positionals as [string, string | undefined, string | undefined];
   const tree = await readFlist(file);
   if (key === undefined) return view(io, values.json, () => metadataListView(tree), (keys) => keys.map((k) => `${k}\n`).join(""));
@@ -276,7 +291,7 @@ function fileAt(tree: FlistTree, path: string): FileNode {
 }
 
 async function get(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args, ["store"], 3, 3);
+  const { values, positionals } = parse(args, "get", 3, 3);
   const [file, path, out] = positionals as [string, string, string];
   const tree = await readFlist(file);
   const node = fileAt(tree, path);
@@ -302,7 +317,7 @@ async function get(args: string[], io: Io): Promise<number> {
 }
 
 async function cat(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args, ["store"], 2, 2);
+  const { values, positionals } = parse(args, "cat", 2, 2);
   const [file, path] = positionals as [string, string];
   const tree = await readFlist(file);
   const node = fileAt(tree, path);
@@ -316,7 +331,7 @@ async function cat(args: string[], io: Io): Promise<number> {
 }
 
 async function merge(args: string[], io: Io): Promise<number> {
-  const { positionals } = parse(args, [], 3, Infinity);
+  const { positionals } = parse(args, "merge", 3, Infinity);
   const [out, ...inputs] = positionals as [string, ...string[]];
   const trees = [];
   for (const input of inputs) trees.push(await readFlist(input));
@@ -326,7 +341,7 @@ async function merge(args: string[], io: Io): Promise<number> {
 }
 
 async function check(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args, ["store", "json"], 1, 1);
+  const { values, positionals } = parse(args, "check", 1, 1);
   const tree = await readFlist(positionals[0] as string);
   const files: Array<{ path: string; node: FileNode }> = [];
   const stack: Array<{ dir: DirNode; prefix: string }> = [{ dir: tree.root, prefix: "" }];

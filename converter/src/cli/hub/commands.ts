@@ -36,7 +36,8 @@ Every command: --hub URL (default: the login's, $ZHUB_HUB), --repo R (act for an
 Configuration: $ZHUB_CONFIG or ~/.config/zhub/config.json (mode 0600); $ZHUB_TOKEN overrides the stored token.
 `;
 
-const OPTIONS = {
+/** Every option of the hub commands (`parseArgs` form). */
+export const HUB_OPTIONS = {
   hub: { type: "string" },
   repo: { type: "string" },
   token: { type: "string" },
@@ -50,22 +51,42 @@ const OPTIONS = {
   follow: { type: "boolean" },
   json: { type: "boolean" },
 } as const;
-type OptionName = keyof typeof OPTIONS;
+type OptionName = keyof typeof HUB_OPTIONS;
 type Values = {
-  [K in OptionName]?: (typeof OPTIONS)[K] extends { multiple: true } ? string[] : (typeof OPTIONS)[K]["type"] extends "boolean" ? boolean : string;
+  [K in OptionName]?: (typeof HUB_OPTIONS)[K] extends { multiple: true } ? string[] : (typeof HUB_OPTIONS)[K]["type"] extends "boolean" ? boolean : string;
 };
-const COMMON: OptionName[] = ["hub", "repo"];
+/** Options of every hub command. */
+export const HUB_COMMON_OPTIONS = ["hub", "repo"] as const satisfies readonly OptionName[];
 
-function parse(args: string[], allowed: OptionName[], min: number, max: number): { values: Values; positionals: string[] } {
+/** The options each hub command accepts besides the common ones: parse() refuses the others, completion offers these. */
+export const HUB_COMMAND_OPTIONS = {
+  login: ["token", "backend"],
+  whoami: ["json"],
+  upload: ["name", "metadata", "async", "resumable", "part-size", "json"],
+  push: ["name", "backend", "threads", "async", "json"],
+  merge: ["async", "json"],
+  ls: ["json"],
+  link: [],
+  rename: [],
+  promote: [],
+  tag: [],
+  untag: [],
+  rm: [],
+  job: ["follow", "json"],
+} as const satisfies Record<string, readonly OptionName[]>;
+export type HubCommandName = keyof typeof HUB_COMMAND_OPTIONS;
+
+function parse(args: string[], command: HubCommandName, min: number, max: number): { values: Values; positionals: string[] } {
+  const allowed: readonly OptionName[] = [...HUB_COMMAND_OPTIONS[command], ...HUB_COMMON_OPTIONS];
   let parsed;
   try {
-    parsed = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args, options: HUB_OPTIONS, allowPositionals: true, strict: true });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
   const values = parsed.values as Values;
   for (const name of Object.keys(values) as OptionName[]) {
-    if (!allowed.includes(name) && !COMMON.includes(name)) throw new UsageError(`option --${name} does not apply to this command`);
+    if (!allowed.includes(name)) throw new UsageError(`option --${name} does not apply to this command`);
   }
   const count = parsed.positionals.length;
   if (count < min || count > max) {
@@ -141,7 +162,7 @@ async function readTokenFromStdin(io: Io): Promise<string> {
 }
 
 async function login(args: string[], io: Io): Promise<number> {
-  const { values } = parse(args, ["token", "backend"], 0, 0);
+  const { values } = parse(args, "login", 0, 0);
   const file = await readConfigFile();
   const hub = normaliseHub(values.hub || process.env.ZHUB_HUB || file.hub || (await settings()).hub);
   if (values.backend !== undefined) checkBackend(values.backend);
@@ -154,7 +175,7 @@ async function login(args: string[], io: Io): Promise<number> {
 }
 
 async function whoami(args: string[], io: Io): Promise<number> {
-  const { values } = parse(args, ["json"], 0, 0);
+  const { values } = parse(args, "whoami", 0, 0);
   const client = await clientFor(values);
   const user = await whoamiOf(client);
   await io.out(values.json ? `${JSON.stringify({ hub: client.hub, repository: user })}\n` : `${user} on ${client.hub}\n`);
@@ -197,7 +218,7 @@ function positiveInt(value: string | undefined, name: string): number | undefine
 }
 
 async function upload(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args, ["name", "metadata", "async", "resumable", "part-size", "json"], 1, 1);
+  const { values, positionals } = parse(args, "upload", 1, 1);
   const file = positionals[0] as string;
   const partMiB = positiveInt(values["part-size"], "part-size");
   const metadata = metadataOf(values);
@@ -223,7 +244,7 @@ function checkBackend(spec: string): void {
 }
 
 async function pushCommand(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args, ["name", "backend", "threads", "async", "json"], 1, 1);
+  const { values, positionals } = parse(args, "push", 1, 1);
   const source = positionals[0] as string;
   if (!fs.existsSync(source)) throw new UsageError(`${source}: no such file or directory`);
   const threads = positiveInt(values.threads, "threads");
@@ -251,7 +272,7 @@ async function hubBackend(client: HubClient): Promise<string> {
 }
 
 async function merge(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args, ["async", "json"], 2, Infinity);
+  const { values, positionals } = parse(args, "merge", 2, Infinity);
   const [target, ...sources] = positionals as [string, ...string[]];
   for (const s of sources) sourceOf(s);
   const client = await clientFor(values);
@@ -268,7 +289,7 @@ const listingSchema = z.array(
 );
 
 async function ls(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args, ["json"], 0, 1);
+  const { values, positionals } = parse(args, "ls", 0, 1);
   const explicit = positionals[0];
   const client = await clientFor(values, explicit === undefined);
   const repo = explicit ?? (await whoamiOf(client));
@@ -298,7 +319,7 @@ async function write(io: Io, values: Values, route: string, method: "POST" | "DE
 }
 
 async function link(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args, [], 2, 2);
+  const { values, positionals } = parse(args, "link", 2, 2);
   const [source, linkName] = positionals as [string, string];
   if (source.includes("/")) {
     const { repo, name } = sourceOf(source);
@@ -308,20 +329,20 @@ async function link(args: string[], io: Io): Promise<number> {
 }
 
 async function rename(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args, [], 2, 2);
+  const { values, positionals } = parse(args, "rename", 2, 2);
   const [source, dest] = positionals as [string, string];
   return write(io, values, `${path(flist(source))}/rename/${path(flist(dest))}`, "POST", `${flist(source)} renamed to ${flist(dest)}`);
 }
 
 async function promote(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args, [], 2, 2);
+  const { values, positionals } = parse(args, "promote", 2, 2);
   const { repo, name } = sourceOf(positionals[0] as string);
   const local = flist(positionals[1] as string);
   return write(io, values, `promote/${path(repo)}/${path(flist(name))}/${path(local)}`, "POST", `${repo}/${flist(name)} promoted as ${local}`);
 }
 
 async function tagCommand(args: string[], io: Io, remove: boolean): Promise<number> {
-  const { values, positionals } = parse(args, [], 2, 3);
+  const { values, positionals } = parse(args, remove ? "untag" : "tag", 2, 3);
   const [tag, source, as] = positionals as [string, string, string | undefined];
   const { repo, name } = sourceOf(source);
   const member = flist(as ?? name);
@@ -330,14 +351,14 @@ async function tagCommand(args: string[], io: Io, remove: boolean): Promise<numb
 }
 
 async function rm(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args, [], 1, 1);
+  const { values, positionals } = parse(args, "rm", 1, 1);
   const name = positionals[0] as string;
   // A tag has no .flist suffix, a flist or link may be given without it: the hub resolves `foo` as `foo.flist`.
   return write(io, values, path(name), "DELETE", `${name} removed`);
 }
 
 async function job(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args, ["follow", "json"], 1, 1);
+  const { values, positionals } = parse(args, "job", 1, 1);
   const id = positionals[0] as string;
   const client = await clientFor(values, false);
   if (values.follow) return finish(io, await waitJob(client, id, io.stderr, "job"), values.json);
@@ -349,7 +370,7 @@ async function job(args: string[], io: Io): Promise<number> {
 
 type Command = (args: string[], io: Io) => Promise<number>;
 
-export const HUB_COMMANDS: Record<string, Command> = {
+export const HUB_COMMANDS: Record<HubCommandName, Command> = {
   login,
   whoami,
   upload,
