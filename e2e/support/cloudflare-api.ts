@@ -72,7 +72,7 @@ export interface CloudflareStandIn {
   queues: Map<string, StandInQueue>;
   scripts: Map<string, StandInScript>;
   containerApps: StandInContainerApp[];
-  /** Calls that change something (every method but GET, and D1 queries that write). */
+  /** Calls that change something (every method but GET, except reading D1 queries and GraphQL). */
   mutations(): ApiCall[];
   stop(): Promise<void>;
 }
@@ -99,6 +99,8 @@ class ApiError extends Error {
 type Json = Record<string, unknown> | unknown[] | null;
 interface Reply {
   result: Json;
+  /** A GraphQL answer, sent as is (GraphQL has its own envelope). */
+  graphql?: Record<string, unknown>;
   result_info?: Record<string, unknown>;
   status?: number;
 }
@@ -238,6 +240,9 @@ export async function startCloudflareStandIn(options: { accountName?: string } =
     ["GET", /^\/user$/, () => ({ result: { id: hex(16), email: "operator@example.org" } })],
     ["GET", /^\/memberships$/, (ctx) => listed([{ id: hex(16), account, status: "accepted" }], ctx)],
     ["GET", /^\/accounts$/, (ctx) => listed([account], ctx)],
+
+    // GraphQL analytics (`wrangler r2 bucket info` asks for the bucket's storage metrics): no data yet.
+    ["POST", /^\/graphql$/, () => ({ result: null, graphql: { data: { viewer: { accounts: [{ r2StorageAdaptiveGroups: [] }] } }, errors: null } })],
 
     // D1
     ["GET", /^\/accounts\/([^/]+)\/d1\/database$/, (ctx) => listed([...d1.values()].map(d1Info), ctx)],
@@ -668,8 +673,10 @@ export async function startCloudflareStandIn(options: { accountName?: string } =
       };
       try {
         const reply = await route[2](ctx);
-        if (method !== "GET" && !/\/query$/.test(path)) mutating.add(call);
+        // D1 queries and GraphQL are POSTs that read; a D1 query that wrote says so.
+        if (method !== "GET" && !/\/query$|^\/graphql$/.test(path)) mutating.add(call);
         if (ctx.mutated) mutating.add(call);
+        if (reply.graphql) return send(200, reply.graphql);
         send(reply.status ?? 200, {
           success: true,
           errors: [],

@@ -5,7 +5,7 @@
  * deployed Worker's variables (so a setting given once need not be given again).
  */
 import { z } from "zod";
-import { type RunOptions, WranglerError, runWrangler } from "./wrangler.ts";
+import { type RunOptions, WranglerError, runWrangler, stripAnsi } from "./wrangler.ts";
 
 const DEFAULT_API = "https://api.cloudflare.com/client/v4";
 
@@ -36,10 +36,16 @@ function parseJson<T>(schema: z.ZodType<T>, text: string, what: string): T {
 
 /** The accounts the credentials reach; null when wrangler is not authenticated. */
 export async function whoami(): Promise<Account[] | null> {
-  const result = await runWrangler(["whoami", "--json"], { allowFailure: true });
-  const answer = result.stdout.trim() ? parseJson(whoamiSchema, result.stdout, "wrangler whoami") : null;
-  if (!answer?.loggedIn) return null;
-  if (result.code !== 0) throw new WranglerError(["whoami", "--json"], result, (t) => t);
+  const args = ["whoami", "--json"];
+  const result = await runWrangler(args, { allowFailure: true });
+  if (!/^[[{]/m.test(result.stdout)) {
+    // A token the API refuses: wrangler reports the failed verification instead of printing JSON.
+    if (result.code !== 0 && /Authentication error|\[code: (10000|9106|9109)\]/.test(stripAnsi(result.stderr))) return null;
+    throw new WranglerError(args, result, (t) => t);
+  }
+  const answer = parseJson(whoamiSchema, result.stdout, "wrangler whoami");
+  if (!answer.loggedIn) return null;
+  if (result.code !== 0) throw new WranglerError(args, result, (t) => t);
   return answer.accounts ?? [];
 }
 

@@ -55,16 +55,17 @@ interface Plan {
  * tables, config snippets and prompt fallbacks are left out. A failing command's whole output is in its error.
  */
 const RELAYED = [
-  /^(✅|✨|🚣|Uploaded |Deployed |Current Version ID|Total Upload|Worker Startup Time|Building image|Pushing|Image )/,
+  /^(✅|✨|Uploaded |Deployed |Current Version ID|Total Upload|Worker Startup Time|Building image|Pushing|Image )/,
   /^(https?:\/\/|schedule:|Producer for|Consumer for)/,
   /(SUCCESS|NEW |EDIT |no changes |No changes to be made|Applied changes)/,
   /(WARNING|ERROR)/,
 ];
 const NOT_RELAYED = [/WARNING\] Processing .* configuration:$/];
 
-function worthRelaying(raw: string): boolean {
+/** The line without wrangler's box-drawing margin, or undefined when it is not worth relaying. */
+function worthRelaying(raw: string): string | undefined {
   const line = raw.replace(/^[\s│├╰╭└┌]+/, "").trim();
-  return line !== "" && RELAYED.some((re) => re.test(line)) && !NOT_RELAYED.some((re) => re.test(line));
+  return line !== "" && RELAYED.some((re) => re.test(line)) && !NOT_RELAYED.some((re) => re.test(line)) ? line : undefined;
 }
 
 function migrationFiles(dir: string): string[] {
@@ -234,7 +235,13 @@ async function apply(plan: Plan, options: DeployOptions, env: NodeJS.ProcessEnv,
   const token = env.CLOUDFLARE_API_TOKEN ?? "";
   const scrubSecrets = secretScrubber(plan.secrets);
   const scrub = (t: string) => (token ? scrubSecrets(t).split(token).join("***") : scrubSecrets(t));
-  const run = { onLine: (line: string) => (worthRelaying(line) ? out.line(indent(line.trim(), "    ")) : undefined), scrub };
+  const run = {
+    onLine: (raw: string) => {
+      const line = worthRelaying(raw);
+      if (line !== undefined) out.line(indent(line));
+    },
+    scrub,
+  };
   const lookupConfig = path.join(work, "lookup", "wrangler.json");
   const steps: [string, () => Promise<void>][] = [];
   let d1Ids = new Map(plan.d1.flatMap((db) => (db.id ? [[db.name, db.id] as const] : [])));
