@@ -85,7 +85,8 @@ function dockerAvailable(env: NodeJS.ProcessEnv): Promise<boolean> {
   });
 }
 
-async function chooseAccount(env: NodeJS.ProcessEnv): Promise<cf.Account> {
+/** The account: CLOUDFLARE_ACCOUNT_ID, else the configuration's `account_id`, else the only one the token reaches. */
+async function chooseAccount(env: NodeJS.ProcessEnv, configured: string | undefined): Promise<cf.Account> {
   if (!env.CLOUDFLARE_API_TOKEN) {
     throw new DeployError(
       "CLOUDFLARE_API_TOKEN is not set. Create an API token (dashboard: My Profile → API Tokens, template \"Edit " +
@@ -94,10 +95,8 @@ async function chooseAccount(env: NodeJS.ProcessEnv): Promise<cf.Account> {
   }
   const accounts = await cf.whoami();
   if (accounts === null) throw new DeployError("Cloudflare refused CLOUDFLARE_API_TOKEN (wrangler whoami: not authenticated)");
-  if (env.CLOUDFLARE_ACCOUNT_ID) {
-    const named = accounts.find((a) => a.id === env.CLOUDFLARE_ACCOUNT_ID);
-    return named ?? { id: env.CLOUDFLARE_ACCOUNT_ID, name: "" };
-  }
+  const chosen = env.CLOUDFLARE_ACCOUNT_ID || configured;
+  if (chosen) return accounts.find((a) => a.id === chosen) ?? { id: chosen, name: "" };
   if (accounts.length === 1) return accounts[0]!;
   if (accounts.length === 0) throw new DeployError("the API token reaches no account: set CLOUDFLARE_ACCOUNT_ID");
   throw new DeployError(
@@ -108,7 +107,7 @@ async function chooseAccount(env: NodeJS.ProcessEnv): Promise<cf.Account> {
 
 async function lookUp(options: DeployOptions, env: NodeJS.ProcessEnv, work: string, out: Output): Promise<Plan> {
   const source = refused(() => readSourceConfig(options.config));
-  const account = await chooseAccount(env);
+  const account = await chooseAccount(env, source.raw.account_id);
   out.line(`Account: ${account.id}${account.name ? ` (${account.name})` : ""}`);
   const resources = resourcesOf(source.raw);
   const lookupConfig = path.join(work, "lookup", "wrangler.json");
