@@ -65,7 +65,8 @@ export class FileStore implements ChunkStore {
 
   async put(key: Uint8Array, value: Uint8Array): Promise<void> {
     const { sub, file } = this.path(key);
-    const tmp = `${file}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
+    // Named apart from the chunk, so that the longest chunk names still fit.
+    const tmp = join(sub, `.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
     try {
       if (!this.madeDirs.has(sub)) {
         await mkdir(sub, { recursive: true });
