@@ -5,8 +5,8 @@
  *  2. D1 migrations applied to the local database;
  *  3. the converter service on 127.0.0.1:$CONVERTER_PORT (default $HUB_PORT + 1), writing chunks to
  *     $HUB_CHUNK_STORE (default: a file store in `<state>/chunks`), flists naming the public backend $HUB_BACKEND
- *     (default: wrangler.toml's); with a file store, an embedded 0-db server on $HUB_BACKEND serves those chunks
- *     to real clients (nodes, zflist), in this process (docs/zdb.md);
+ *     (default: wrangler.toml's); a file store is served by an embedded 0-db server on $HUB_BACKEND (in this
+ *     process; the converter writes through it), so real clients (nodes, zflist) read those chunks (docs/zdb.md);
  *  4. `wrangler dev` on 127.0.0.1:$HUB_PORT (default 8787) with local D1/R2/Queues, state under `.wrangler/state`
  *     (or $HUB_PERSIST_DIR), pointed at the converter; its cron (the job lease sweep) fired every minute, since
  *     wrangler dev does not run crons;
@@ -17,10 +17,9 @@
 import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { parseBackend } from "../converter/src/ingest/metadata.ts";
-import { openStore, parseStoreUrl, redactUrl } from "../converter/src/store/index.ts";
-import { ZdbServer } from "../converter/src/store/zdb-server.ts";
+import { redactUrl } from "../converter/src/store/url.ts";
 import { signToken } from "../worker/src/auth/tokens.ts";
+import { startChunkServer } from "./lib/chunk-server.ts";
 import { ROOT, ensureDevVars, wranglerVar } from "./lib/devvars.ts";
 import { LOCAL_WORKER_VARS } from "./lib/local-vars.ts";
 import { applyMigrations } from "./lib/migrations.ts";
@@ -87,57 +86,6 @@ function hasCrons(): boolean {
   return /^\s*crons\s*=\s*\[\s*"/m.test(toml);
 }
 
-interface ChunkServer {
-  server: ZdbServer;
-  /** The directory of its file store. */
-  dir: string;
-  /** What the converter writes to: the server itself (password included). */
-  url: string;
-}
-
-/**
- * With a file store (the default), an embedded 0-db server on the HUB_BACKEND address that every flist names
- * serves it, so real clients (nodes, zflist) read the chunks; the converter writes through the same server, as it
- * would to a real 0-db (docs/zdb.md says why). A RESP store (a real 0-db) serves its chunks itself: nothing is
- * started then.
- */
-async function startChunkServer(chunkStore: string, backend: string): Promise<ChunkServer | null> {
-  let parsed: ReturnType<typeof parseStoreUrl>;
-  try {
-    parsed = parseStoreUrl(chunkStore);
-  } catch (err) {
-    fail(`HUB_CHUNK_STORE: ${(err as Error).message}`);
-  }
-  const password = process.env.HUB_BACKEND_PASSWORD || null;
-  if (parsed.kind !== "file") {
-    if (password) console.error("npm start: HUB_BACKEND_PASSWORD is ignored: HUB_CHUNK_STORE is not a file store, so no 0-db server is started");
-    return null;
-  }
-  let address: ReturnType<typeof parseBackend>;
-  try {
-    address = parseBackend(backend);
-  } catch (err) {
-    fail(`HUB_BACKEND: ${(err as Error).message}`);
-  }
-  const store = await openStore(chunkStore).catch((err: Error) => fail(err.message));
-  let server: ZdbServer;
-  try {
-    server = await ZdbServer.start({
-      store,
-      host: address.host,
-      port: address.port,
-      namespace: address.namespace ?? "default",
-      password,
-      onError: (err) => console.error(`[0-db server] ${err.message}`),
-    });
-  } catch (err) {
-    fail(`cannot serve the chunks on HUB_BACKEND ${backend}: ${(err as Error).message} (set HUB_BACKEND to another host:port, or HUB_CHUNK_STORE to the 0-db listening there)`);
-  }
-  const auth = password ? `:${encodeURIComponent(password)}@` : "";
-  const ns = address.namespace ? `/${encodeURIComponent(address.namespace)}` : "";
-  return { server, dir: parsed.dir, url: `zdb://${auth}${server.address}${ns}` };
-}
-
 async function main(): Promise<void> {
   const port = portFromEnv("HUB_PORT", 8787);
   const converterPort = portFromEnv("CONVERTER_PORT", port + 1);
@@ -156,7 +104,16 @@ async function main(): Promise<void> {
 
   await assertPortFree(port, "HUB_PORT");
   await assertPortFree(converterPort, "CONVERTER_PORT");
-  const chunkServer = await startChunkServer(chunkStore, backend);
+  const backendPassword = process.env.HUB_BACKEND_PASSWORD || null;
+  const chunkServer = await startChunkServer({
+    chunkStore,
+    backend,
+    password: backendPassword,
+    onError: (err) => console.error(`[0-db server] ${err.message}`),
+  }).catch((err: Error) => fail(err.message));
+  if (!chunkServer && backendPassword) {
+    console.error("npm start: HUB_BACKEND_PASSWORD is ignored: HUB_CHUNK_STORE is not a file store, so no 0-db server is started");
+  }
   const converterStore = chunkServer?.url ?? chunkStore;
 
   console.error("npm start: applying D1 migrations to the local database");
@@ -169,7 +126,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     console.error(`npm start: ${reason}, stopping`);
-    void Promise.all([...children.map((c) => c.stop("SIGTERM", 10_000)), chunkServer?.server.close()]).then(() => process.exit(code));
+    void Promise.all([...children.map((c) => c.stop("SIGTERM", 10_000)), chunkServer?.close()]).then(() => process.exit(code));
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
@@ -243,7 +200,7 @@ async function main(): Promise<void> {
   const shown = (dir: string) => (path.relative(ROOT, dir).startsWith("..") ? dir : path.relative(ROOT, dir));
   console.log("");
   if (chunkServer) {
-    const access = process.env.HUB_BACKEND_PASSWORD ? "public reads, writes with HUB_BACKEND_PASSWORD" : "reads and writes open";
+    const access = backendPassword ? "public reads, writes with HUB_BACKEND_PASSWORD" : "reads and writes open";
     console.log(`chunk store  0-db server listening on ${chunkServer.server.address}, the backend in flists: ${backend} (${access}; files in ${shown(chunkServer.dir)})`);
   } else {
     console.log(`chunk store  ${redactUrl(chunkStore)} (public backend in flists: ${backend})`);
