@@ -160,8 +160,8 @@ async function main(): Promise<void> {
     const streamed = streamedRun.seconds;
 
     // Same again with the command line and an empty store (a restarted Redis is empty).
-    await stack.stopRedis();
-    await stack.startRedis();
+    await stack.stopStore();
+    await stack.startStore();
     const cli = await runZhub(["upload", TARBALL, "--name", "tree-cli"], { ZHUB_HUB: stack.hubUrl, ZHUB_TOKEN: await stack.token(USER), ZHUB_CONFIG: path.join(work, "zhub.json") });
     if (cli.code !== 0) throw new Error(`zhub upload failed: ${cli.stderr}\n${stack.logs().slice(-2000)}`);
     log(`stack, zhub upload (protocol chosen by GET /api/limits, SSE follow): ${cli.seconds.toFixed(2)} s wall`);

@@ -148,11 +148,11 @@ describe("the chunk store stopped", () => {
     const ok = await upload("kept", fixture("tree-main.tar.gz"));
     expect(ok.status).toBe(200);
     const before = await snapshot("kept");
-    await stack.stopRedis();
+    await stack.stopStore();
     try {
       const answer = await upload("kept", fixture("tree-overlay.tar.gz"));
       expect(answer.status, JSON.stringify(answer.body)).toBe(503);
-      const port = new URL(stack.redisUrl).port;
+      const port = new URL(stack.storeUrl).port;
       expect(answer.body.message).toMatch(new RegExp(`^chunk store redis://127\\.0\\.0\\.1:${port}: `));
       expect((await job(answer.job!)).status).toBe("failed");
       expect(await snapshot("kept")).toEqual(before);
@@ -162,7 +162,7 @@ describe("the chunk store stopped", () => {
       expect((await fetch(`${stack.hubUrl}/${USER}/never.flist`, { method: "HEAD" })).status).toBe(404);
       expect(await snapshot("kept")).toEqual(before);
     } finally {
-      await stack.startRedis();
+      await stack.startStore();
     }
     // The store back (empty): the next upload works without restarting anything.
     const again = await upload("after-store", fixture("tree-overlay.tar.gz"));

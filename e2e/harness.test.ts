@@ -37,10 +37,10 @@ describe("stack controls", () => {
   });
 
   it("stops and restarts the chunk store on the same port", async () => {
-    await stack.stopRedis();
-    await expect(openStore(stack.redisUrl, { connectTimeoutMs: 500 })).rejects.toThrow(/chunk store redis:\/\/127\.0\.0\.1/);
-    await stack.startRedis();
-    const store = await openStore(stack.redisUrl);
+    await stack.stopStore();
+    await expect(openStore(stack.storeUrl, { connectTimeoutMs: 500 })).rejects.toThrow(/chunk store redis:\/\/127\.0\.0\.1/);
+    await stack.startStore();
+    const store = await openStore(stack.storeUrl);
     await store.close();
   });
 

@@ -104,7 +104,7 @@ describe("a flist converted to an LXD image", () => {
 
   it("fails like other jobs when the chunk store is down, and publishes nothing", async () => {
     const before = (await curl(`${stack.hubUrl}/streams/v1/images.json`, cert.certPath)).body;
-    await stack.stopRedis();
+    await stack.stopStore();
     try {
       const res = await curl(`${stack.hubUrl}/api/flist/me/app.flist/lxd`, cert.certPath, [...auth, "-X", "POST"]);
       expect(res.status, res.body).toBe(503);
@@ -113,7 +113,7 @@ describe("a flist converted to an LXD image", () => {
       expect(jobs.find((j) => j.kind === "lxd" && j.status === "failed")?.message).toMatch(/chunk store/);
       expect((await curl(`${stack.hubUrl}/streams/v1/images.json`, cert.certPath)).body).toBe(before);
     } finally {
-      await stack.startRedis();
+      await stack.startStore();
     }
   });
 

@@ -1,7 +1,7 @@
 import { defineProject } from "vitest/config";
 
 // End-to-end tests on the real local stack (e2e/support/stack.ts): one stack per file, files one after another
-// (each starts wrangler dev, the converter and redis-server; the machine has few cores).
+// (each starts wrangler dev, the converter and a chunk store; the machine has few cores).
 export default defineProject({
   test: {
     name: "e2e",

@@ -5,7 +5,8 @@
  *  2. D1 migrations applied to the local database;
  *  3. the converter service on 127.0.0.1:$CONVERTER_PORT (default $HUB_PORT + 1), writing chunks to
  *     $HUB_CHUNK_STORE (default: a file store in `<state>/chunks`), flists naming the public backend $HUB_BACKEND
- *     (default: wrangler.toml's);
+ *     (default: wrangler.toml's); a file store is served by an embedded 0-db server on $HUB_BACKEND (in this
+ *     process; the converter writes through it), so real clients (nodes, zflist) read those chunks (docs/zdb.md);
  *  4. `wrangler dev` on 127.0.0.1:$HUB_PORT (default 8787) with local D1/R2/Queues, state under `.wrangler/state`
  *     (or $HUB_PERSIST_DIR), pointed at the converter; its cron (the job lease sweep) fired every minute, since
  *     wrangler dev does not run crons;
@@ -16,7 +17,9 @@
 import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
+import { redactUrl } from "../converter/src/store/url.ts";
 import { signToken } from "../worker/src/auth/tokens.ts";
+import { startChunkServer } from "./lib/chunk-server.ts";
 import { ROOT, ensureDevVars, wranglerVar } from "./lib/devvars.ts";
 import { LOCAL_WORKER_VARS } from "./lib/local-vars.ts";
 import { applyMigrations } from "./lib/migrations.ts";
@@ -101,6 +104,17 @@ async function main(): Promise<void> {
 
   await assertPortFree(port, "HUB_PORT");
   await assertPortFree(converterPort, "CONVERTER_PORT");
+  const backendPassword = process.env.HUB_BACKEND_PASSWORD || null;
+  const chunkServer = await startChunkServer({
+    chunkStore,
+    backend,
+    password: backendPassword,
+    onError: (err) => console.error(`[0-db server] ${err.message}`),
+  }).catch((err: Error) => fail(err.message));
+  if (!chunkServer && backendPassword) {
+    console.error("npm start: HUB_BACKEND_PASSWORD is ignored: HUB_CHUNK_STORE is not a file store, so no 0-db server is started");
+  }
+  const converterStore = chunkServer?.url ?? chunkStore;
 
   console.error("npm start: applying D1 migrations to the local database");
   // Progress to stderr: stdout carries only the service lines, the URL and the token.
@@ -112,7 +126,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     console.error(`npm start: ${reason}, stopping`);
-    void Promise.all(children.map((c) => c.stop("SIGTERM", 10_000))).then(() => process.exit(code));
+    void Promise.all([...children.map((c) => c.stop("SIGTERM", 10_000)), chunkServer?.close()]).then(() => process.exit(code));
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
@@ -129,7 +143,7 @@ async function main(): Promise<void> {
     env: {
       ...process.env,
       HUB_URL: url,
-      HUB_CHUNK_STORE: chunkStore,
+      HUB_CHUNK_STORE: converterStore,
       HUB_BACKEND: backend,
       INTERNAL_SECRET: internalSecret,
       CONVERTER_HOST: HOST,
@@ -183,12 +197,16 @@ async function main(): Promise<void> {
   }
 
   const token = await signToken(seed, user);
-  const storeText = chunkStore.replace(/^([a-z]+:\/\/)[^@/]*@/i, "$1:***@");
+  const shown = (dir: string) => (path.relative(ROOT, dir).startsWith("..") ? dir : path.relative(ROOT, dir));
   console.log("");
-  console.log(`chunk store  ${storeText} (public backend in flists: ${backend})`);
+  if (chunkServer) {
+    const access = backendPassword ? "public reads, writes with HUB_BACKEND_PASSWORD" : "reads and writes open";
+    console.log(`chunk store  0-db server listening on ${chunkServer.server.address}, the backend in flists: ${backend} (${access}; files in ${shown(chunkServer.dir)})`);
+  } else {
+    console.log(`chunk store  ${redactUrl(chunkStore)} (public backend in flists: ${backend})`);
+  }
   console.log(`converter    listening on ${converterUrl}`);
-  const shownState = path.relative(ROOT, stateDir).startsWith("..") ? stateDir : path.relative(ROOT, stateDir);
-  console.log(`worker       listening on ${url} (wrangler dev, state in ${shownState})`);
+  console.log(`worker       listening on ${url} (wrangler dev, state in ${shown(stateDir)})`);
   console.log("");
   console.log("zos-hub is running at:");
   console.log(url);

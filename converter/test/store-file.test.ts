@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -27,6 +28,21 @@ describe("file:// store", () => {
     expect(await store.exists(many)).toEqual(many.map((_, i) => i % 2 === 1));
     await store.close();
     expect(store.description).toBe(pathToFileURL(root).href);
+  });
+
+  it("keys too long for a hex file name (0-db allows 255 bytes) are stored under their sha256", async () => {
+    const root = join(dir, "long");
+    const store = await openStore(pathToFileURL(root).href);
+    const long = new Uint8Array(255).fill(0xab);
+    const edge = new Uint8Array(120).fill(0xcd); // the longest key kept under its own hex name
+    await store.put(long, new Uint8Array([1]));
+    await store.put(edge, new Uint8Array([2]));
+    expect(await store.get(long)).toEqual(new Uint8Array([1]));
+    expect(await store.exists([long, edge, new Uint8Array(254).fill(0xab)])).toEqual([true, true, false]);
+    const sha = createHash("sha256").update(long).digest("hex");
+    expect(await readdir(join(root, "ab"))).toEqual([`${sha}.long`]);
+    expect(await readdir(join(root, "cd"))).toEqual(["cd".repeat(120)]);
+    await store.close();
   });
 
   it("a directory that cannot be created is a clear error", async () => {

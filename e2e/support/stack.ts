@@ -1,7 +1,9 @@
 /**
  * The real local stack for end-to-end tests, all on 127.0.0.1 with free ports and temporary state:
  *
- *   Debian redis-server (the chunk store, standing in for 0-db)
+ *   the chunk store: Debian redis-server (default), the real 0-db 2.0.7 (`store: "zdb"`), or the embedded 0-db
+ *   server over a file store, as `npm start` runs it (`store: "embedded"`); the last two optionally with the
+ *   chunks in a namespace whose writes need a password (reads are public, as on hub.grid.tf)
  *   the converter service (a child process: `node --import tsx converter/src/service/main.ts`)
  *   wrangler dev (local D1/R2/Queues in its own --persist-to directory, migrations applied first), with
  *   HUB_CONVERTER_URL pointing at the converter and the test's own seed and internal secret (an --env-file, so
@@ -9,15 +11,19 @@
  *   sources during a run do not restart it)
  *
  * `startStack()` in a `beforeAll`, `stack.stop()` in the `afterAll`. Fault tests get stopConverter()/
- * startConverter() (same port, so the Worker keeps reaching it) and stopRedis()/startRedis() (same port; Redis
- * runs without persistence, so a restarted store is empty). `E2E_VERBOSE=1` relays every child's output.
+ * startConverter() (same port, so the Worker keeps reaching it) and stopStore()/startStore() (same port; Redis
+ * runs without persistence, so a restarted redis is empty; 0-db and the embedded server keep their chunks).
+ * `E2E_VERBOSE=1` relays every child's output.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { type RunningRedis, startRedis as startTestRedis } from "../../converter/test/support/redis.ts";
+import { type RunningZdb, startZdb } from "../../converter/test/support/zdb.ts";
+import { type ChunkServer, startChunkServer } from "../../scripts/lib/chunk-server.ts";
 import { type ChunkStore, openStore } from "../../converter/src/store/index.ts";
 import { signToken } from "../../worker/src/auth/tokens.ts";
 import { applyMigrations } from "../../scripts/lib/migrations.ts";
@@ -37,15 +43,21 @@ export interface StackOptions {
    * remotes must be HTTPS. The converter trusts the certificate (NODE_EXTRA_CA_CERTS); `hubUrl` is `https://…`.
    */
   tls?: { keyPath: string; certPath: string };
+  /** The chunk store (default `redis`); see the top of this file. */
+  store?: "redis" | "zdb" | "embedded";
+  /** `zdb` / `embedded`: the chunks in this namespace (HUB_BACKEND `host:port/<name>`), written with `password`. */
+  namespace?: { name: string; password: string };
 }
 
 export interface Stack {
   /** The Worker (wrangler dev), e.g. `http://127.0.0.1:41234`. */
   hubUrl: string;
   converterUrl: string;
-  /** `redis://127.0.0.1:<port>`: the chunk store the converter writes to. */
-  redisUrl: string;
-  /** HUB_BACKEND of both services: the public backend written into flists. */
+  /** HUB_CHUNK_STORE of the converter (password included): `redis://…` or `zdb://…`. */
+  storeUrl: string;
+  /** The same without the password: what a public reader (a node) opens. */
+  publicStoreUrl: string;
+  /** HUB_BACKEND of both services: the public backend written into flists (`host:port[/namespace]`). */
   backend: string;
   /** INTERNAL_SECRET of this stack (for `/internal/*` calls from tests). */
   internalSecret: string;
@@ -63,9 +75,12 @@ export interface Stack {
   stopConverter(signal?: "SIGTERM" | "SIGKILL"): Promise<void>;
   /** Starts the converter again on the same port, with `env` added to its environment. */
   startConverter(env?: Record<string, string>): Promise<void>;
-  stopRedis(): Promise<void>;
-  /** Starts an (empty) Redis on the same port again. */
-  startRedis(): Promise<void>;
+  /** The chunk store's process id (redis-server, zdb; e.g. to freeze it), or null for the embedded server. */
+  storePid(): number | null;
+  /** Stops the chunk store (its address then refuses connections). */
+  stopStore(): Promise<void>;
+  /** Starts the chunk store again on the same port (redis: empty; 0-db, embedded: with its chunks). */
+  startStore(): Promise<void>;
   /** Fires the Worker's scheduled handler once (wrangler dev does not run crons by itself). */
   triggerScheduled(): Promise<void>;
   /** The last lines of every child's output, for failure messages. */
@@ -116,6 +131,97 @@ function redisOnPort(port: number, dir: string, log: LogTail): Promise<ChildProc
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
+/** The chunk store of a stack, whichever it is. */
+interface StackStore {
+  /** HUB_CHUNK_STORE of the converter. */
+  url: string;
+  publicUrl: string;
+  backend: string;
+  /** Its processes, for the exit handler. */
+  pids(): number[];
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  /** Stops it and removes what it stored. */
+  destroy(): Promise<void>;
+}
+
+async function redisStore(work: string, log: LogTail): Promise<StackStore> {
+  let redis: RunningRedis | undefined = await startTestRedis();
+  let redisChild: ChildProcess | undefined;
+  const port = redis.port;
+  const stop = async () => {
+    if (redis) {
+      await redis.stop();
+      redis = undefined;
+    }
+    if (redisChild && redisChild.exitCode === null && redisChild.signalCode === null) {
+      const exited = new Promise((r) => redisChild!.once("exit", r));
+      redisChild.kill("SIGTERM");
+      await exited;
+    }
+    redisChild = undefined;
+  };
+  const url = `redis://${HOST}:${port}`;
+  return {
+    url,
+    publicUrl: url,
+    backend: `${HOST}:${port}`,
+    pids: () => [redis?.pid ?? 0, redisChild?.pid ?? 0],
+    stop,
+    start: async () => {
+      if (redis || redisChild) throw new Error("redis is already running");
+      redisChild = await redisOnPort(port, work, log);
+    },
+    destroy: stop,
+  };
+}
+
+async function zdbStore(namespace: StackOptions["namespace"]): Promise<StackStore> {
+  const zdb: RunningZdb = await startZdb(namespace ? { namespace: namespace.name, password: namespace.password } : {});
+  return {
+    url: zdb.url,
+    publicUrl: zdb.readUrl,
+    backend: zdb.backend,
+    pids: () => [zdb.pid > 0 ? zdb.pid : 0],
+    stop: () => zdb.stop(),
+    start: () => zdb.restart(),
+    destroy: () => zdb.destroy(),
+  };
+}
+
+/** As `npm start` runs it: a file store in the stack's directory, served by the embedded 0-db server. */
+async function embeddedStore(work: string, namespace: StackOptions["namespace"], log: LogTail): Promise<StackStore> {
+  const port = await freePort();
+  const ns = namespace ? `/${namespace.name}` : "";
+  const options = {
+    chunkStore: pathToFileURL(path.join(work, "chunks")).href,
+    backend: `${HOST}:${port}${ns}`,
+    password: namespace?.password ?? null,
+    onError: (err: Error) => log.line("[0-db server]", err.message),
+  };
+  const start = async () => (await startChunkServer(options))!;
+  let server: ChunkServer | null = await start();
+  const url = server.url;
+  return {
+    url,
+    publicUrl: `zdb://${HOST}:${port}${ns}`,
+    backend: options.backend,
+    pids: () => [],
+    stop: async () => {
+      await server?.close();
+      server = null;
+    },
+    start: async () => {
+      if (server) throw new Error("the embedded 0-db server is already running");
+      server = await start();
+    },
+    destroy: async () => {
+      await server?.close();
+      server = null;
+    },
+  };
+}
+
 /**
  * `wrangler dev` rebuilds and restarts the Worker whenever a source file changes, failing the requests in flight
  * ("Your worker restarted mid-request"); people edit the tree while tests run. So the stack runs the Worker as
@@ -158,28 +264,16 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const hubUrl = `${options.tls ? "https" : "http"}://${HOST}:${hubPort}`;
   const converterUrl = `http://${HOST}:${converterPort}`;
 
-  let redis: RunningRedis | undefined;
-  let redisChild: ChildProcess | undefined;
+  const kind = options.store ?? "redis";
+  if (kind === "redis" && options.namespace) throw new Error("a namespace needs store: \"zdb\" or \"embedded\"");
+  let chunks: StackStore | undefined;
   let converter: Child | undefined;
   let wrangler: Child | undefined;
   let store: Promise<ChunkStore> | undefined;
 
-  const stopRedis = async () => {
-    if (redis) {
-      await redis.stop();
-      redis = undefined;
-    }
-    if (redisChild && redisChild.exitCode === null && redisChild.signalCode === null) {
-      const exited = new Promise((r) => redisChild!.once("exit", r));
-      redisChild.kill("SIGTERM");
-      await exited;
-    }
-    redisChild = undefined;
-  };
-
   // If the test process ends without stop() (a crash, an interrupted run), take the children along.
   const killOnExit = () => {
-    for (const pid of [wrangler?.running() ? -wrangler.pid : 0, converter?.running() ? converter.pid : 0, redis?.pid ?? 0, redisChild?.pid ?? 0]) {
+    for (const pid of [wrangler?.running() ? -wrangler.pid : 0, converter?.running() ? converter.pid : 0, ...(chunks?.pids() ?? [])]) {
       try {
         if (pid !== 0) process.kill(pid, "SIGKILL");
       } catch {
@@ -195,15 +289,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await wrangler?.stop("SIGTERM", 5000);
     await converter?.stop("SIGTERM", 5000);
     await (await store?.catch(() => undefined))?.close();
-    await stopRedis();
+    await chunks?.destroy();
     await fs.promises.rm(work, { recursive: true, force: true });
   };
 
   try {
-    redis = await startTestRedis();
-    const redisPort = redis.port;
-    const redisUrl = `redis://${HOST}:${redisPort}`;
-    const backend = `${HOST}:${redisPort}`;
+    chunks = kind === "zdb" ? await zdbStore(options.namespace) : kind === "embedded" ? await embeddedStore(work, options.namespace, log) : await redisStore(work, log);
+    const { url: storeUrl, publicUrl: publicStoreUrl, backend } = chunks;
+    const running = chunks;
 
     const converterEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
       PATH: process.env.PATH,
@@ -211,7 +304,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       TMPDIR: process.env.TMPDIR,
       NODE_OPTIONS: process.env.NODE_OPTIONS,
       HUB_URL: hubUrl,
-      HUB_CHUNK_STORE: redisUrl,
+      HUB_CHUNK_STORE: storeUrl,
       HUB_BACKEND: backend,
       INTERNAL_SECRET: internalSecret,
       CONVERTER_HOST: HOST,
@@ -276,23 +369,22 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     return {
       hubUrl,
       converterUrl,
-      redisUrl,
+      storeUrl,
+      publicStoreUrl,
       backend,
       internalSecret,
       seed,
       token: (user, issuedAt) => signToken(seed, user, issuedAt),
       auth: async (user) => ({ authorization: `bearer ${await signToken(seed, user)}` }),
-      store: () => (store ??= openStore(redisUrl)),
+      store: () => (store ??= openStore(storeUrl)),
       converterPid: () => converter?.pid ?? -1,
       stopConverter: async (signal = "SIGTERM") => {
         await converter?.stop(signal, 5000);
       },
       startConverter,
-      stopRedis,
-      startRedis: async () => {
-        if (redis || redisChild) throw new Error("redis is already running");
-        redisChild = await redisOnPort(redisPort, work, log);
-      },
+      storePid: () => running.pids().find((p) => p > 0) ?? null,
+      stopStore: () => running.stop(),
+      startStore: () => running.start(),
       triggerScheduled: async () => {
         const res = await fetch(`${hubUrl}/cdn-cgi/handler/scheduled`);
         await res.body?.cancel();

@@ -2,11 +2,16 @@
  * Directory chunk store (`file:///path`), the embedded default of `npm start`: one file per chunk at
  * `<dir>/<hex[0..2]>/<hex>` (256 fan-out directories keep directories small). Writes go to a temporary
  * file in the same directory and are renamed into place, so a reader or a crash never sees a partial chunk.
+ * Keys too long for a file name in hex (0-db takes up to 255 bytes; chunk keys are 16 or 32) are stored as
+ * `<hex[0..2]>/<sha256(key) hex>.long`.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { access, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { StoreError, type ChunkStore } from "./types.ts";
+
+/** Longest key stored under its own hex name (240 characters, within the usual 255-byte name limit). */
+const MAX_HEX_NAME_KEY = 120;
 
 /** Concurrent file-system calls of one exists() call. */
 const EXISTS_PARALLEL = 64;
@@ -30,9 +35,11 @@ export class FileStore implements ChunkStore {
 
   private path(key: Uint8Array): { sub: string; file: string } {
     if (key.length === 0) throw new StoreError(this.description, "empty key");
-    const hex = Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString("hex");
+    const bytes = Buffer.from(key.buffer, key.byteOffset, key.byteLength);
+    const hex = bytes.toString("hex");
     const sub = join(this.dir, hex.slice(0, 2));
-    return { sub, file: join(sub, hex) };
+    const name = bytes.length <= MAX_HEX_NAME_KEY ? hex : `${createHash("sha256").update(bytes).digest("hex")}.long`;
+    return { sub, file: join(sub, name) };
   }
 
   async exists(keys: Uint8Array[]): Promise<boolean[]> {
@@ -58,7 +65,8 @@ export class FileStore implements ChunkStore {
 
   async put(key: Uint8Array, value: Uint8Array): Promise<void> {
     const { sub, file } = this.path(key);
-    const tmp = `${file}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
+    // Named apart from the chunk, so that the longest chunk names still fit.
+    const tmp = join(sub, `.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
     try {
       if (!this.madeDirs.has(sub)) {
         await mkdir(sub, { recursive: true });

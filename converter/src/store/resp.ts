@@ -38,6 +38,7 @@ export class RespStore implements ChunkStore {
   private readonly slots: (Promise<Redis> | null)[];
   private next = 0;
   private closed = false;
+  private readonly dropped = new WeakSet<Redis>();
   private readonly connectTimeoutMs: number;
   private readonly commandTimeoutMs: number;
 
@@ -151,6 +152,16 @@ export class RespStore implements ChunkStore {
     return fresh;
   }
 
+  /**
+   * Closes a connection that failed, once: every command in flight on it fails at the same time, and each further
+   * disconnect() would add another listener to its socket.
+   */
+  private drop(conn: Redis): void {
+    if (this.dropped.has(conn)) return;
+    this.dropped.add(conn);
+    conn.disconnect();
+  }
+
   /** Runs `op` on a pooled connection, retrying once on a fresh connection if the connection failed. */
   private async run<T>(what: string, op: (conn: Redis) => Promise<T>): Promise<T> {
     const slot = this.next;
@@ -162,7 +173,7 @@ export class RespStore implements ChunkStore {
       } catch (e) {
         if (e instanceof StoreError) throw e;
         if (attempt === 0 && isConnectionError(e) && !this.closed) {
-          conn.disconnect();
+          this.drop(conn);
           continue;
         }
         if (e instanceof ReplyError) throw this.fail(`${what} refused (${reason(e)})`, e);

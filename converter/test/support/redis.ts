@@ -3,12 +3,12 @@
  * temporary directory; `stop()` terminates exactly that process. Shared by every converter test that needs a
  * chunk store (clients-and-zdb.md §3.4: Redis stands in for 0-db).
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort, waitForPort } from "./ports.ts";
 
 export interface RunningRedis {
   /** `redis://[:password@]127.0.0.1:<port>` */
@@ -26,35 +26,6 @@ function redisBinary(): string {
   throw new Error("redis-server not found (install Debian's redis-server; .ci/run does)");
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port"))));
-    });
-  });
-}
-
-/** Resolves once the port accepts TCP connections (redis listens only when ready). */
-async function waitForPort(port: number, child: ChildProcess, log: () => string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`redis-server exited (${child.exitCode}): ${log()}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = new Socket();
-      s.once("connect", () => { s.destroy(); resolve(true); });
-      s.once("error", () => { s.destroy(); resolve(false); });
-      s.connect(port, "127.0.0.1");
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`redis-server did not listen on ${port}: ${log()}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 export async function startRedis(opts: { password?: string } = {}): Promise<RunningRedis> {
   const dir = await mkdtemp(join(tmpdir(), "zhub-redis-"));
   for (let attempt = 0; ; attempt++) {
@@ -68,7 +39,7 @@ export async function startRedis(opts: { password?: string } = {}): Promise<Runn
     child.stderr!.on("data", (d: Buffer) => { output = (output + d.toString()).slice(-4000); });
     const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
     try {
-      await waitForPort(port, child, () => output);
+      await waitForPort(port, child, () => output, "redis-server");
     } catch (e) {
       child.kill("SIGKILL");
       await exited;

@@ -1,0 +1,137 @@
+/**
+ * `npm start` itself (scripts/start.ts), with temporary state and free ports: its start-up lines list the embedded
+ * 0-db server on HUB_BACKEND (here with a namespace and HUB_BACKEND_PASSWORD), which answers as 0-db (public reads,
+ * writes with the password) and serves what the hub publishes to the real zflist; SIGTERM stops it all, the
+ * backend port included. A taken backend port is refused before anything starts. (Like `npm start`, it creates the
+ * git-ignored `.dev.vars` when missing and otherwise only reads it.)
+ */
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RawResp } from "../converter/test/support/resp-client.ts";
+import { type Child, freePort, portIsFree, startChild } from "../scripts/lib/processes.ts";
+import { fixture } from "./support/flists.ts";
+import { zflistOpen } from "./support/zflist.ts";
+
+const ROOT = path.resolve(import.meta.dirname, "..");
+const NAMESPACE = "local-ns";
+const PASSWORD = "local-write-pw";
+
+let work: string;
+beforeAll(async () => {
+  work = await fs.promises.mkdtemp(path.join(os.tmpdir(), "zhub-e2e-start-"));
+});
+afterAll(async () => {
+  if (work) await fs.promises.rm(work, { recursive: true, force: true });
+});
+
+function npmStart(env: Record<string, string>, lines: string[], errors: string[]): Child {
+  return startChild(process.execPath, ["--import", "tsx", path.join(ROOT, "scripts", "start.ts")], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: process.env.TMPDIR, ...env },
+    group: true,
+    // stdout (the service lines, URL, token) and stderr both arrive here; stderr lines are the prefixed ones.
+    onLine: (line) => (/^(\[|npm start:)/.test(line) ? errors : lines).push(line),
+  });
+}
+
+async function waitFor(condition: () => boolean, child: Child, what: string, timeoutMs: number, log: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (!child.running()) throw new Error(`npm start exited before ${what}:\n${log()}`);
+    if (Date.now() > deadline) throw new Error(`npm start: no ${what} after ${timeoutMs / 1000} s:\n${log()}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe("npm start (scripts/start.ts)", () => {
+  it("lists the embedded 0-db server on HUB_BACKEND, which serves the published chunks; SIGTERM stops everything", async () => {
+    const [hubPort, converterPort, backendPort] = [await freePort(), await freePort(), await freePort()];
+    const backend = `127.0.0.1:${backendPort}/${NAMESPACE}`;
+    const state = path.join(work, "state");
+    const lines: string[] = [];
+    const errors: string[] = [];
+    const child = npmStart(
+      { HUB_PORT: String(hubPort), CONVERTER_PORT: String(converterPort), HUB_BACKEND: backend, HUB_BACKEND_PASSWORD: PASSWORD, HUB_PERSIST_DIR: state },
+      lines,
+      errors,
+    );
+    const log = () => [...lines, ...errors.slice(-60)].join("\n");
+    try {
+      await waitFor(() => lines.some((l) => l.startsWith("API token")) && lines.length >= 9, child, "token line", 240_000, log);
+      const token = lines.at(-1)!;
+      expect(lines).toContain(
+        `chunk store  0-db server listening on 127.0.0.1:${backendPort}, the backend in flists: ${backend} (public reads, writes with HUB_BACKEND_PASSWORD; files in ${path.join(state, "chunks")})`,
+      );
+      expect(lines).toContain(`converter    listening on http://127.0.0.1:${converterPort}`);
+      expect(lines).toContain(`worker       listening on http://127.0.0.1:${hubPort} (wrangler dev, state in ${state})`);
+      expect(lines.join("\n")).not.toContain(PASSWORD);
+
+      // 0-db's answers on the backend address.
+      const conn = await RawResp.connect(backendPort);
+      try {
+        expect((await conn.call("PING"))!.toString()).toBe("+PONG\r\n");
+        expect((await conn.call("SELECT", NAMESPACE))!.toString()).toBe("+OK\r\n");
+        expect((await conn.call("SET", "k", "v"))!.toString()).toBe("-Namespace is in read-only mode\r\n");
+        expect((await conn.call("SELECT", NAMESPACE, "wrong"))!.toString()).toBe("-Access denied\r\n");
+        expect((await conn.call("SELECT", NAMESPACE, PASSWORD))!.toString()).toBe("+OK\r\n");
+      } finally {
+        conn.close();
+      }
+
+      // What the hub publishes is read through the flist's backend by the real zflist.
+      const res = await fetch(`http://127.0.0.1:${hubPort}/api/flist/me/upload/app.tar.gz`, {
+        method: "PUT",
+        headers: { authorization: `bearer ${token}` },
+        body: fs.readFileSync(fixture("tree-overlay.tar.gz")),
+      });
+      expect(res.status, await res.clone().text()).toBe(200);
+      const download = await fetch(`http://127.0.0.1:${hubPort}/local/app.flist`);
+      const flist = path.join(work, "app.flist");
+      fs.writeFileSync(flist, Buffer.from(await download.arrayBuffer()));
+      const z = await zflistOpen(flist);
+      try {
+        expect(await z.metadata("backend")).toEqual({ host: "127.0.0.1", port: backendPort, namespace: NAMESPACE });
+        expect(await z.check()).toMatchObject({ success: true, response: { failure: 0 } });
+      } finally {
+        await z.close();
+      }
+
+      child.process.kill("SIGTERM");
+      const exit = await child.exited;
+      expect(exit.code, log()).toBe(0);
+      expect(errors).toContain("npm start: SIGTERM, stopping");
+      for (const port of [backendPort, converterPort, hubPort]) expect(await portIsFree(port), `port ${port}`).toBe(true);
+    } finally {
+      await child.stop("SIGKILL", 1000);
+    }
+  });
+
+  it("refuses to start when the HUB_BACKEND port is taken, before starting anything", async () => {
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    const port = (taken.address() as net.AddressInfo).port;
+    const lines: string[] = [];
+    const errors: string[] = [];
+    const [hubPort, converterPort] = [await freePort(), await freePort()];
+    const child = npmStart(
+      { HUB_PORT: String(hubPort), CONVERTER_PORT: String(converterPort), HUB_BACKEND: `127.0.0.1:${port}`, HUB_PERSIST_DIR: path.join(work, "refused") },
+      lines,
+      errors,
+    );
+    try {
+      const exit = await child.exited;
+      expect(exit.code).toBe(1);
+      expect(errors).toContain(
+        `npm start: cannot serve the chunks on HUB_BACKEND 127.0.0.1:${port}: 127.0.0.1:${port} is already in use (set HUB_BACKEND to another host:port, or HUB_CHUNK_STORE to the 0-db listening there)`,
+      );
+      expect(lines).toEqual([]);
+      // Refused before the migrations, the converter and wrangler.
+      expect(errors.filter((l) => /^\[(migrations|converter|wrangler)\]/.test(l))).toEqual([]);
+    } finally {
+      await child.stop("SIGKILL", 1000);
+      await new Promise((r) => taken.close(r));
+    }
+  });
+});
