@@ -4,6 +4,7 @@
  * is the official Node image in production and node-base.ts's image here; `openConverterImage()` gives a working
  * container of the image and the command that runs the image's own CMD in it with a given environment.
  */
+import { execFileSync } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
@@ -52,13 +53,26 @@ export async function buildConverterImage(options: BuildOptions = {}): Promise<B
   return { image, base, baseBuilt, seconds: (Date.now() - started) / 1000, ...(await imageFacts(image)) };
 }
 
+let ca: { file: string | undefined } | undefined;
+
 /**
- * The CA bundle this machine's Node trusts beyond its own roots (NODE_EXTRA_CA_CERTS), e.g. that of a proxy in
- * front of the npm registry: the image's `npm ci` needs it too (converter/Dockerfile's `build-ca` secret).
+ * The CA bundle this machine's npm trusts beyond Node's own roots (NODE_EXTRA_CA_CERTS, else npm's `cafile`),
+ * e.g. that of a proxy in front of the npm registry: the image's `npm ci` needs it too (converter/Dockerfile's
+ * `build-ca` secret). None on a machine that reaches the registry directly.
  */
 function buildCa(): string | undefined {
-  const file = process.env.NODE_EXTRA_CA_CERTS;
-  return file && fs.existsSync(file) ? file : undefined;
+  if (!ca) {
+    let file = process.env.NODE_EXTRA_CA_CERTS;
+    if (!file) {
+      try {
+        file = execFileSync("npm", ["config", "get", "cafile"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+      } catch {
+        file = undefined;
+      }
+    }
+    ca = { file: file && file !== "null" && fs.existsSync(file) ? file : undefined };
+  }
+  return ca.file;
 }
 
 export interface ConverterImage {
