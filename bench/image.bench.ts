@@ -51,19 +51,23 @@ function descendants(pid: number): number[] {
   return out;
 }
 
-/** VmRSS (MB) of the service's node process: the one whose command line names the service's entry. */
+/**
+ * VmRSS (MB) of the service's node process: the largest of those whose command line names the service's entry
+ * (under npm, tsx's CLI is a node process naming main.ts too, with the service as its child).
+ */
 function serviceRss(child: Child): number {
+  let rss = NaN;
   for (const pid of [child.pid, ...descendants(child.pid)]) {
     try {
       const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
       if (!cmdline.some((a) => /main\.(mjs|ts)$/.test(a)) || !/node$/.test(cmdline[0] ?? "")) continue;
-      const kb = Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
-      return (kb * 1024) / 1e6;
+      const mb = (Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) * 1024) / 1e6;
+      if (Number.isNaN(rss) || mb > rss) rss = mb;
     } catch {
-      // not readable: next
+      // gone or not readable: next
     }
   }
-  return NaN;
+  return rss;
 }
 
 interface Start {
@@ -115,6 +119,7 @@ async function measureStart(launch: (env: Record<string, string>) => { command: 
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
+log("building converter/Dockerfile (minutes when nothing is cached yet; BENCH_VERBOSE=1 shows buildah's output)");
 const built = await buildConverterImage({ log: process.env.BENCH_VERBOSE === "1" ? log : undefined });
 const base = await imageFacts(built.base);
 log(`built ${built.image} in ${built.seconds.toFixed(0)} s${built.baseBuilt ? " (Node base made from Debian packages first)" : " (base and unchanged layers cached)"}`);
