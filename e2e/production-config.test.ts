@@ -1,8 +1,8 @@
 /**
  * wrangler.production.toml, as wrangler itself reads it: `wrangler types` resolves every binding of the config and
- * names the class behind each Durable Object namespace (a real deploy also builds converter/Dockerfile, which needs
- * a Docker engine this machine does not have). Checks the converter's container binding and that the production
- * config keeps every variable of the local one.
+ * names the class behind each Durable Object namespace (a real deploy also builds converter/Dockerfile with Docker;
+ * `npm run test:image` builds and runs it here with buildah). Checks the converter's container binding and that the
+ * production config keeps every variable of the local one.
  */
 import { execFile } from "node:child_process";
 import fs from "node:fs";

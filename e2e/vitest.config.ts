@@ -6,6 +6,8 @@ export default defineProject({
   test: {
     name: "e2e",
     include: ["**/*.test.ts"],
+    // The image test has its own run (`npm run test:image`, e2e/image/vitest.config.ts).
+    exclude: ["image/**", "**/node_modules/**"],
     environment: "node",
     fileParallelism: false,
     testTimeout: 300_000,

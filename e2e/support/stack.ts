@@ -4,7 +4,8 @@
  *   the chunk store: Debian redis-server (default), the real 0-db 2.0.7 (`store: "zdb"`), or the embedded 0-db
  *   server over a file store, as `npm start` runs it (`store: "embedded"`); the last two optionally with the
  *   chunks in a namespace whose writes need a password (reads are public, as on hub.grid.tf)
- *   the converter service (a child process: `node --import tsx converter/src/service/main.ts`)
+ *   the converter service (a child process: `node --import tsx converter/src/service/main.ts`, or what the
+ *   `converter` option starts: the compiled bundle, the production image)
  *   wrangler dev (local D1/R2/Queues in its own --persist-to directory, migrations applied first), with
  *   HUB_CONVERTER_URL pointing at the converter and the test's own seed and internal secret (an --env-file, so
  *   the developer's .dev.vars is never read or touched), running the Worker bundled once at start (edits to the
@@ -33,7 +34,31 @@ import { type Child, WRANGLER, converterCommand, freePort, startChild, waitForHt
 const HOST = "127.0.0.1";
 const VERBOSE = process.env.E2E_VERBOSE === "1";
 
+/** How a converter process is started with the service's environment (`HUB_URL`, `CONVERTER_PORT`, …). */
+export type ConverterLauncher = (env: Record<string, string>) => {
+  command: string;
+  args: string[];
+  /** The process's whole environment. */
+  env: NodeJS.ProcessEnv;
+  /** Start it in its own process group, stopped as a whole (a wrapper such as `buildah run` and its child). */
+  group?: boolean;
+};
+
+/** A converter on this machine (`node <args>`): the service's environment plus the host's PATH, HOME, TMPDIR. */
+export function hostConverter(args: string[]): ConverterLauncher {
+  return (env) => ({
+    command: process.execPath,
+    args,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: process.env.TMPDIR, NODE_OPTIONS: process.env.NODE_OPTIONS, ...env },
+  });
+}
+
 export interface StackOptions {
+  /**
+   * How the converter runs (default: its TypeScript through tsx, scripts/lib/processes.ts converterCommand();
+   * the bundle and image tests run the compiled service or the image instead).
+   */
+  converter?: ConverterLauncher;
   /** Extra Worker variables (e.g. `HUB_JOB_LEASE_SECONDS: "5"`), written to the Worker's env file. */
   workerVars?: Record<string, string>;
   /** Extra converter environment (e.g. `CONVERTER_MAX_EXPANDED_BYTES`). */
@@ -268,12 +293,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   if (kind === "redis" && options.namespace) throw new Error("a namespace needs store: \"zdb\" or \"embedded\"");
   let chunks: StackStore | undefined;
   let converter: Child | undefined;
+  let converterGroup = false;
   let wrangler: Child | undefined;
   let store: Promise<ChunkStore> | undefined;
 
   // If the test process ends without stop() (a crash, an interrupted run), take the children along.
   const killOnExit = () => {
-    for (const pid of [wrangler?.running() ? -wrangler.pid : 0, converter?.running() ? converter.pid : 0, ...(chunks?.pids() ?? [])]) {
+    for (const pid of [wrangler?.running() ? -wrangler.pid : 0, converter?.running() ? (converterGroup ? -converter.pid : converter.pid) : 0, ...(chunks?.pids() ?? [])]) {
       try {
         if (pid !== 0) process.kill(pid, "SIGKILL");
       } catch {
@@ -298,11 +324,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const { url: storeUrl, publicUrl: publicStoreUrl, backend } = chunks;
     const running = chunks;
 
-    const converterEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      TMPDIR: process.env.TMPDIR,
-      NODE_OPTIONS: process.env.NODE_OPTIONS,
+    const converterEnv = (extra: Record<string, string> = {}): Record<string, string> => ({
       HUB_URL: hubUrl,
       HUB_CHUNK_STORE: storeUrl,
       HUB_BACKEND: backend,
@@ -315,9 +337,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     });
     const startConverter = async (extra: Record<string, string> = {}) => {
       if (converter?.running()) throw new Error("the converter is already running");
-      const [command, args] = converterCommand();
-      converter = startChild(command, args, { env: converterEnv(extra), onLine: (l) => log.line("[converter]", l) });
-      await waitForHttp(`${converterUrl}/health`, converter, "the converter", 30_000, true).catch((err: Error) => {
+      const launch = (options.converter ?? hostConverter(converterCommand()[1]))(converterEnv(extra));
+      converterGroup = launch.group ?? false;
+      converter = startChild(launch.command, launch.args, { env: launch.env, group: launch.group, onLine: (l) => log.line("[converter]", l) });
+      await waitForHttp(`${converterUrl}/health`, converter, "the converter", 60_000, true).catch((err: Error) => {
         throw new Error(`${err.message}\n${log.text()}`);
       });
     };

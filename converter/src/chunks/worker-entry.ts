@@ -5,7 +5,9 @@
  * 287 MB with two such workers, 238–249 MB with bundled ones) and a slower start; the bundle needs neither.
  * Packages (snappy's native addon, hash-wasm) stay outside the bundle, imported by absolute file URL, so Node
  * loads the very same ones from wherever the bundle is written (the system temporary directory).
- * If bundling is impossible (no esbuild), workers start from worker.mjs as before.
+ * If bundling is impossible (no esbuild), workers start from worker.mjs as before. The production build
+ * (scripts/lib/converter-bundle.ts) bundles the worker ahead of time beside the service and names it with
+ * ZHUB_CHUNK_WORKER, so the service neither needs esbuild nor writes a module at run time.
  */
 import { createHash } from "node:crypto";
 import fs from "node:fs";
@@ -13,10 +15,14 @@ import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 
+/** Replaced by the production build (esbuild `define`): the prebuilt worker module, relative to the bundle. */
+declare const ZHUB_CHUNK_WORKER: string | undefined;
+
 let entry: Promise<URL> | undefined;
 
-/** The module a chunk worker runs: the bundle, else worker.mjs. */
+/** The module a chunk worker runs: the prebuilt one, else a bundle made now, else worker.mjs. */
 export function chunkWorkerEntry(): Promise<URL> {
+  if (typeof ZHUB_CHUNK_WORKER === "string") return Promise.resolve(new URL(ZHUB_CHUNK_WORKER, import.meta.url));
   entry ??= bundle().catch(() => new URL("./worker.mjs", import.meta.url));
   return entry;
 }
