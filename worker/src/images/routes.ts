@@ -17,7 +17,6 @@ import { CACHE_NAMED, serveFlist } from "../http/serve-flist";
 import type { BlobRow } from "../storage/rows";
 import { imagesConfig } from "./config";
 import { storeImageFile, storeMetadataJson, type FileInput } from "./ingest";
-import { drainRefused } from "./drain";
 import { bodyChunks, readStreamedForm } from "./multipart";
 import {
   imageKey,
@@ -77,7 +76,7 @@ images.on(["GET", "HEAD"], FILE_ROUTE, async (c) => {
 });
 
 /** docker-simplestreams-server's upload: `curl -H "Authorization: bearer $TOKEN" -F upload=@f;filename=<path> …/images/`. */
-images.post("/images", drainRefused(), requireActor(), async (c) => {
+images.post("/images", requireActor(), async (c) => {
   const form = await readStreamedForm(c.req.raw, "upload");
   try {
     if (!form.file) throw new HubError(400, "no file found in field 'upload'");
@@ -132,7 +131,7 @@ const createVersionSchema = z.object({
   metadata: metadataOverrideSchema.optional(),
 });
 
-images.post("/api/images/versions", drainRefused(), requireActor(), async (c) => {
+images.post("/api/images/versions", requireActor(), async (c) => {
   const parsed = createVersionSchema.safeParse(await c.req.json().catch(() => null));
   if (!parsed.success) throw new HubError(400, "malformed json request");
   const key = imageKey(parsed.data);
@@ -147,7 +146,7 @@ images.post("/api/images/versions", drainRefused(), requireActor(), async (c) =>
   return ok(c, { product, version: key.version });
 });
 
-images.put(`/api${FILE_ROUTE}`, drainRefused(), requireActor(), async (c) => {
+images.put(`/api${FILE_ROUTE}`, requireActor(), async (c) => {
   const key = keyFrom(c);
   const file = uploadFile(c.req.param("file"));
   const length = Number(c.req.header("Content-Length") ?? "NaN");
