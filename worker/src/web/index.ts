@@ -8,7 +8,7 @@
  */
 import { Hono, type MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env";
-import { flistNameSchema, nameSchema } from "../catalog/names";
+import { RESERVED_REPOSITORY_NAMES, flistNameSchema, nameSchema } from "../catalog/names";
 import { HubError } from "../http/errors";
 import { param } from "../http/params";
 import { accountRoutes } from "./account/routes";
@@ -22,7 +22,6 @@ import { restoreAction } from "./pages/restore";
 import { tagPage } from "./pages/tag";
 import { publishRoutes } from "./publish/actions";
 import { lxdAction } from "./publish/lxd";
-import { RESERVED_PAGES } from "./reserved";
 import { searchJson, searchPage } from "./search/page";
 import { applyPageHeaders, isHtml } from "./security";
 import { requireSession } from "./session";
@@ -92,6 +91,6 @@ web.get("/:repo/tags/:tag", (c) => tagPage(c, param(c, "repo", nameSchema), para
 web.get("/:repo", (c) => {
   const repo = c.req.param("repo");
   // Page names and API prefixes are never repository pages (their own routes answered already, or 404).
-  if (RESERVED_PAGES.has(repo)) throw new HubError(404, "not found");
+  if (RESERVED_REPOSITORY_NAMES.has(repo)) throw new HubError(404, "not found");
   return repositoryPage(c, param(c, "repo", nameSchema));
 });
