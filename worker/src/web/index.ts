@@ -65,7 +65,7 @@ web.get("/", homePage);
 const FLIST_PAGE = "/:repo/:page{.+\\.flist\\.html}";
 const flistOfPage = (page: string) => {
   const parsed = flistNameSchema.safeParse(page.slice(0, -".html".length));
-  if (!parsed.success) throw new HubError(404, "source not found");
+  if (!parsed.success) throw new HubError(400, `invalid page: ${parsed.error.issues[0]?.message ?? "bad name"}`);
   return parsed.data;
 };
 
@@ -82,7 +82,7 @@ web.post(`${FLIST_PAGE}/lxd`, requireSession(), requireCsrf(), (c) =>
 web.get("/:repo/:file{.+\\.md}", (c) => {
   const repo = param(c, "repo", nameSchema);
   const parsed = flistNameSchema.safeParse(c.req.param("file").slice(0, -".md".length));
-  if (!parsed.success) throw new HubError(404, "source not found");
+  if (!parsed.success) throw new HubError(400, `invalid file: ${parsed.error.issues[0]?.message ?? "bad name"}`);
   return c.redirect(urls.flist(repo, parsed.data), 301);
 });
 
