@@ -63,12 +63,11 @@ function utf8Length(value: string): number {
   return n;
 }
 
-/** Why `value` breaks the name rule (a phrase: "it contains a backslash"), or null when it is a good name. */
-export function nameProblem(value: string): string | null {
-  if (value.length === 0) return "it is empty";
-  if (value === "." || value === "..") return "it is . or ..";
-  if (value.includes("/")) return "it contains a slash";
-  if (value.includes("\\")) return "it contains a backslash";
+/**
+ * The part of the rule about how text displays, for any label shown to people (token names, image titles): why
+ * `value` holds a control, bidi or separator character or an unpaired surrogate, or null.
+ */
+export function textProblem(value: string): string | null {
   let m = CONTROL.exec(value);
   if (m) return `it contains a control character (${codePoint(m[0])})`;
   m = BIDI.exec(value);
@@ -76,6 +75,17 @@ export function nameProblem(value: string): string | null {
   m = SEPARATOR.exec(value);
   if (m) return `it contains a line or paragraph separator (${codePoint(m[0])})`;
   if (LONE_SURROGATE.test(value)) return "it contains an unpaired UTF-16 surrogate";
+  return null;
+}
+
+/** Why `value` breaks the name rule (a phrase: "it contains a backslash"), or null when it is a good name. */
+export function nameProblem(value: string): string | null {
+  if (value.length === 0) return "it is empty";
+  if (value === "." || value === "..") return "it is . or ..";
+  if (value.includes("/")) return "it contains a slash";
+  if (value.includes("\\")) return "it contains a backslash";
+  const text = textProblem(value);
+  if (text) return text;
   if (utf8Length(value) > MAX_NAME_BYTES) return `it is longer than ${MAX_NAME_BYTES} bytes in UTF-8`;
   return null;
 }

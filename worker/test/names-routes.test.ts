@@ -157,6 +157,32 @@ describe("refused names change nothing, on every route", () => {
 
 });
 
+describe("labels people read (the display part of the rule)", () => {
+  it("a token name or an image title with bidi or C1 characters is refused, and nothing is stored", async () => {
+    const before = await snapshot();
+    const session = await signIn("nr-labels");
+    for (const name of ["evil\u202eexe.cod", "a\u009bb", "a\u2028b"]) {
+      const res = await fetchHub("/account/tokens", {
+        method: "POST",
+        headers: { Cookie: session.cookie, "X-CSRF-Token": session.csrf, "Content-Type": "application/x-www-form-urlencoded", Accept: "text/html" },
+        body: new URLSearchParams({ name, lifetime: "never" }).toString(),
+      });
+      expect(res.status, name).toBe(400);
+      expect(await res.text()).toContain("A token name cannot contain control, bidirectional-text or line-separator characters.");
+    }
+    const res = await fetchHub("/api/images/versions", {
+      method: "POST",
+      headers: await asUser("nr-labels"),
+      body: JSON.stringify({ os: "alpine", release: "3.20", arch: "amd64", version: V, metadata: { release_title: "Alpine\u202e" } }),
+    });
+    expect(await res.json()).toEqual({
+      status: "error",
+      message: "invalid request: metadata.release_title: release_title: no control, bidirectional-text or line-separator characters",
+    });
+    expect(await snapshot()).toEqual(before);
+  });
+});
+
 describe("reserved route words as repository names", () => {
   it("a token of `me` or any route word cannot act, and nothing is created", async () => {
     const before = await snapshot();

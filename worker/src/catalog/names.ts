@@ -13,10 +13,11 @@ import {
   quoteName,
   refusal,
   repositoryProblem,
+  textProblem,
 } from "../../../common/name-rule";
 import { HubError } from "../http/errors";
 
-export { MAX_NAME_BYTES, RESERVED_REPOSITORY_NAMES, nameProblem, quoteName, refusal, repositoryProblem };
+export { MAX_NAME_BYTES, RESERVED_REPOSITORY_NAMES, nameProblem, quoteName, refusal, repositoryProblem, textProblem };
 export const FLIST_SUFFIX = ".flist";
 
 /** Why `value` cannot be a flist or link name once `.flist` is added, or null. */

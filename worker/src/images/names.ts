@@ -3,7 +3,7 @@
  * the file types LXD/Incus pair (peers.md §1.1), and the architecture names their `osarch` parses.
  */
 import { z } from "zod";
-import { nameSchema } from "../catalog/names";
+import { nameSchema, textProblem } from "../catalog/names";
 import { HubError } from "../http/errors";
 
 /**
@@ -122,7 +122,12 @@ export function numberedName(file: string, n: number): string {
 /** metadata.json override: `aliases` as an array or a comma-joined string (the seed's code splits on ","). */
 export const metadataOverrideSchema = z.object({
   os: segmentSchema.optional(),
-  release_title: z.string().max(128).optional(),
+  // Shown by `lxc image list`: the display part of the name rule (no control, bidi or separator characters).
+  release_title: z
+    .string()
+    .max(128)
+    .refine((s) => !textProblem(s), "release_title: no control, bidirectional-text or line-separator characters")
+    .optional(),
   aliases: z
     .union([z.array(z.string()), z.string()])
     .optional()

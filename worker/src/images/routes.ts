@@ -132,8 +132,13 @@ const createVersionSchema = z.object({
 });
 
 images.post("/api/images/versions", requireActor(), async (c) => {
-  const parsed = createVersionSchema.safeParse(await c.req.json().catch(() => null));
-  if (!parsed.success) throw new HubError(400, "malformed json request");
+  const body: unknown = await c.req.json().catch(() => undefined);
+  if (body === undefined) throw new HubError(400, "malformed json request");
+  const parsed = createVersionSchema.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new HubError(400, `invalid request: ${issue ? `${issue.path.join(".") || "body"}: ${issue.message}` : "bad value"}`);
+  }
   const key = imageKey(parsed.data);
   const product = productKey(key);
   const existing = await getProduct(c.env.DB, product);
