@@ -106,6 +106,7 @@ describe("refused names change nothing, on every route", () => {
         ["resumable X-Original-Name", "/api/flist/me/uploads", { method: "POST", headers: { "X-Original-Name": asHeader(`${bad}.tar.gz`) }, body: JSON.stringify({ filename: "ok.tar.gz" }) }],
         ["image path segment", `/api/images/alpine/${b}/amd64/default/${V}/rootfs.squashfs`, { method: "PUT", headers: { "Content-Length": "8" }, body: new Uint8Array(8) }],
         ["image version JSON", "/api/images/versions", { method: "POST", body: JSON.stringify({ os: bad, release: "3.20", arch: "amd64", version: V }) }],
+        ["image catalog repository", `/api/images?repository=${b}`],
         ["public listing", `/api/flist/${b}`],
         ["public contents", `/api/flist/nr-src/${b}`],
         ["download", `/${b}/base.flist`],

@@ -7,7 +7,6 @@
  */
 import { z } from "zod";
 import {
-  MAX_NAME_BYTES,
   RESERVED_REPOSITORY_NAMES,
   nameProblem,
   quoteName,
@@ -17,11 +16,11 @@ import {
 } from "../../../common/name-rule";
 import { HubError } from "../http/errors";
 
-export { MAX_NAME_BYTES, RESERVED_REPOSITORY_NAMES, nameProblem, quoteName, refusal, repositoryProblem, textProblem };
+export { RESERVED_REPOSITORY_NAMES, nameProblem, quoteName, refusal, repositoryProblem, textProblem };
 export const FLIST_SUFFIX = ".flist";
 
 /** Why `value` cannot be a flist or link name once `.flist` is added, or null. */
-export function flistNameProblem(value: string): string | null {
+function flistNameProblem(value: string): string | null {
   const problem = nameProblem(value);
   if (problem) return problem;
   const full = withFlist(value);
@@ -40,13 +39,6 @@ function refuse(value: string, what: string, problem: string): never {
 /** Validates a plain name (tag, taglink, user, image name…); throws a 400 naming the parameter and the rule. */
 export function checkName(value: string, what: string): string {
   const problem = nameProblem(value);
-  if (problem) refuse(value, what, problem);
-  return value;
-}
-
-/** Validates a repository that is written to or acted as: the name rule plus the reserved route words. */
-export function checkRepository(value: string, what = "repository"): string {
-  const problem = repositoryProblem(value);
   if (problem) refuse(value, what, problem);
   return value;
 }

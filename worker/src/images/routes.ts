@@ -99,7 +99,8 @@ function describe(item: { product: string; version: string; name: string; ftype:
 
 images.get("/api/images", async (c) => {
   const repository = c.req.query("repository");
-  if (repository !== undefined && !segmentSchema.safeParse(repository).success) throw new HubError(400, "invalid repository");
+  const checked = repository === undefined ? undefined : segmentSchema.safeParse(repository);
+  if (checked && !checked.success) throw new HubError(400, `invalid repository: ${checked.error.issues[0]?.message ?? "bad value"}`);
   const catalog = await readCatalog(c.env.DB, repository);
   return ok(
     c,
