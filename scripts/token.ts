@@ -11,6 +11,7 @@
  */
 import { parseArgs } from "node:util";
 import { quietOnClosedPipes } from "../converter/src/cli/pipes.ts";
+import { refusal, repositoryProblem } from "../common/name-rule.ts";
 import { isValidSeedHex, signToken } from "../worker/src/auth/tokens.ts";
 import { ensureDevVars, wranglerVar } from "./lib/devvars.ts";
 import { formatDuration, parseDuration } from "./lib/duration.ts";
@@ -38,11 +39,9 @@ function main(): Promise<void> | void {
   }
   const [user, ...rest] = parsed.positionals;
   if (!user || rest.length > 0) die(USAGE);
-  // Same rules as repository names: the user is also the name of its repository.
-  if (user === "." || user === ".." || user.includes("/") || /[\u0000-\u001f\u007f]/.test(user)) {
-    die(`invalid user name ${JSON.stringify(user)}`);
-  }
-  if (Buffer.byteLength(user) > 255) die("user name longer than 255 bytes");
+  // The repository rule: the user is also the name of its repository, which the hub refuses to act as otherwise.
+  const problem = repositoryProblem(user);
+  if (problem) die(`invalid user: ${refusal(user, problem)}`);
 
   let seed: string;
   let seedSource: string;

@@ -378,6 +378,17 @@ describe("attempts and deliveries", () => {
     expect((await rig.submit({ id: "x", attempt: 1, kind: "docker", repository: "a", name: "b" })).status).toBe(400);
     expect((await rig.submit({ id: "x", attempt: 0, kind: "tar", repository: "a", name: "b" })).status).toBe(400);
     expect((await rig.submit({ id: "x", attempt: 1, kind: "tar", repository: "..", name: "b" })).status).toBe(400);
+    // The hub's one name rule (common/name-rule.ts), as the Worker applies it: names and repositories.
+    for (const [repository, name, message] of [
+      ["a", "..\\..\\evil.flist", 'invalid job: name: name "..\\\\..\\\\evil.flist" is not allowed: it contains a backslash'],
+      ["a", "evil\u202ecod.flist", 'invalid job: name: name "evil\\u202ecod.flist" is not allowed: it contains a bidirectional text control (U+202E)'],
+      ["a\u009bb", "b", 'invalid job: repository: name "a\\u009bb" is not allowed: it contains a control character (U+009B)'],
+      ["me", "b", 'invalid job: repository: name "me" is not allowed: it is reserved for the hub\'s own routes'],
+    ]) {
+      const res = await rig.submit({ id: "x", attempt: 1, kind: "tar", repository, name, metadata: {} });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toEqual({ status: "error", message });
+    }
     const denied = await rig.submit({ id: "x", attempt: 1, kind: "tar", repository: "a", name: "b" }, "wrong-secret-wrong-secret");
     expect(denied.status).toBe(401);
     expect(await denied.json()).toEqual({ status: "error", message: "unauthorized" });

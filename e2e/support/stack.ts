@@ -72,6 +72,8 @@ export interface StackOptions {
   store?: "redis" | "zdb" | "embedded";
   /** `zdb` / `embedded`: the chunks in this namespace (HUB_BACKEND `host:port/<name>`), written with `password`. */
   namespace?: { name: string; password: string };
+  /** wrangler's `--log-level` (default "warn"); "info" keeps its request lines (`GET /path 200 OK`) in logs(). */
+  logLevel?: "info" | "warn";
 }
 
 export interface Stack {
@@ -108,8 +110,10 @@ export interface Stack {
   startStore(): Promise<void>;
   /** Fires the Worker's scheduled handler once (wrangler dev does not run crons by itself). */
   triggerScheduled(): Promise<void>;
-  /** The last lines of every child's output, for failure messages. */
+  /** The last lines of every child's output (as relayed: tokens redacted), for failure messages. */
   logs(): string;
+  /** wrangler's own log files (WRANGLER_LOG_PATH, kept in this stack's temporary directory), concatenated. */
+  wranglerLogFiles(): string;
   stop(): Promise<void>;
 }
 
@@ -283,6 +287,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const log = new LogTail();
   const work = await fs.promises.mkdtemp(path.join(os.tmpdir(), "zhub-e2e-"));
   const persist = path.join(work, "wrangler-state");
+  // wrangler writes a debug log file per run (the Worker's console output included): here, not in the user's home.
+  const wranglerLogs = path.join(work, "wrangler-logs");
   const seed = crypto.randomBytes(32).toString("hex");
   const internalSecret = crypto.randomBytes(24).toString("base64url");
   const [hubPort, inspectorPort, converterPort] = [await freePort(), await freePort(), await freePort()];
@@ -374,12 +380,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         "--persist-to", persist,
         "--env-file", envFile,
         "--show-interactive-dev-session=false",
-        "--log-level", "warn",
+        "--log-level", options.logLevel ?? "warn",
         ...(options.tls
           ? ["--local-protocol", "https", "--https-key-path", options.tls.keyPath, "--https-cert-path", options.tls.certPath]
           : []),
       ],
-      { env: wranglerEnv(), group: true, onLine: (l) => log.line("[wrangler]", l) },
+      { env: wranglerEnv({ ...process.env, WRANGLER_LOG_PATH: wranglerLogs }), group: true, onLine: (l) => log.line("[wrangler]", l) },
     );
     // 200 only: the catalog answers once the Worker runs with its migrated database.
     const ready = options.tls
@@ -414,6 +420,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         if (!res.ok) throw new Error(`scheduled handler answered ${res.status}`);
       },
       logs: () => log.text(),
+      wranglerLogFiles: () =>
+        fs.existsSync(wranglerLogs)
+          ? fs.readdirSync(wranglerLogs).map((f) => fs.readFileSync(path.join(wranglerLogs, f), "utf8")).join("\n")
+          : "",
       stop: stopAll,
     };
   } catch (err) {

@@ -1,12 +1,13 @@
 /**
  * Child processes of the local stack (`npm start`, the end-to-end harness): free ports, readiness probes, output
- * relayed line by line, and stopping exactly the processes we started (a process group for wrangler, whose
- * workerd children must go too).
+ * relayed line by line with tokens redacted (common/redact.ts: wrangler's request lines show `GET /token/<token>`),
+ * and stopping exactly the processes we started (a process group for wrangler, whose workerd children must go too).
  */
 import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
 import net from "node:net";
 import path from "node:path";
 import readline from "node:readline";
+import { redactSecrets } from "../../common/redact.ts";
 import { ROOT } from "./devvars.ts";
 
 export const WRANGLER = path.join(ROOT, "node_modules", ".bin", "wrangler");
@@ -49,7 +50,7 @@ export interface StartOptions {
   cwd?: string;
   /** Own process group: stop() then reaches its descendants (wrangler → workerd). */
   group?: boolean;
-  /** Every line of stdout and stderr. */
+  /** Every line of stdout and stderr, tokens redacted (common/redact.ts). */
   onLine?: (line: string) => void;
 }
 
@@ -62,7 +63,8 @@ export function startChild(command: string, args: string[], options: StartOption
   };
   const child = spawn(command, args, spawnOptions);
   for (const stream of [child.stdout, child.stderr]) {
-    if (stream && options.onLine) readline.createInterface({ input: stream }).on("line", options.onLine);
+    const onLine = options.onLine;
+    if (stream && onLine) readline.createInterface({ input: stream }).on("line", (line) => onLine(redactSecrets(line)));
     else stream?.resume();
   }
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {

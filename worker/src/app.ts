@@ -13,6 +13,7 @@ import { uploads } from "./uploads/routes";
 import { images } from "./images/routes";
 import type { AppEnv } from "./env";
 import { cors } from "./http/cors";
+import { drainRefused } from "./http/drain";
 import { notFound, onError } from "./http/errors";
 import { downloads } from "./routes/downloads";
 import { internalPublish } from "./routes/internal-publish";
@@ -24,6 +25,8 @@ import { web } from "./web";
 export const app = new Hono<AppEnv>({ strict: false });
 
 app.use("*", cors());
+// A refused request's unread body is drained before the answer goes out, so its client sees the answer.
+app.use("*", drainRefused());
 app.notFound(notFound);
 app.onError(onError);
 

@@ -12,6 +12,8 @@ export interface Env {
   HUB_READONLY: string;
   /** Maximum API token age in seconds; "0" = no expiry (original behaviour). */
   HUB_TOKEN_MAX_AGE: string;
+  /** Seconds a token's timestamp may be ahead of the hub's clock (default 300); later ones are refused. */
+  HUB_TOKEN_MAX_SKEW_SECONDS?: string;
   /** Public chunk backend `host:port[/namespace]` shown on pages and used as `backend-forced`. */
   HUB_BACKEND: string;
 

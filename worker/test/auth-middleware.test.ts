@@ -120,6 +120,43 @@ describe("expiry (HUB_TOKEN_MAX_AGE)", () => {
   });
 });
 
+describe("tokens from the future (HUB_TOKEN_MAX_SKEW_SECONDS)", () => {
+  const TEN_YEARS = 10 * 365 * 24 * 3600;
+
+  it("refuses a token dated 10 years ahead with a clear 401, whatever the max age", async () => {
+    const future = await tokenFor("skew-user", now() + TEN_YEARS);
+    const message = /^token issued in the future: its timestamp is \d+ s ahead of the hub's clock \(at most 300 s allowed, HUB_TOKEN_MAX_SKEW_SECONDS\)$/;
+    await expectError(await call("/probe", bearer(future)), 401, message);
+    await expectError(await call("/probe", bearer(future), { HUB_TOKEN_MAX_AGE: "3600" }), 401, message);
+    await expectError(await call("/api/flist/me", bearer(future)), 401, message);
+  });
+
+  it("accepts a client clock a minute ahead (the default allows 300 s)", async () => {
+    expect(await actorOf(await call("/probe", bearer(await tokenFor("skew-user", now() + 60))))).toEqual({
+      user: "skew-user",
+      repository: "skew-user",
+    });
+    expect((await call("/probe", bearer(await tokenFor("skew-user", now() + 280)))).status).toBe(200);
+  });
+
+  it("is configurable, and a malformed value refuses every call", async () => {
+    const minute = await tokenFor("skew-user", now() + 60);
+    await expectError(await call("/probe", bearer(minute), { HUB_TOKEN_MAX_SKEW_SECONDS: "30" }), 401, /at most 30 s allowed/);
+    expect((await call("/probe", bearer(minute), { HUB_TOKEN_MAX_SKEW_SECONDS: "3600" })).status).toBe(200);
+    await expectError(await call("/probe", bearer(await tokenFor("skew-user", now() + 5)), { HUB_TOKEN_MAX_SKEW_SECONDS: "0" }), 401, /at most 0 s/);
+    await expectError(await call("/probe", bearer(minute), { HUB_TOKEN_MAX_SKEW_SECONDS: "5m" }), 500, /HUB_TOKEN_MAX_SKEW_SECONDS/);
+  });
+
+  it("a revoke-all reaches a token the skew lets through", async () => {
+    const ahead = await tokenFor("skew-revoke", now() + 120);
+    expect((await call("/probe", bearer(ahead))).status).toBe(200);
+    expect((await call("/api/flist/me/tokens/revoke", { method: "POST", headers: { Authorization: `bearer ${await tokenFor("skew-revoke")}` }, body: '{"all": true}' })).status).toBe(200);
+    // "not before" is now; the token is later: still valid (the skew is small by design), but a 10-year token never was.
+    expect((await call("/probe", bearer(ahead))).status).toBe(200);
+    await expectError(await call("/probe", bearer(await tokenFor("skew-revoke", now() + TEN_YEARS))), 401, /in the future/);
+  });
+});
+
 describe("revocation", () => {
   it("a single revoked token → 401 token revoked; the user's other tokens keep working", async () => {
     const a = await tokenFor("rev-one", now() - 20);
@@ -249,4 +286,5 @@ it("does not depend on the test env being the production one", () => {
   // Guards the assumptions above: the default vars are those of wrangler.toml.
   expect(env.HUB_READONLY).toBe("false");
   expect(env.HUB_TOKEN_MAX_AGE).toBe("0");
+  expect(env.HUB_TOKEN_MAX_SKEW_SECONDS).toBe("300");
 });

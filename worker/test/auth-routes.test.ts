@@ -142,9 +142,9 @@ describe("/internal admin routes", () => {
     const before = await env.DB.prepare("SELECT count(*) AS n FROM auth_memberships").first();
     // (`..` itself cannot reach a route: URL parsing resolves it, `%2E%2E` included, before routing.)
     for (const [path, message] of [
-      ["/internal/members/a%2Fb/u", "invalid repository: name cannot contain /"],
-      ["/internal/members/ok/bad%01name", "invalid user: name cannot contain control characters"],
-      [`/internal/members/${"x".repeat(256)}/u`, "invalid repository: name longer than 255 bytes"],
+      ["/internal/members/a%2Fb/u", 'invalid repository: name "a/b" is not allowed: it contains a slash'],
+      ["/internal/members/ok/bad%01name", 'invalid user: name "bad\\u0001name" is not allowed: it contains a control character (U+0001)'],
+      [`/internal/members/${"x".repeat(256)}/u`, `invalid repository: name "${"x".repeat(64)}…" is not allowed: it is longer than 255 bytes in UTF-8`],
       ["/internal/members/same/same", "a user always acts as its own repository"],
     ] as const) {
       expect(await errorOf(await call(path, { method: "PUT", headers: internalHeaders() })), path).toEqual({

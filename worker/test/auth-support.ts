@@ -6,6 +6,7 @@ import type { AppEnv, Env } from "../src/env";
 import { requireActor } from "../src/auth/middleware";
 import { authApi } from "../src/auth/routes";
 import { signToken } from "../src/auth/tokens";
+import { onError } from "../src/http/errors";
 
 /** The test bindings, typed (test/env.d.ts's augmentation does not reach the Env members under tsc). */
 export const env = rawEnv as unknown as Env & {
@@ -22,11 +23,12 @@ export async function migrate(): Promise<void> {
 }
 
 /**
- * The auth routes as the app mounts them, plus `/probe`, a stand-in mutating route guarded by the real
+ * The auth routes as the app mounts them (with its JSON error handler), plus `/probe`, a stand-in mutating route guarded by the real
  * middleware, so the middleware is tested without depending on the catalog routes.
  */
 export function authApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  app.onError(onError);
   app.all("/probe", requireActor(), (c) => c.json({ status: "success", payload: c.var.actor }));
   app.route("/", authApi);
   return app;

@@ -34,14 +34,14 @@ describe("/listen/<id>", () => {
   });
 
   it("streams to several listeners at once, each from the start, and ends every stream with the job", async () => {
-    const id = await startTarJob("listen", "app.tar.gz");
+    const id = await startTarJob("sse-listen", "app.tar.gz");
     await stub.waitForDispatch(id);
     // Three listeners attached while the job runs.
     const listeners = [readEvents(`/listen/${id}`), readEvents(`/listen/${id}`), readEvents(`/listen/${id}`)];
     await new Promise((r) => setTimeout(r, 300));
     await sendEvent(id, 1, { message: "Building: processing item 1 of 2", progress: 50 });
     await sendEvent(id, 1, { message: "Building: processing item 2 of 2", progress: 100 });
-    const published = await publishJob(id, 1, "listen", "app.flist", "main");
+    const published = await publishJob(id, 1, "sse-listen", "app.flist", "main");
     expect(published.status).toBe(200);
 
     const expected = [

@@ -69,6 +69,6 @@ describe("through the upload route", () => {
       headers: { "X-Original-Name": "/tmp/.." },
     });
     expect(dotdot.status).toBe(400);
-    expect(dotdot.body).toEqual({ status: "error", message: "invalid name: name cannot be . or .." });
+    expect(dotdot.body).toEqual({ status: "error", message: 'invalid name: name ".." is not allowed: it is . or ..' });
   });
 });

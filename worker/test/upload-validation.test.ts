@@ -153,7 +153,8 @@ describe("merge", () => {
       ["t", '["src/base", "src/missing"]', 404, "src/missing.flist does not exists"],
       ["t", '["src/missing.flist"]', 404, "src/missing.flist does not exists"],
       ["t", '["nobody/base"]', 404, "nobody/base.flist does not exists"],
-      ["t", '["src/.."]', 404, "src/...flist does not exists"],
+      // A source the name rule refuses is a 400 naming the rule (the original answered "src/...flist does not exists").
+      ["t", '["src/.."]', 400, 'invalid source name: name ".." is not allowed: it is . or ..'],
       [null, '["src/base"]', 400, "missing build (target) name"],
       ["a%2Fb", '["src/base"]', 400, "build name not allowed"],
       [null, "[]", 400, "no source found"],

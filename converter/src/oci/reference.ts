@@ -12,6 +12,7 @@
  * The flist name follows the original hub (hub-api.md §3), computed from the text as typed, not the normalised
  * form: `threefolddev/ubuntu:22.04` → `threefolddev-ubuntu-22.04.flist`.
  */
+import { dockerFlistName } from "../../../common/docker-name.ts";
 import { RegistryError } from "./errors.ts";
 
 export const DOCKER_HUB = "docker.io";
@@ -117,13 +118,5 @@ export function formatReference(ref: ImageReference): string {
   return `${name}:${ref.tag ?? "latest"}`;
 }
 
-/**
- * The flist name the original hub gives a docker conversion (`docker.py:83-84,167`): `:latest` added when the
- * text has no `:` at all, then every `:` and `/` becomes `-`, then `.flist`. `localhost:5000/app` already has a
- * `:` so it becomes `localhost-5000-app.flist`; `app@sha256:ab…` → `app@sha256-ab….flist`.
- */
-export function flistName(input: string): string {
-  let name = input.trim();
-  if (!name.includes(":")) name += ":latest";
-  return `${name.replaceAll(":", "-").replaceAll("/", "-")}.flist`;
-}
+/** The flist name the original hub gives a docker conversion (common/docker-name.ts, shared with the Worker). */
+export const flistName = dockerFlistName;

@@ -1,13 +1,19 @@
 /** The job spec the Worker posts to `POST /jobs` (docs/jobs-protocol.md "Converter endpoints"). */
 import { z } from "zod";
+import { nameProblem, refusal, repositoryProblem } from "../../../common/name-rule.ts";
 import { CredentialsSchema } from "../oci/index.ts";
 
-/** The hub's name rules (hub-api.md §3, as the Worker applies them): the converter re-checks what it uses in URLs. */
-const hubName = z
-  .string()
-  .min(1)
-  .refine((s) => Buffer.byteLength(s) <= 255, "longer than 255 bytes")
-  .refine((s) => s !== "." && s !== ".." && !s.includes("/") && !/[\u0000-\u001f\u007f]/.test(s), "not a valid name");
+/**
+ * The hub's name rule (common/name-rule.ts, the one the Worker applies): the converter re-checks the names it puts
+ * in URLs and log lines. A job writes only into a repository a repository may be named (route words refused).
+ */
+const ruled = (problemOf: (value: string) => string | null) =>
+  z.string().superRefine((value, ctx) => {
+    const problem = problemOf(value);
+    if (problem) ctx.addIssue({ code: "custom", message: refusal(value, problem) });
+  });
+const hubName = ruled(nameProblem);
+const hubRepository = ruled(repositoryProblem);
 
 /** A merge source; `sha256` pins the bytes the Worker resolved when the merge was requested. */
 const source = z.object({ repository: hubName, name: hubName, sha256: z.string().regex(/^[0-9a-f]{64}$/, "sha256: 64 lower-case hex").optional() });
@@ -17,7 +23,7 @@ export const jobSpecSchema = z.discriminatedUnion("kind", [
     id: z.string().min(1).max(128).regex(/^[A-Za-z0-9._-]+$/, "job id: letters, digits, '.', '_', '-'"),
     attempt: z.number().int().positive(),
     kind: z.literal("tar"),
-    repository: hubName,
+    repository: hubRepository,
     name: hubName,
     metadata: z.record(z.string(), z.string()).default({}),
   }),
@@ -25,7 +31,7 @@ export const jobSpecSchema = z.discriminatedUnion("kind", [
     id: z.string().min(1).max(128).regex(/^[A-Za-z0-9._-]+$/),
     attempt: z.number().int().positive(),
     kind: z.literal("flist"),
-    repository: hubName,
+    repository: hubRepository,
     name: hubName,
     metadata: z.record(z.string(), z.string()).optional(),
   }),
@@ -33,7 +39,7 @@ export const jobSpecSchema = z.discriminatedUnion("kind", [
     id: z.string().min(1).max(128).regex(/^[A-Za-z0-9._-]+$/),
     attempt: z.number().int().positive(),
     kind: z.literal("merge"),
-    repository: hubName,
+    repository: hubRepository,
     name: hubName,
     metadata: z.record(z.string(), z.string()).optional(),
     sources: z.array(source).min(1).max(100),
@@ -42,7 +48,7 @@ export const jobSpecSchema = z.discriminatedUnion("kind", [
     id: z.string().min(1).max(128).regex(/^[A-Za-z0-9._-]+$/),
     attempt: z.number().int().positive(),
     kind: z.literal("docker"),
-    repository: hubName,
+    repository: hubRepository,
     name: hubName,
     metadata: z.record(z.string(), z.string()).optional(),
     /** The image reference as the user typed it; the converter parses it (oci/reference.ts). */
@@ -57,7 +63,7 @@ export const jobSpecSchema = z.discriminatedUnion("kind", [
     id: z.string().min(1).max(128).regex(/^[A-Za-z0-9._-]+$/),
     attempt: z.number().int().positive(),
     kind: z.literal("lxd"),
-    repository: hubName,
+    repository: hubRepository,
     name: hubName,
     metadata: z.record(z.string(), z.string()).default({}),
   }),

@@ -3,6 +3,10 @@
  * token expiry, revocation and organisation membership. On success `c.var.actor` is `{ user, repository }`:
  * `user` is the token subject, `repository` the repository "me" means for this request.
  *
+ * Names are checked here, once for every authenticated route: the token's user must pass the name rule and the
+ * acting repository (the user, or the one asked for) the repository rule (docs/names.md), so no route can write
+ * into a repository named `me`, `api`, `..\x` or `a‮b`.
+ *
  * Only the `Authorization` header authenticates (never a browser cookie session, so no CSRF); the
  * `active-user` cookie only *selects* a repository, as `zflist hub` uses it. Every refusal is the JSON error
  * envelope, which 0-hub-gw relies on for `/api/flist/me`.
@@ -11,6 +15,8 @@ import type { Context, MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Actor, AppEnv } from "../env";
+import { nameProblem, refusal, repositoryProblem } from "../catalog/names";
+import { headerText } from "../http/header-text";
 import { fail } from "../http/respond";
 import { checkTokenState } from "./store";
 import { isValidSeedHex, tokenDigest, verifyToken } from "./tokens";
@@ -28,19 +34,35 @@ export class AuthError extends Error {
   }
 }
 
-/** Parses `HUB_TOKEN_MAX_AGE`; a bad value refuses every call rather than silently disabling expiry. */
-export function tokenMaxAge(raw: string | undefined): number {
-  const value = (raw ?? "0").trim() || "0";
-  if (!/^\d+$/.test(value)) throw new AuthError(500, "invalid HUB_TOKEN_MAX_AGE configuration");
+/** A whole number of seconds from the configuration; a bad value refuses every call rather than silently disabling a check. */
+function seconds(raw: string | undefined, fallback: string, variable: string): number {
+  const value = (raw ?? fallback).trim() || fallback;
+  if (!/^\d+$/.test(value)) throw new AuthError(500, `invalid ${variable} configuration`);
   return Number(value);
 }
 
+/** Parses `HUB_TOKEN_MAX_AGE` (0 = tokens never expire). */
+export function tokenMaxAge(raw: string | undefined): number {
+  return seconds(raw, "0", "HUB_TOKEN_MAX_AGE");
+}
+
+export const DEFAULT_TOKEN_MAX_SKEW_SECONDS = 300;
+
+/**
+ * Parses `HUB_TOKEN_MAX_SKEW_SECONDS`: how far ahead of the hub's clock a token's timestamp may be (clients'
+ * clocks drift). Without this bound a token dated years ahead would never reach HUB_TOKEN_MAX_AGE and would
+ * outlive every revoke-all ("not before" compares timestamps).
+ */
+export function tokenMaxSkew(raw: string | undefined): number {
+  return seconds(raw, String(DEFAULT_TOKEN_MAX_SKEW_SECONDS), "HUB_TOKEN_MAX_SKEW_SECONDS");
+}
+
 /** The repository the caller asks to act for: header first (explicit), then the `active-user` cookie. */
-function requestedRepository(c: Context<AppEnv>): string | null {
-  const header = c.req.header(REPOSITORY_HEADER)?.trim();
-  if (header) return header;
-  const cookie = getCookie(c, ACTIVE_USER_COOKIE)?.trim();
-  return cookie ? cookie : null;
+function requestedRepository(c: Context<AppEnv>): { name: string; from: string } | null {
+  const header = headerText(c.req.header(REPOSITORY_HEADER))?.trim();
+  if (header) return { name: header, from: REPOSITORY_HEADER };
+  const cookie = headerText(getCookie(c, ACTIVE_USER_COOKIE))?.trim();
+  return cookie ? { name: cookie, from: `${ACTIVE_USER_COOKIE} cookie` } : null;
 }
 
 /**
@@ -63,15 +85,33 @@ export async function authenticate(c: Context<AppEnv>, now = Math.floor(Date.now
   // 3. signature. A missing/invalid seed is a server misconfiguration, not the caller's fault.
   if (!isValidSeedHex(env.HUB_SIGNING_SEED)) throw new AuthError(500, "hub signing key is not configured");
   const maxAge = tokenMaxAge(env.HUB_TOKEN_MAX_AGE);
+  const maxSkew = tokenMaxSkew(env.HUB_TOKEN_MAX_SKEW_SECONDS);
   const verified = await verifyToken(env.HUB_SIGNING_SEED, token);
   if (!verified) throw new AuthError(401, "invalid signature");
 
-  // 4. expiry (added; the original never looks at the timestamp). 0 = never expires.
+  // 4. the timestamp (added; the original never looks at it): not from the future, then not too old (0 = never expires).
+  const ahead = verified.issuedAt - now;
+  if (ahead > maxSkew) {
+    throw new AuthError(
+      401,
+      `token issued in the future: its timestamp is ${ahead} s ahead of the hub's clock ` +
+        `(at most ${maxSkew} s allowed, HUB_TOKEN_MAX_SKEW_SECONDS)`,
+    );
+  }
   if (maxAge > 0 && now - verified.issuedAt > maxAge) throw new AuthError(401, "token expired");
 
-  // 5. revocation, registered expiry and membership in one D1 round trip.
+  // 5. names: the token's user, and the repository it acts for (which writes may create).
+  const userProblem = nameProblem(verified.user);
+  if (userProblem) throw new AuthError(400, `invalid token user: ${refusal(verified.user, userProblem)}`);
   const wanted = requestedRepository(c);
-  const repository = wanted ?? verified.user;
+  const repository = wanted?.name ?? verified.user;
+  const repositoryIssue = repositoryProblem(repository);
+  if (repositoryIssue) {
+    const what = wanted ? `repository (${wanted.from})` : "repository (the token's user)";
+    throw new AuthError(400, `invalid ${what}: ${refusal(repository, repositoryIssue)}`);
+  }
+
+  // 6. revocation, registered expiry and membership in one D1 round trip.
   const state = await checkTokenState(
     env.DB,
     verified.user,

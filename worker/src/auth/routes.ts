@@ -12,6 +12,8 @@
 import { Hono, type Context } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../env";
+import { nameSchema, repositorySchema } from "../catalog/names";
+import { param } from "../http/params";
 import { fail, ok } from "../http/respond";
 import { requireInternal } from "./internal";
 import { requireActor } from "./middleware";
@@ -19,16 +21,6 @@ import { addMember, listMembers, listRepositoriesOf, removeMember, revokeToken, 
 import { isValidSeedHex, tokenDigest, verifyToken } from "./tokens";
 
 const now = () => Math.floor(Date.now() / 1000);
-
-/** Repository and user names: the DESIGN.md name rules (no empty, `.`/`..`, `/`, control characters, > 255 bytes). */
-const nameSchema = z
-  .string()
-  .min(1, "empty name")
-  .refine((s) => new TextEncoder().encode(s).length <= 255, "name longer than 255 bytes")
-  .refine((s) => s !== "." && s !== "..", "name cannot be . or ..")
-  .refine((s) => !s.includes("/"), "name cannot contain /")
-  // eslint-disable-next-line no-control-regex
-  .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), "name cannot contain control characters");
 
 const userRevokeSchema = z.union([
   z.strictObject({ token: z.string().min(1) }),
@@ -47,16 +39,6 @@ async function readJson(c: Context<AppEnv>): Promise<{ ok: true; value: unknown 
   } catch {
     return { ok: false };
   }
-}
-
-function names(c: Context<AppEnv>, ...params: string[]): string[] | Response {
-  const out: string[] = [];
-  for (const p of params) {
-    const parsed = nameSchema.safeParse(c.req.param(p));
-    if (!parsed.success) return fail(c, 400, `invalid ${p}: ${parsed.error.issues[0]?.message ?? "bad name"}`);
-    out.push(parsed.data);
-  }
-  return out;
 }
 
 export const authApi = new Hono<AppEnv>();
@@ -86,10 +68,11 @@ authApi.post("/api/flist/me/tokens/revoke", requireActor(), async (c) => {
 const internal = new Hono<AppEnv>();
 const admin = requireInternal();
 
+// Adding a member may bring the repository into being, so its name must be one a repository may take; removing
+// and listing take any valid name (a membership recorded before a name was reserved can still be removed).
 internal.put("/members/:repository/:user", admin, async (c) => {
-  const parsed = names(c, "repository", "user");
-  if (parsed instanceof Response) return parsed;
-  const [repository, user] = parsed as [string, string];
+  const repository = param(c, "repository", repositorySchema);
+  const user = param(c, "user", nameSchema);
   // Acting as oneself needs no record; refusing keeps the table meaningful.
   if (repository === user) return fail(c, 400, "a user always acts as its own repository");
   const added = await addMember(c.env.DB, repository, user, now());
@@ -97,24 +80,19 @@ internal.put("/members/:repository/:user", admin, async (c) => {
 });
 
 internal.delete("/members/:repository/:user", admin, async (c) => {
-  const parsed = names(c, "repository", "user");
-  if (parsed instanceof Response) return parsed;
-  const [repository, user] = parsed as [string, string];
+  const repository = param(c, "repository", nameSchema);
+  const user = param(c, "user", nameSchema);
   if (!(await removeMember(c.env.DB, repository, user))) return fail(c, 404, "membership not found");
   return ok(c, { repository, user });
 });
 
 internal.get("/members/:repository", admin, async (c) => {
-  const parsed = names(c, "repository");
-  if (parsed instanceof Response) return parsed;
-  const [repository] = parsed as [string];
+  const repository = param(c, "repository", nameSchema);
   return ok(c, { repository, members: await listMembers(c.env.DB, repository) });
 });
 
 internal.get("/users/:user/repositories", admin, async (c) => {
-  const parsed = names(c, "user");
-  if (parsed instanceof Response) return parsed;
-  const [user] = parsed as [string];
+  const user = param(c, "user", nameSchema);
   return ok(c, { user, repositories: await listRepositoriesOf(c.env.DB, user) });
 });
 

@@ -1,40 +1,53 @@
 /**
- * Naming rules of the catalog (hub-api.md §3 plus the DESIGN.md fix): `foo` and `foo.flist` address the
- * same flist; links and flists are stored with the `.flist` suffix, taglinks and tags without it.
- * Every name coming from a URL goes through here, so a bad one is a clear 400 before anything is read.
+ * Naming rules of the catalog (hub-api.md §3 plus docs/names.md): `foo` and `foo.flist` address the same flist;
+ * links and flists are stored with the `.flist` suffix, taglinks and tags without it. The name rule itself is
+ * common/name-rule.ts (one rule for every kind of name, shared with the converter); this module turns it into
+ * the Worker's 400s and zod schemas. Every name coming from a URL, a header, a form or a JSON body goes through
+ * here, so a bad one is a clear 400 before anything is read or written.
  */
+import { z } from "zod";
+import {
+  RESERVED_REPOSITORY_NAMES,
+  nameProblem,
+  quoteName,
+  refusal,
+  repositoryProblem,
+  textProblem,
+} from "../../../common/name-rule";
 import { HubError } from "../http/errors";
 
+export { RESERVED_REPOSITORY_NAMES, nameProblem, quoteName, refusal, repositoryProblem, textProblem };
 export const FLIST_SUFFIX = ".flist";
-export const MAX_NAME_BYTES = 255;
 
-const encoder = new TextEncoder();
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f]/;
-
-/** Why `value` is not an acceptable name, or null when it is. */
-export function nameProblem(value: string): string | null {
-  if (value.length === 0) return "empty name";
-  if (value === "." || value === "..") return "name cannot be . or ..";
-  if (value.includes("/")) return "name cannot contain /";
-  if (CONTROL.test(value)) return "name cannot contain control characters";
-  if (encoder.encode(value).length > MAX_NAME_BYTES) return `name longer than ${MAX_NAME_BYTES} bytes`;
-  return null;
+/** Why `value` cannot be a flist or link name once `.flist` is added, or null. */
+function flistNameProblem(value: string): string | null {
+  const problem = nameProblem(value);
+  if (problem) return problem;
+  const full = withFlist(value);
+  if (full === FLIST_SUFFIX) return "it is only the .flist suffix";
+  return nameProblem(full);
 }
 
-/** Validates a plain name (repository, tag, taglink); throws a 400 naming the parameter. */
+function withFlist(value: string): string {
+  return value.endsWith(FLIST_SUFFIX) ? value : value + FLIST_SUFFIX;
+}
+
+function refuse(value: string, what: string, problem: string): never {
+  throw new HubError(400, `invalid ${what}: ${refusal(value, problem)}`);
+}
+
+/** Validates a plain name (tag, taglink, user, image name…); throws a 400 naming the parameter and the rule. */
 export function checkName(value: string, what: string): string {
   const problem = nameProblem(value);
-  if (problem) throw new HubError(400, `invalid ${what}: ${problem}`);
+  if (problem) refuse(value, what, problem);
   return value;
 }
 
 /** `foo` → `foo.flist`, `foo.flist` → `foo.flist`; the result is validated (and `.flist` alone refused). */
 export function flistName(value: string, what: string): string {
-  checkName(value, what);
-  const full = value.endsWith(FLIST_SUFFIX) ? value : value + FLIST_SUFFIX;
-  if (full === FLIST_SUFFIX) throw new HubError(400, `invalid ${what}: empty name`);
-  return checkName(full, what);
+  const problem = flistNameProblem(value);
+  if (problem) refuse(value, what, problem);
+  return withFlist(value);
 }
 
 export function stripFlist(name: string): string {
@@ -76,20 +89,20 @@ export function compareNames(a: string, b: string): number {
   }
 }
 
-// ---- zod schemas for URL parameters ----------------------------------------------------------------
-import { z } from "zod";
+// ---- zod schemas for URL parameters (http/params.ts adds "invalid <param>: ") ------------------------
 
-/** A plain name (repository, tag, taglink, user). */
-export const nameSchema = z.string().superRefine((value, ctx) => {
-  const problem = nameProblem(value);
-  if (problem) ctx.addIssue({ code: "custom", message: problem });
-});
+function ruleSchema(problemOf: (value: string) => string | null) {
+  return z.string().superRefine((value, ctx) => {
+    const problem = problemOf(value);
+    if (problem) ctx.addIssue({ code: "custom", message: refusal(value, problem) });
+  });
+}
+
+/** A plain name (tag, taglink, user), or a repository that is only read. */
+export const nameSchema = ruleSchema(nameProblem);
+
+/** A repository that is written to or acted as (reserved route words refused too). */
+export const repositorySchema = ruleSchema(repositoryProblem);
 
 /** A flist or link name: `foo` and `foo.flist` both become `foo.flist`. */
-export const flistNameSchema = nameSchema
-  .transform((value) => (value.endsWith(FLIST_SUFFIX) ? value : value + FLIST_SUFFIX))
-  .superRefine((value, ctx) => {
-    if (value === FLIST_SUFFIX) ctx.addIssue({ code: "custom", message: "empty name" });
-    const problem = nameProblem(value);
-    if (problem) ctx.addIssue({ code: "custom", message: problem });
-  });
+export const flistNameSchema = ruleSchema(flistNameProblem).transform(withFlist);

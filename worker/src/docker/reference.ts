@@ -4,6 +4,7 @@
  * against it). The converter parses the reference fully (converter/src/oci/reference.ts, the same grammar as
  * distribution/reference) and stays the authority on what the registry is asked for.
  */
+import { dockerFlistName as flistNameOf } from "../../../common/docker-name";
 import { flistName as catalogFlistName } from "../catalog/names";
 import { HubError } from "../http/errors";
 
@@ -66,12 +67,9 @@ export function checkReference(input: string): void {
 }
 
 /**
- * The original hub's docker flist name (hub-api.md §3, `docker.py:83-84,167`), from the text as typed: `:latest`
- * added when there is no `:` at all, then `:` and `/` become `-`, then `.flist`. Must equal the converter's
- * `flistName`. The result must also pass the catalog's name rules (a clear 400 otherwise, e.g. over 255 bytes).
+ * The original hub's docker flist name (common/docker-name.ts, the converter's too), which must also pass the name
+ * rule (a clear 400 otherwise, e.g. over 255 bytes).
  */
 export function dockerFlistName(input: string): string {
-  let name = input.trim();
-  if (!name.includes(":")) name += ":latest";
-  return catalogFlistName(`${name.replaceAll(":", "-").replaceAll("/", "-")}.flist`, "image name");
+  return catalogFlistName(flistNameOf(input), "image name");
 }

@@ -10,7 +10,7 @@ export interface BigReader {
   cancel(reason: string): Promise<void>;
   /**
    * Reads and drops the rest (at most `maxBytes`, then cancels): an HTTP/1.1 connection whose request body was not
-   * read cannot carry the next request (images/multipart.ts drainReader says more).
+   * read cannot carry the next request (http/drain.ts says more).
    */
   drain(maxBytes: number): Promise<void>;
 }

@@ -1,5 +1,6 @@
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { redactSecrets } from "../../../common/redact";
 import { fail } from "./respond";
 
 /**
@@ -17,11 +18,21 @@ export class HubError extends Error {
   }
 }
 
+/** The matched route's pattern (`/token/:token`), never the path itself. */
+function routeOf(c: Context): string {
+  try {
+    return c.req.routePath || "(no route)";
+  } catch {
+    return "(no route)";
+  }
+}
+
 export const notFound: NotFoundHandler = (c) => fail(c, 404, "not found");
 
 export const onError: ErrorHandler = (err, c: Context) => {
   if (err instanceof HubError) return fail(c, err.status, err.message);
-  // Unexpected: log the error class and message only (never request headers, which carry tokens).
-  console.error(`unhandled error on ${c.req.method} ${new URL(c.req.url).pathname}: ${String(err)}`);
+  // Unexpected: log the route and the error only. Never the URL (`/token/<token>`, `?token=`) nor the headers
+  // (Authorization): a token must never reach a log.
+  console.error(`unhandled error on ${c.req.method} ${routeOf(c)}: ${redactSecrets(String(err))}`);
   return fail(c, 500, "internal error");
 };

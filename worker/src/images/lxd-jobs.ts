@@ -13,7 +13,7 @@ import { every } from "hono/combine";
 import { z } from "zod";
 import { requireActor } from "../auth/middleware";
 import { requireInternal } from "../auth/internal";
-import { FLIST_SUFFIX, flistNameSchema } from "../catalog/names";
+import { FLIST_SUFFIX, flistNameSchema, quoteName } from "../catalog/names";
 import { nowSeconds } from "../catalog/format";
 import type { Actor, AppEnv, Env } from "../env";
 import { HubError } from "../http/errors";
@@ -49,7 +49,7 @@ export async function startLxdJob(env: Env, actor: Actor, name: string): Promise
   const release = name.slice(0, -FLIST_SUFFIX.length);
   // Image path segments are stricter than flist names: refuse up front rather than fail the job later.
   for (const [what, value] of [["repository", actor.repository], ["flist name", release]] as const) {
-    if (!segmentSchema.safeParse(value).success) throw new HubError(400, `this ${what} cannot name an LXD image: ${value}`);
+    if (!segmentSchema.safeParse(value).success) throw new HubError(400, `this ${what} cannot name an LXD image: ${quoteName(value)}`);
   }
   const { blob } = await resolveFlist(env.DB, actor.repository, name);
   return createJob(env, {

@@ -7,6 +7,7 @@
  * stray bytes. The file must be the last part (it is the only part in the seed's flow).
  */
 import { bigReads } from "../http/big-reads";
+import { DRAIN_MAX, drainReader } from "../http/drain";
 import { HubError } from "../http/errors";
 
 const HEAD_MAX = 64 * 1024;
@@ -161,26 +162,6 @@ async function* fileChunks(
   if (left > 0) throw new HubError(400, "truncated multipart body");
   if (tail.length !== closing.length || indexOf(tail, closing, 0) !== 0) {
     throw new HubError(400, "the file must be the last part of the form, closed by --boundary--\\r\\n");
-  }
-}
-
-/**
- * Reads what is left of a refused request's body (at most DRAIN_MAX bytes), then lets it go. An HTTP/1.1
- * connection whose request body was not read cannot carry the next request; in local dev (wrangler/miniflare)
- * that next request hangs instead (cloudflare/miniflare#577). Larger bodies are cancelled.
- */
-export const DRAIN_MAX = 64 * 1024 * 1024;
-
-export async function drainReader(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
-  try {
-    for (let read = 0; read <= DRAIN_MAX; ) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      read += value.length;
-    }
-    await reader.cancel();
-  } catch {
-    // The client went away: nothing left to drain.
   }
 }
 

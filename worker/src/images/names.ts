@@ -3,11 +3,14 @@
  * the file types LXD/Incus pair (peers.md §1.1), and the architecture names their `osarch` parses.
  */
 import { z } from "zod";
+import { nameSchema, textProblem } from "../catalog/names";
 import { HubError } from "../http/errors";
 
-/** A path segment: no `/`, no `..`, nothing a URL or an R2 key would need to escape beyond `:`. */
-export const segmentSchema = z
-  .string()
+/**
+ * A path segment: the hub's name rule first (so a refusal names it: "contains a backslash"), then stricter: nothing
+ * a URL or an R2 key would need to escape beyond `:`.
+ */
+export const segmentSchema = nameSchema
   .regex(/^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/, "letters, digits, '.', '_', '+', '-' (64 at most)");
 /** The clients skip versions whose first 8 characters are not YYYYMMDD; the seed server requires this shape. */
 export const versionSchema = z.string().regex(/^\d{8}_\d{2}:\d{2}$/, "version must be YYYYMMDD_HH:MM");
@@ -119,7 +122,12 @@ export function numberedName(file: string, n: number): string {
 /** metadata.json override: `aliases` as an array or a comma-joined string (the seed's code splits on ","). */
 export const metadataOverrideSchema = z.object({
   os: segmentSchema.optional(),
-  release_title: z.string().max(128).optional(),
+  // Shown by `lxc image list`: the display part of the name rule (no control, bidi or separator characters).
+  release_title: z
+    .string()
+    .max(128)
+    .refine((s) => !textProblem(s), "release_title: no control, bidirectional-text or line-separator characters")
+    .optional(),
   aliases: z
     .union([z.array(z.string()), z.string()])
     .optional()

@@ -22,7 +22,6 @@ import { DEFAULT_PART_SIZE, MAX_PART_SIZE, MIN_PART_SIZE, uploadConfig } from ".
 import { FILE_TYPES, imageKey, isMeta, productKey, type ImageKey } from "./names";
 import { metadataStates, prepareImageFile, recordImageFile } from "./ingest";
 import { bodyChunks } from "./multipart";
-import { drainRefused } from "./drain";
 import { ResumableSha256 } from "./sha256";
 
 
@@ -125,7 +124,7 @@ export function imageUploadRoutes({ base, guard, target }: ImageUploadOptions): 
     return ok(c, { id, partSize, parts: partCount({ size, part_size: partSize }) }, 201);
   });
 
-  imageUploads.put(`${base}/:id/:part`, drainRefused(), guard, async (c) => {
+  imageUploads.put(`${base}/:id/:part`, guard, async (c) => {
     const row = await session(c);
     const part = Number(c.req.param("part"));
     if (!Number.isInteger(part) || part < 1 || part > partCount(row)) throw new HubError(400, "invalid part number");

@@ -17,7 +17,6 @@ import { CACHE_NAMED, serveFlist } from "../http/serve-flist";
 import type { BlobRow } from "../storage/rows";
 import { imagesConfig } from "./config";
 import { storeImageFile, storeMetadataJson, type FileInput } from "./ingest";
-import { drainRefused } from "./drain";
 import { bodyChunks, readStreamedForm } from "./multipart";
 import {
   imageKey,
@@ -77,7 +76,7 @@ images.on(["GET", "HEAD"], FILE_ROUTE, async (c) => {
 });
 
 /** docker-simplestreams-server's upload: `curl -H "Authorization: bearer $TOKEN" -F upload=@f;filename=<path> …/images/`. */
-images.post("/images", drainRefused(), requireActor(), async (c) => {
+images.post("/images", requireActor(), async (c) => {
   const form = await readStreamedForm(c.req.raw, "upload");
   try {
     if (!form.file) throw new HubError(400, "no file found in field 'upload'");
@@ -100,7 +99,8 @@ function describe(item: { product: string; version: string; name: string; ftype:
 
 images.get("/api/images", async (c) => {
   const repository = c.req.query("repository");
-  if (repository !== undefined && !segmentSchema.safeParse(repository).success) throw new HubError(400, "invalid repository");
+  const checked = repository === undefined ? undefined : segmentSchema.safeParse(repository);
+  if (checked && !checked.success) throw new HubError(400, `invalid repository: ${checked.error.issues[0]?.message ?? "bad value"}`);
   const catalog = await readCatalog(c.env.DB, repository);
   return ok(
     c,
@@ -132,9 +132,14 @@ const createVersionSchema = z.object({
   metadata: metadataOverrideSchema.optional(),
 });
 
-images.post("/api/images/versions", drainRefused(), requireActor(), async (c) => {
-  const parsed = createVersionSchema.safeParse(await c.req.json().catch(() => null));
-  if (!parsed.success) throw new HubError(400, "malformed json request");
+images.post("/api/images/versions", requireActor(), async (c) => {
+  const body: unknown = await c.req.json().catch(() => undefined);
+  if (body === undefined) throw new HubError(400, "malformed json request");
+  const parsed = createVersionSchema.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new HubError(400, `invalid request: ${issue ? `${issue.path.join(".") || "body"}: ${issue.message}` : "bad value"}`);
+  }
   const key = imageKey(parsed.data);
   const product = productKey(key);
   const existing = await getProduct(c.env.DB, product);
@@ -147,7 +152,7 @@ images.post("/api/images/versions", drainRefused(), requireActor(), async (c) =>
   return ok(c, { product, version: key.version });
 });
 
-images.put(`/api${FILE_ROUTE}`, drainRefused(), requireActor(), async (c) => {
+images.put(`/api${FILE_ROUTE}`, requireActor(), async (c) => {
   const key = keyFrom(c);
   const file = uploadFile(c.req.param("file"));
   const length = Number(c.req.header("Content-Length") ?? "NaN");

@@ -8,7 +8,7 @@
 import { Hono } from "hono";
 import { requireInternal } from "../auth/internal";
 import type { AppEnv } from "../env";
-import { flistNameSchema, nameSchema } from "../catalog/names";
+import { flistNameSchema, repositorySchema } from "../catalog/names";
 import { HubError } from "../http/errors";
 import { param } from "../http/params";
 import { ok } from "../http/respond";
@@ -17,7 +17,7 @@ import { MAX_FLIST_BYTES, publishFlist, publishInfoSchema } from "../services/pu
 export const internalPublish = new Hono<AppEnv>();
 
 internalPublish.put("/internal/publish/:repo/:name", requireInternal(), async (c) => {
-  const repository = param(c, "repo", nameSchema);
+  const repository = param(c, "repo", repositorySchema);
   const name = param(c, "name", flistNameSchema);
 
   // Refuse oversized bodies before parsing them (multipart parsing holds the parts in memory).

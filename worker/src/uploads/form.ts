@@ -4,6 +4,7 @@
  */
 import type { Context } from "hono";
 import type { AppEnv } from "../env";
+import { drainReader } from "../http/drain";
 import { HubError } from "../http/errors";
 import { uploadConfig } from "../jobs/config";
 
@@ -19,8 +20,9 @@ export function contentLength(c: Context): number {
 
 /**
  * Parses the multipart form within the cap: `formData()` holds the parts in memory, so large archives must use
- * the streamed routes. A declared Content-Length over the cap is refused before reading; a body without one
- * (chunked) is counted while it is read and refused as soon as it passes the cap.
+ * the streamed routes. A declared Content-Length over the cap is refused before reading (the app's drainRefused
+ * reads the body before the 413 goes out); a body without one (chunked) is counted while it is read and refused
+ * once it passes the cap, after the rest of it was drained here, so the client sees the 413 (http/drain.ts).
  */
 export async function readForm(c: Context<AppEnv>): Promise<FormData> {
   const cap = uploadConfig.formMaxBytes(c.env);
@@ -30,22 +32,25 @@ export async function readForm(c: Context<AppEnv>): Promise<FormData> {
   const type = c.req.header("Content-Type") ?? "";
   const body = c.req.raw.body;
   if (!type.toLowerCase().startsWith("multipart/form-data") || !body) throw new HubError(400, "no file found");
+  const reader = body.getReader();
   let seen = 0;
   let overflow = false;
-  const counted = body.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        seen += chunk.byteLength;
-        if (seen > cap) {
-          overflow = true;
-          controller.error(new Error("body over the cap"));
-        } else controller.enqueue(chunk);
-      },
-    }),
-  );
+  // Pulled by formData() one chunk at a time; its cancel is not passed on, so what it leaves unread is drained.
+  const counted = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { done, value } = await reader.read();
+      if (done) return controller.close();
+      seen += value.byteLength;
+      if (seen > cap) {
+        overflow = true;
+        controller.error(new Error("body over the cap"));
+      } else controller.enqueue(value);
+    },
+  });
   try {
     return await new Response(counted, { headers: { "Content-Type": type } }).formData();
   } catch {
+    await drainReader(reader);
     if (overflow) throw tooLarge();
     throw new HubError(400, "malformed multipart body");
   }

@@ -3,7 +3,7 @@
  * checked in the original's order with its messages. Each source must resolve (links followed) to a flist and is
  * pinned to the bytes it has now, so the merge reads exactly what was asked for even if a name moves meanwhile.
  */
-import { FLIST_SUFFIX, nameProblem, stripFlist } from "../catalog/names";
+import { checkName, flistName } from "../catalog/names";
 import { HubError } from "../http/errors";
 import { followChain } from "../storage/catalog-reads";
 
@@ -37,24 +37,23 @@ export async function resolveSources(db: D1Database, sources: unknown[]): Promis
     if (typeof source !== "string" || !source.includes("/")) throw new HubError(400, "malformed source filename");
     // The original looked at the first two segments only.
     const [repository = "", rawName = ""] = source.split("/");
-    const name = stripFlist(rawName) + FLIST_SUFFIX;
-    const shown = `${repository}/${name}`;
-    const valid = !nameProblem(repository) && !nameProblem(rawName) && name !== FLIST_SUFFIX;
-    const chain = valid ? await followChain(db, repository, name) : null;
-    if (!chain?.blob) throw new HubError(404, `${shown} does not exists`);
-    out.push({ repository, name, sha256: chain.blob.sha256 });
+    out.push(await resolveSource(db, repository, rawName));
   }
   return out;
 }
 
-/** The target from the URL: present, no `/`, a valid name; `.flist` appended. */
+/** One source `repository/rawName`, resolved to the flist it names now; a name the rule refuses is a 400. */
+export async function resolveSource(db: D1Database, repository: string, rawName: string): Promise<MergeSource> {
+  checkName(repository, "source repository");
+  const name = flistName(rawName, "source name");
+  const chain = await followChain(db, repository, name);
+  if (!chain?.blob) throw new HubError(404, `${repository}/${name} does not exists`);
+  return { repository, name, sha256: chain.blob.sha256 };
+}
+
+/** The target (from the URL or the website's form): present, no `/` (the original's message), a valid flist name. */
 export function mergeTarget(target: string | undefined): string {
   if (!target) throw new HubError(400, "missing build (target) name");
   if (target.includes("/")) throw new HubError(400, "build name not allowed");
-  const problem = nameProblem(target);
-  if (problem) throw new HubError(400, `invalid target: ${problem}`);
-  const name = target.endsWith(FLIST_SUFFIX) ? target : target + FLIST_SUFFIX;
-  const full = nameProblem(name);
-  if (name === FLIST_SUFFIX || full) throw new HubError(400, `invalid target: ${full ?? "empty name"}`);
-  return name;
+  return flistName(target, "target");
 }

@@ -5,6 +5,7 @@
  */
 import { flistName } from "../catalog/names";
 import { HubError } from "../http/errors";
+import { headerText } from "../http/header-text";
 
 export const ARCHIVE_SUFFIX = ".tar.gz";
 export const FLIST_UPLOAD_SUFFIX = ".flist";
@@ -32,12 +33,13 @@ function basename(path: string): string {
 
 /**
  * The stored name of an upload: `kind` "tar" strips `.tar.gz`, "flist" keeps the name as is (`x.flist`).
- * `originalName` is the `X-Original-Name` header, when present.
+ * `originalName` is the `X-Original-Name` header as received, when present (UTF-8 bytes are read as UTF-8). Only
+ * `/` splits it: a backslash stays in the name, which the name rule then refuses.
  */
 export function uploadTargetName(kind: "tar" | "flist", filename: string, originalName: string | undefined): string {
-  let base = originalName ? basename(originalName) : secureFilename(filename);
+  const original = headerText(originalName);
+  let base = original ? basename(original) : secureFilename(filename);
   if (kind === "tar" && base.endsWith(ARCHIVE_SUFFIX)) base = base.slice(0, -ARCHIVE_SUFFIX.length);
-  if (!base) throw new HubError(400, "invalid name: empty name");
   return flistName(base, "name");
 }
 

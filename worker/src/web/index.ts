@@ -8,7 +8,7 @@
  */
 import { Hono, type MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env";
-import { flistNameSchema, nameSchema } from "../catalog/names";
+import { RESERVED_REPOSITORY_NAMES, flistNameSchema, nameSchema } from "../catalog/names";
 import { HubError } from "../http/errors";
 import { param } from "../http/params";
 import { accountRoutes } from "./account/routes";
@@ -22,7 +22,6 @@ import { restoreAction } from "./pages/restore";
 import { tagPage } from "./pages/tag";
 import { publishRoutes } from "./publish/actions";
 import { lxdAction } from "./publish/lxd";
-import { RESERVED_PAGES } from "./reserved";
 import { searchJson, searchPage } from "./search/page";
 import { applyPageHeaders, isHtml } from "./security";
 import { requireSession } from "./session";
@@ -66,7 +65,7 @@ web.get("/", homePage);
 const FLIST_PAGE = "/:repo/:page{.+\\.flist\\.html}";
 const flistOfPage = (page: string) => {
   const parsed = flistNameSchema.safeParse(page.slice(0, -".html".length));
-  if (!parsed.success) throw new HubError(404, "source not found");
+  if (!parsed.success) throw new HubError(400, `invalid page: ${parsed.error.issues[0]?.message ?? "bad name"}`);
   return parsed.data;
 };
 
@@ -83,7 +82,7 @@ web.post(`${FLIST_PAGE}/lxd`, requireSession(), requireCsrf(), (c) =>
 web.get("/:repo/:file{.+\\.md}", (c) => {
   const repo = param(c, "repo", nameSchema);
   const parsed = flistNameSchema.safeParse(c.req.param("file").slice(0, -".md".length));
-  if (!parsed.success) throw new HubError(404, "source not found");
+  if (!parsed.success) throw new HubError(400, `invalid file: ${parsed.error.issues[0]?.message ?? "bad name"}`);
   return c.redirect(urls.flist(repo, parsed.data), 301);
 });
 
@@ -92,6 +91,6 @@ web.get("/:repo/tags/:tag", (c) => tagPage(c, param(c, "repo", nameSchema), para
 web.get("/:repo", (c) => {
   const repo = c.req.param("repo");
   // Page names and API prefixes are never repository pages (their own routes answered already, or 404).
-  if (RESERVED_PAGES.has(repo)) throw new HubError(404, "not found");
+  if (RESERVED_REPOSITORY_NAMES.has(repo)) throw new HubError(404, "not found");
   return repositoryPage(c, param(c, "repo", nameSchema));
 });

@@ -19,6 +19,7 @@ import { z } from "zod";
 import { cookieKey, randomToken } from "../auth/cookie-keys";
 import { listRepositoriesOf } from "../auth/store";
 import { sessionMaxAge } from "../auth/web-config";
+import { repositoryProblem } from "../catalog/names";
 import type { AppEnv } from "../env";
 
 export const SESSION_COOKIE = "hub_session";
@@ -63,6 +64,8 @@ async function readSession(c: Context<AppEnv>): Promise<Session | null> {
     // Expired, tampered, signed with another seed or malformed: simply not signed in.
     return null;
   }
+  // The website acts as this user: one the repository rule refuses (a session older than the rule) is signed out.
+  if (repositoryProblem(claims.sub)) return null;
   // One round trip: the user's "not before" (revoke-all also ends website sessions) and memberships.
   const [notBefore, memberships] = await c.env.DB.batch<{ not_before?: number; repository?: string }>([
     c.env.DB.prepare(`SELECT not_before FROM auth_not_before WHERE user = ?1`).bind(claims.sub),
@@ -72,7 +75,7 @@ async function readSession(c: Context<AppEnv>): Promise<Session | null> {
   if (typeof nb === "number" && claims.iat <= nb) return null;
   const member = (memberships?.results ?? [])
     .map((r) => r.repository)
-    .filter((r): r is string => !!r && r !== claims.sub);
+    .filter((r): r is string => !!r && r !== claims.sub && !repositoryProblem(r));
   const repositories = [claims.sub, ...member];
   // A membership removed after sign-in takes effect at once: fall back to acting as oneself.
   const repository = repositories.includes(claims.repo) ? claims.repo : claims.sub;

@@ -4,7 +4,7 @@ import type { AppEnv } from "../../env";
 import { repositoriesList } from "../../services/catalog-read";
 import { renderPage } from "../layout";
 import { repositoryCounts } from "../queries";
-import { RESERVED_PAGES } from "../reserved";
+import { RESERVED_REPOSITORY_NAMES } from "../../catalog/names";
 import { exactTime, isoTime, plural, relativeTime, urls } from "../format";
 import { SortHeader } from "../sortable";
 
@@ -34,7 +34,7 @@ function RepositoryTable({ rows, caption }: { rows: Row[]; caption: string }) {
           {rows.map((r) => (
             <tr data-filter={r.name}>
               <td class="name" data-value={r.name}>
-                {RESERVED_PAGES.has(r.name) ? (
+                {RESERVED_REPOSITORY_NAMES.has(r.name) ? (
                   // Like the original, a repository named after a page cannot be browsed at /<name>.
                   <a href={`/api/flist/${encodeURIComponent(r.name)}`}>{r.name}</a>
                 ) : (

@@ -13,15 +13,14 @@ import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { every } from "hono/combine";
 import { z } from "zod";
 import type { Actor, AppEnv } from "../../env";
-import { FLIST_SUFFIX, nameProblem, stripFlist } from "../../catalog/names";
 import { HubError } from "../../http/errors";
 import { uploadConfig } from "../../jobs/config";
 import { jobUrls } from "../../jobs/read";
 import { getJob, type JobRow } from "../../jobs/store";
 import { startDockerJob } from "../../docker/service";
-import { followChain } from "../../storage/catalog-reads";
 import { MAX_FLIST_BYTES } from "../../services/publish";
 import { startJob } from "../../uploads/jobs";
+import { type MergeSource, mergeTarget, resolveSource } from "../../uploads/merge";
 import { ARCHIVE_SUFFIX, FLIST_UPLOAD_SUFFIX, uploadTargetName } from "../../uploads/naming";
 import { resumableRoutes } from "../../uploads/resumable";
 import { requireCsrf } from "../csrf";
@@ -142,19 +141,13 @@ publishRoutes.post("/merge", ...actionGuard, async (c) => {
   const body = await jsonBody(c, mergeSchema);
   // Same rules as POST /api/flist/me/merge/<target>: each source must resolve to a flist now (it is pinned to
   // these bytes), and the target is a plain name.
-  const sources: { repository: string; name: string; sha256: string }[] = [];
+  const sources: MergeSource[] = [];
   for (const source of body.sources) {
     const [repository = "", rawName = "", extra] = source.split("/");
-    const name = stripFlist(rawName) + FLIST_SUFFIX;
-    const valid = extra === undefined && !nameProblem(repository) && !nameProblem(rawName) && name !== FLIST_SUFFIX;
-    const chain = valid ? await followChain(c.env.DB, repository, name) : null;
-    if (!chain?.blob) throw new HubError(404, `${repository}/${name} does not exists`);
-    sources.push({ repository, name, sha256: chain.blob.sha256 });
+    if (extra !== undefined) throw new HubError(400, "malformed source filename: expected <repository>/<name>");
+    sources.push(await resolveSource(c.env.DB, repository, rawName));
   }
-  if (body.name.includes("/")) throw new HubError(400, "build name not allowed");
-  const target = body.name.endsWith(FLIST_SUFFIX) ? body.name : body.name + FLIST_SUFFIX;
-  const problem = nameProblem(target);
-  if (problem || target === FLIST_SUFFIX) throw new HubError(400, `invalid target: ${problem ?? "empty name"}`);
+  const target = mergeTarget(body.name);
   const job = await startJob(c.env, actor(c), { kind: "merge", name: target, params: { sources } });
   return started(c, job);
 });

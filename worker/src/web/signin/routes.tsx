@@ -17,6 +17,7 @@ import { safeEqual } from "../../auth/cookie-keys";
 import { createToken } from "../../auth/registry";
 import { verifyToken } from "../../auth/tokens";
 import { hubOrigin, tfconnectUrl } from "../../auth/web-config";
+import { repositoryProblem } from "../../catalog/names";
 import type { AppEnv } from "../../env";
 import { page } from "./page";
 import { endSession, loadSession, safeNext, startSession } from "../session";
@@ -50,7 +51,7 @@ function isLoopback(url: string): boolean {
  */
 export function localSigninUser(c: Context<AppEnv>): string | null {
   const user = (c.env.HUB_LOCAL_SIGNIN_USER ?? "").trim();
-  if (!user || !doubleNameSchema.safeParse(user).success) return null;
+  if (!user || !doubleNameSchema.safeParse(user).success || repositoryProblem(user)) return null;
   if (!isLoopback(c.req.url) || !isLoopback(hubOrigin(c))) return null;
   return user;
 }

@@ -17,6 +17,7 @@ import { ed25519 } from "@noble/curves/ed25519.js";
 import nacl from "tweetnacl";
 import { z } from "zod";
 import { safeEqual } from "../../auth/cookie-keys";
+import { refusal, repositoryProblem } from "../../catalog/names";
 
 export class SigninError extends Error {
   constructor(
@@ -169,6 +170,9 @@ export async function verifySignedAttempt(opts: VerifyOptions): Promise<Verified
   const name = doubleNameSchema.safeParse(outer.data.doubleName);
   if (!name.success) throw new SigninError(400, "The answer of ThreeFold Connect names no valid user, denied.");
   const user = name.data;
+  // The user becomes a repository of this hub (the website acts as it): the repository rule applies.
+  const problem = repositoryProblem(user);
+  if (problem) throw new SigninError(400, `This hub cannot have a repository for this user: ${refusal(user, problem)}. Denied.`);
 
   const userKey = await fetchUserKey(opts.loginUrl, user, fetcher);
   const signedBytes = base64ToBytes(outer.data.signedAttempt);
