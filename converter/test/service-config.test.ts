@@ -24,7 +24,7 @@ describe("loadConfig", () => {
       threads: undefined,
     });
     expect(config.caps).toEqual({});
-    expect(config.testInputDelayMs).toBeUndefined();
+    expect(config.testInputBytesPerSecond).toBeUndefined();
     expect(
       loadConfig({
         ...valid,
@@ -35,13 +35,13 @@ describe("loadConfig", () => {
         CONVERTER_MAX_DEPTH: "32",
         CONVERTER_MAX_NAME_BYTES: "100",
         CONVERTER_MAX_PATH_BYTES: "1024",
-        CONVERTER_TEST_INPUT_DELAY_MS: "700",
+        CONVERTER_TEST_INPUT_BYTES_PER_SECOND: "400000",
       }),
     ).toMatchObject({
       port: 9000,
       concurrency: 4,
       caps: { maxExpandedBytes: 1048576, maxEntries: 10, maxDepth: 32, maxNameBytes: 100, maxPathBytes: 1024 },
-      testInputDelayMs: 700,
+      testInputBytesPerSecond: 400000,
     });
     expect(() => loadConfig({ ...valid, CONVERTER_MAX_DEPTH: "0" })).toThrow(/CONVERTER_MAX_DEPTH must be a positive integer/);
   });

@@ -33,10 +33,10 @@ export interface ConverterConfig {
    */
   caps: Partial<IngestCaps>;
   /**
-   * Test knob (`CONVERTER_TEST_INPUT_DELAY_MS`, never set in production): pause this long after each piece of a job's
-   * input is read, to prove that a converter slower than the hub still gets every byte.
+   * Test knob (`CONVERTER_TEST_INPUT_BYTES_PER_SECOND`, never set in production): read a tar job's input no faster
+   * than this, to prove that a converter slower than the hub still gets every byte.
    */
-  testInputDelayMs: number | undefined;
+  testInputBytesPerSecond: number | undefined;
   /**
    * docker jobs: registries allowed/denied, Docker Hub mirror, plain-HTTP registries (`HUB_REGISTRY_ALLOW`,
    * `HUB_REGISTRY_DENY`, `HUB_DOCKERHUB_MIRROR`, `HUB_INSECURE_REGISTRIES`; converter/src/oci/policy.ts).
@@ -99,7 +99,7 @@ const schema = z.object({
   CONVERTER_MAX_DEPTH: positiveInt("CONVERTER_MAX_DEPTH").optional(),
   CONVERTER_MAX_NAME_BYTES: positiveInt("CONVERTER_MAX_NAME_BYTES").optional(),
   CONVERTER_MAX_PATH_BYTES: positiveInt("CONVERTER_MAX_PATH_BYTES").optional(),
-  CONVERTER_TEST_INPUT_DELAY_MS: positiveInt("CONVERTER_TEST_INPUT_DELAY_MS").optional(),
+  CONVERTER_TEST_INPUT_BYTES_PER_SECOND: positiveInt("CONVERTER_TEST_INPUT_BYTES_PER_SECOND").optional(),
 });
 
 export class ConfigError extends Error {
@@ -141,7 +141,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ConverterConfi
       maxNameBytes: v.CONVERTER_MAX_NAME_BYTES,
       maxPathBytes: v.CONVERTER_MAX_PATH_BYTES,
     }),
-    testInputDelayMs: v.CONVERTER_TEST_INPUT_DELAY_MS,
+    testInputBytesPerSecond: v.CONVERTER_TEST_INPUT_BYTES_PER_SECOND,
     registryPolicy,
   };
 }

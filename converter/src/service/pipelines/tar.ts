@@ -68,10 +68,10 @@ export async function runTar(ctx: JobContext, spec: TarJob): Promise<void> {
   ctx.signal.addEventListener("abort", abort, { once: true });
 
   const progress = new BuildProgress(ctx.events, input.size);
-  const delay = ctx.config.testInputDelayMs;
+  const rate = ctx.config.testInputBytesPerSecond;
   let result;
   try {
-    result = await ingestArchive(delay !== undefined ? paced(input.body, delay) : input.body, {
+    result = await ingestArchive(rate !== undefined ? paced(input.body, rate) : input.body, {
       store,
       backend: ctx.config.backend,
       ...(ctx.config.threads !== undefined ? { threads: ctx.config.threads } : {}),
