@@ -7,9 +7,10 @@
  *     $HUB_CHUNK_STORE (default: a file store in `<state>/chunks`), flists naming the public backend $HUB_BACKEND
  *     (default: wrangler.toml's); a file store is served by an embedded 0-db server on $HUB_BACKEND (in this
  *     process; the converter writes through it), so real clients (nodes, zflist) read those chunks (docs/zdb.md);
- *  4. `wrangler dev` on 127.0.0.1:$HUB_PORT (default 8787) with local D1/R2/Queues, state under `.wrangler/state`
- *     (or $HUB_PERSIST_DIR), pointed at the converter; its cron (the job lease sweep) fired every minute, since
- *     wrangler dev does not run crons;
+ *  4. `wrangler dev` on a private port with local D1/R2/Queues, state under `.wrangler/state` (or $HUB_PERSIST_DIR),
+ *     pointed at the converter, and in front of it on 127.0.0.1:$HUB_PORT (default 8787) the local front
+ *     (scripts/lib/front.ts: what Cloudflare's edge does in production, keeping slow downloads whole); its cron
+ *     (the job lease sweep) fired every minute, since wrangler dev does not run crons;
  *  5. once the Worker answers HTTP: one line per service, the URL on a line of its own, then a ready API token for
  *     the user $HUB_LOCAL_USER (default `local`) on the last line;
  *  6. Ctrl-C / SIGTERM stop everything (also when a service dies, or when the `npm` process is killed).
@@ -23,7 +24,8 @@ import { startChunkServer } from "./lib/chunk-server.ts";
 import { ROOT, ensureDevVars, wranglerVar } from "./lib/devvars.ts";
 import { LOCAL_WORKER_VARS } from "./lib/local-vars.ts";
 import { applyMigrations } from "./lib/migrations.ts";
-import { type Child, WRANGLER, converterCommand, portIsFree, startChild, waitForHttp, wranglerEnv } from "./lib/processes.ts";
+import { type Front, startFront } from "./lib/front.ts";
+import { type Child, WRANGLER, converterCommand, freePort, portIsFree, startChild, waitForHttp, wranglerEnv } from "./lib/processes.ts";
 
 const HOST = "127.0.0.1";
 const READY_TIMEOUT_MS = 180_000;
@@ -121,12 +123,13 @@ async function main(): Promise<void> {
   await applyMigrations(persistDir, (line) => console.error(`[migrations] ${line}`)).catch((err: Error) => fail(err.message));
 
   const children: Child[] = [];
+  let front: Front | undefined;
   let stopping = false;
   const stop = (reason: string, code = 0) => {
     if (stopping) return;
     stopping = true;
     console.error(`npm start: ${reason}, stopping`);
-    void Promise.all([...children.map((c) => c.stop("SIGTERM", 10_000)), chunkServer?.close()]).then(() => process.exit(code));
+    void Promise.all([front?.close(), ...children.map((c) => c.stop("SIGTERM", 10_000)), chunkServer?.close()]).then(() => process.exit(code));
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
@@ -157,13 +160,14 @@ async function main(): Promise<void> {
   // Own process group, so that stopping takes wrangler's workerd children down with it. The secrets come from
   // .dev.vars; the converter's address and the backend as --var (they are not secrets).
   const persist = persistDir ? ["--persist-to", persistDir] : [];
+  const workerPort = await freePort(HOST);
   const dev = startChild(
     WRANGLER,
     [
       "dev",
       "--local",
       "--ip", HOST,
-      "--port", String(port),
+      "--port", String(workerPort),
       "--var", `HUB_CONVERTER_URL:${converterUrl}`,
       "--var", `HUB_BACKEND:${backend}`,
       // The website's one-click sign-in, offered only on a loopback hub (the real ThreeFold Connect cannot send
@@ -181,7 +185,8 @@ async function main(): Promise<void> {
   try {
     await waitForHttp(`${converterUrl}/health`, converter, "the converter", 60_000, true);
     // Any HTTP answer means the Worker is up; the path does not matter.
-    await waitForHttp(`${url}/api/flist/me`, dev, "wrangler dev", READY_TIMEOUT_MS);
+    await waitForHttp(`http://${HOST}:${workerPort}/api/flist/me`, dev, "wrangler dev", READY_TIMEOUT_MS);
+    front = await startFront({ host: HOST, port, upstreamPort: workerPort, log: (line) => console.error(`[front] ${line}`) });
   } catch (err) {
     if (!stopping) stop((err as Error).message, 1);
     return;
@@ -206,7 +211,7 @@ async function main(): Promise<void> {
     console.log(`chunk store  ${redactUrl(chunkStore)} (public backend in flists: ${backend})`);
   }
   console.log(`converter    listening on ${converterUrl}`);
-  console.log(`worker       listening on ${url} (wrangler dev, state in ${shown(stateDir)})`);
+  console.log(`worker       listening on ${url} (wrangler dev on ${HOST}:${workerPort} behind the local front, state in ${shown(stateDir)})`);
   console.log("");
   console.log("zos-hub is running at:");
   console.log(url);

@@ -217,7 +217,7 @@ describe("zhub flist create", () => {
     const out = path.join(work, "evil.flist");
     const run = await zhub("create", "--store", redis.url, archive, out);
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain("../../etc/cron.d/evil: '..' path components are not allowed [rule: dot-dot]");
+    expect(run.stderr).toContain(`"../../etc/cron.d/evil": '..' path components are not allowed [rule: dot-dot]`);
     expect(fs.existsSync(out)).toBe(false);
     expect(fs.readdirSync(work).filter((f) => f.startsWith("evil.flist"))).toEqual([]);
   });

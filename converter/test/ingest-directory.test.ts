@@ -85,6 +85,18 @@ describe("ingestDirectory", () => {
     expect((capped as IngestError).rule).toBe("entry-count-cap");
     const fine = await ingestDirectory(many, { store, caps: { maxEntries: 12 } });
     expect(fine.stats.regular).toBe(12);
+
+    // The tree-shape limits apply to a walked directory as to an archive.
+    const deep = path.join(work, "deep");
+    fs.mkdirSync(path.join(deep, "a", "b", "c", "d"), { recursive: true });
+    fs.writeFileSync(path.join(deep, "a", "b", "c", "d", "long-name.txt"), "x");
+    const tooDeep = await ingestDirectory(deep, { store, caps: { maxDepth: 4 } }).catch((e: unknown) => e);
+    expect(tooDeep).toMatchObject({ rule: "too-deep", entry: "a/b/c/d/long-name.txt" });
+    const tooLong = await ingestDirectory(deep, { store, caps: { maxNameBytes: 12 } }).catch((e: unknown) => e);
+    expect(tooLong).toMatchObject({ rule: "name-too-long", entry: "a/b/c/d/long-name.txt" });
+    const tooWide = await ingestDirectory(deep, { store, caps: { maxPathBytes: 20 } }).catch((e: unknown) => e);
+    expect(tooWide).toMatchObject({ rule: "path-too-long", entry: "a/b/c/d/long-name.txt" });
+    expect((await ingestDirectory(deep, { store, caps: { maxDepth: 5, maxNameBytes: 13, maxPathBytes: 21 } })).stats.regular).toBe(1);
   });
 
   it("keeps sockets as specials of type socket", async () => {

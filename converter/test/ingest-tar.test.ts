@@ -9,7 +9,7 @@ import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import type { DirNode, FlistNode } from "../src/flist/model.ts";
 import { NO_OWNER_NAMES, hostOwnerNames, type OwnerNames } from "../src/ingest/owners.ts";
-import { type IngestCaps, IngestError, type IngestRule } from "../src/ingest/rules.ts";
+import { type IngestCaps, IngestError, type IngestRule, quoteName } from "../src/ingest/rules.ts";
 import { type ArchiveEntry, ArchiveReader } from "../src/ingest/tar.ts";
 import { TreeBuilder } from "../src/ingest/tree.ts";
 import { type Member, makeTar, makeTarGz, rawHeader } from "./ingest-archives.ts";
@@ -213,7 +213,7 @@ describe("hostile archives fail with the entry and the rule", () => {
     const corrupt = Buffer.from(tarball);
     const second = 512 + 5120; // header of b.txt
     corrupt[second + 10] = 0x41;
-    await expectRule(corrupt, "bad-checksum", "the member after 'a.txt'");
+    await expectRule(corrupt, "bad-checksum", 'the member after "a.txt"');
   });
 
   it("data that is not a tar, a tar.gz, or valid gzip", async () => {
@@ -235,6 +235,57 @@ describe("hostile archives fail with the entry and the rule", () => {
     const many = await makeTarGz(Array.from({ length: 50 }, (_, i) => ({ name: `f${i}`, data: "" })));
     await expectRule(many, "entry-count-cap", "f20", { maxEntries: 20 });
     await expect(readTree(many, { caps: { maxEntries: 50 } })).resolves.toBeDefined();
+  });
+
+  it("limits on depth, name length, path length and symlink targets, each configurable", async () => {
+    const deep = Array.from({ length: 10_000 }, () => "a").join("/");
+    const tooDeep = await expectRule(makeTar([{ name: deep, data: "x" }]), "too-deep", deep);
+    expect(tooDeep.message).toMatch(/^"a\/a\/a.*….*a\/a" \(19999 bytes\): path has 10000 components, more than the 256 allowed \[rule: too-deep\]$/);
+    expect(tooDeep.message.length).toBeLessThan(200);
+    await expectRule(makeTar([{ name: Array.from({ length: 8 }, () => "d").join("/"), data: "x" }]), "too-deep", undefined, { maxDepth: 7 });
+    await expect(readTree(await makeTar([{ name: "d/d/d/d/d/d/d", data: "x" }]), { caps: { maxDepth: 7 } })).resolves.toBeDefined();
+
+    const longName = "n".repeat(4096);
+    const tooLong = await expectRule(makeTar([{ name: `dir/${longName}`, data: "x" }]), "name-too-long", `dir/${longName}`);
+    expect(tooLong.message).toBe(`"dir/${"n".repeat(36)}…${"n".repeat(40)}" (4100 bytes): a component has 4096 bytes, more than the 255 allowed [rule: name-too-long]`);
+    await expectRule(makeTar([{ name: "n".repeat(256), data: "x" }]), "name-too-long");
+    await expect(readTree(await makeTar([{ name: "n".repeat(255), data: "x" }]))).resolves.toBeDefined();
+    await expectRule(makeTar([{ name: "abcdefghijk", data: "x" }]), "name-too-long", undefined, { maxNameBytes: 10 });
+
+    // 20 components of 250 bytes: each name and the depth are fine, the path (5019 bytes) is not.
+    const wide = Array.from({ length: 20 }, (_, i) => String(i).padEnd(250, "w")).join("/");
+    await expectRule(makeTar([{ name: wide, data: "x" }]), "path-too-long", wide);
+    await expectRule(makeTar([{ name: "abc/def", data: "x" }]), "path-too-long", undefined, { maxPathBytes: 6 });
+    await expect(readTree(await makeTar([{ name: "abc/def", data: "x" }]), { caps: { maxPathBytes: 7 } })).resolves.toBeDefined();
+    await expectRule(makeTar([{ name: "l", type: "symlink", linkname: "t".repeat(4096) }]), "path-too-long", "l");
+    await expectRule(makeTar([{ name: "hl", type: "link", linkname: deep }]), "too-deep", "hl");
+  });
+
+  it("refuses an entry as it arrives: the rest of the archive is never read", async () => {
+    const bad = await makeTar([{ name: `${"n".repeat(300)}`, data: "x" }]);
+    let pulled = 0;
+    // An endless source after the offending member: a reader that waited for the end would never finish.
+    async function* endless(): AsyncGenerator<Buffer> {
+      pulled++;
+      yield bad.subarray(0, bad.length - 1024);
+      for (;;) {
+        pulled++;
+        yield Buffer.alloc(64 * 1024);
+      }
+    }
+    const reader = new ArchiveReader(endless(), { owners: NO_OWNER_NAMES });
+    const error = await (async () => {
+      for await (const _ of reader.entries()) void _;
+    })().catch((err: unknown) => reader.explain(err));
+    expect(error).toMatchObject({ rule: "name-too-long" });
+    expect(pulled).toBeLessThan(5);
+  });
+
+  it("quotes names in messages: control characters and quotes cannot break the line", async () => {
+    const e = await expectRule(makeTar([{ name: '../a\nb"c', data: "x" }]), "dot-dot");
+    expect(e.message).toBe(`"../a\\nb\\"c": '..' path components are not allowed [rule: dot-dot]`);
+    expect(quoteName("x".repeat(81))).toBe(JSON.stringify("x".repeat(81)));
+    expect(quoteName("é".repeat(100))).toBe(`"${"é".repeat(40)}…${"é".repeat(40)}" (200 bytes)`);
   });
 
   it("names that are not UTF-8, and unsupported member types", async () => {

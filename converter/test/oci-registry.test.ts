@@ -441,6 +441,8 @@ describe("layer encodings and hostile layers", () => {
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(IngestError);
-    expect(err).toMatchObject({ rule: "dot-dot", entry: `layer 2 (${(pushed.layers[1] as { digest: string }).digest}): ../../etc/cron.d/evil` });
+    const layer = `layer 2 (${(pushed.layers[1] as { digest: string }).digest})`;
+    expect(err).toMatchObject({ rule: "dot-dot", entry: "../../etc/cron.d/evil", layer });
+    expect((err as Error).message).toBe(`${layer}: "../../etc/cron.d/evil": '..' path components are not allowed [rule: dot-dot]`);
   });
 });

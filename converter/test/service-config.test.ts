@@ -23,11 +23,27 @@ describe("loadConfig", () => {
       queueLimit: 64,
       threads: undefined,
     });
-    expect(loadConfig({ ...valid, CONVERTER_PORT: "9000", CONVERTER_CONCURRENCY: "4", CONVERTER_MAX_EXPANDED_BYTES: "1048576" })).toMatchObject({
+    expect(config.caps).toEqual({});
+    expect(config.testInputBytesPerSecond).toBeUndefined();
+    expect(
+      loadConfig({
+        ...valid,
+        CONVERTER_PORT: "9000",
+        CONVERTER_CONCURRENCY: "4",
+        CONVERTER_MAX_EXPANDED_BYTES: "1048576",
+        CONVERTER_MAX_ENTRIES: "10",
+        CONVERTER_MAX_DEPTH: "32",
+        CONVERTER_MAX_NAME_BYTES: "100",
+        CONVERTER_MAX_PATH_BYTES: "1024",
+        CONVERTER_TEST_INPUT_BYTES_PER_SECOND: "400000",
+      }),
+    ).toMatchObject({
       port: 9000,
       concurrency: 4,
-      maxExpandedBytes: 1048576,
+      caps: { maxExpandedBytes: 1048576, maxEntries: 10, maxDepth: 32, maxNameBytes: 100, maxPathBytes: 1024 },
+      testInputBytesPerSecond: 400000,
     });
+    expect(() => loadConfig({ ...valid, CONVERTER_MAX_DEPTH: "0" })).toThrow(/CONVERTER_MAX_DEPTH must be a positive integer/);
   });
 
   it("lists every problem at once, without echoing secrets", () => {

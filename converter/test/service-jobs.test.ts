@@ -142,6 +142,28 @@ describe("tar jobs", () => {
     expect(rig.peer.publishes.get(spec.id)).toBeUndefined();
   });
 
+  it("fails a 10,000-deep path or a 4,096-byte name once, with a bounded message that quotes the name", async () => {
+    const deep = Array.from({ length: 10_000 }, () => "a").join("/");
+    const cases = [
+      { member: deep, reason: /^invalid archive: "a\/a\/.*….*\/a" \(19999 bytes\): path has 10000 components, more than the 256 allowed \[rule: too-deep\]$/ },
+      { member: `x${"n".repeat(4095)}`, reason: /^invalid archive: "xnnn.*…n+" \(4096 bytes\): a component has 4096 bytes, more than the 255 allowed \[rule: name-too-long\]$/ },
+    ];
+    for (const { member, reason } of cases) {
+      const file = await makeTarGz(path.join(rig.work, "hostile-tree.tar.gz"), [{ name: "ok.txt", body: "fine" }, { name: member, body: "x" }]);
+      const spec = tarJob(file, { name: "tree.flist" });
+      const started = Date.now();
+      expect((await rig.submit(spec)).status).toBe(202);
+      const outcome = await rig.peer.outcome(spec.id);
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(outcome).toMatchObject({ kind: "fail", fail: { attempt: 1 } });
+      if (outcome.kind !== "fail") return;
+      expect(outcome.fail.message).toMatch(reason);
+      expect(outcome.fail.message.length).toBeLessThan(300);
+      expect(outcome.fail.status).toBeUndefined(); // 422: the input's fault
+      expect(rig.peer.fails.get(spec.id)).toHaveLength(1);
+    }
+  });
+
   it("fails a truncated archive", async () => {
     const whole = fs.readFileSync(path.join(FIXTURES, "tree-main.tar.gz"));
     const file = path.join(rig.work, "truncated.tar.gz");

@@ -9,7 +9,8 @@
  *   wrangler dev (local D1/R2/Queues in its own --persist-to directory, migrations applied first), with
  *   HUB_CONVERTER_URL pointing at the converter and the test's own seed and internal secret (an --env-file, so
  *   the developer's .dev.vars is never read or touched), running the Worker bundled once at start (edits to the
- *   sources during a run do not restart it)
+ *   sources during a run do not restart it), on a private port behind the local front (scripts/lib/front.ts, as
+ *   `npm start` runs it): `hubUrl` is the front's
  *
  * `startStack()` in a `beforeAll`, `stack.stop()` in the `afterAll`. Fault tests get stopConverter()/
  * startConverter() (same port, so the Worker keeps reaching it) and stopStore()/startStore() (same port; Redis
@@ -29,6 +30,7 @@ import { type ChunkStore, openStore } from "../../converter/src/store/index.ts";
 import { signToken } from "../../worker/src/auth/tokens.ts";
 import { applyMigrations } from "../../scripts/lib/migrations.ts";
 import { waitForHttps } from "./tls.ts";
+import { type Front, startFront } from "../../scripts/lib/front.ts";
 import { type Child, WRANGLER, converterCommand, freePort, startChild, waitForHttp, wranglerEnv } from "../../scripts/lib/processes.ts";
 
 const HOST = "127.0.0.1";
@@ -291,7 +293,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const wranglerLogs = path.join(work, "wrangler-logs");
   const seed = crypto.randomBytes(32).toString("hex");
   const internalSecret = crypto.randomBytes(24).toString("base64url");
-  const [hubPort, inspectorPort, converterPort] = [await freePort(), await freePort(), await freePort()];
+  const [hubPort, workerPort, inspectorPort, converterPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const hubUrl = `${options.tls ? "https" : "http"}://${HOST}:${hubPort}`;
   const converterUrl = `http://${HOST}:${converterPort}`;
 
@@ -301,6 +303,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   let converter: Child | undefined;
   let converterGroup = false;
   let wrangler: Child | undefined;
+  let front: Front | undefined;
   let store: Promise<ChunkStore> | undefined;
 
   // If the test process ends without stop() (a crash, an interrupted run), take the children along.
@@ -318,6 +321,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   const stopAll = async () => {
     process.off("exit", killOnExit);
+    await front?.close();
     await wrangler?.stop("SIGTERM", 5000);
     await converter?.stop("SIGTERM", 5000);
     await (await store?.catch(() => undefined))?.close();
@@ -375,7 +379,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         "--config", workerConfig,
         "--local",
         "--ip", HOST,
-        "--port", String(hubPort),
+        "--port", String(workerPort),
         "--inspector-port", String(inspectorPort),
         "--persist-to", persist,
         "--env-file", envFile,
@@ -387,13 +391,17 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       ],
       { env: wranglerEnv({ ...process.env, WRANGLER_LOG_PATH: wranglerLogs }), group: true, onLine: (l) => log.line("[wrangler]", l) },
     );
-    // 200 only: the catalog answers once the Worker runs with its migrated database.
-    const ready = options.tls
-      ? waitForHttps(`${hubUrl}/api/flist`, options.tls.certPath, () => wrangler?.running() ?? false, 180_000)
-      : waitForHttp(`${hubUrl}/api/flist`, wrangler, "wrangler dev", 180_000, true);
-    await ready.catch((err: Error) => {
+    // 200 only: the catalog answers once the Worker runs with its migrated database. wrangler itself first, then
+    // through the front (which answers 502 until wrangler does).
+    const ready = (url: string) =>
+      options.tls
+        ? waitForHttps(`${url}/api/flist`, options.tls.certPath, () => wrangler?.running() ?? false, 180_000)
+        : waitForHttp(`${url}/api/flist`, wrangler as Child, "wrangler dev", 180_000, true);
+    await ready(`${options.tls ? "https" : "http"}://${HOST}:${workerPort}`).catch((err: Error) => {
       throw new Error(`${err.message}\n${log.text()}`);
     });
+    front = await startFront({ host: HOST, port: hubPort, upstreamPort: workerPort, ...(options.tls ? { tls: options.tls } : {}), log: (l) => log.line("[front]", l) });
+    await ready(hubUrl);
 
     return {
       hubUrl,

@@ -314,6 +314,23 @@ describe("publish and failure", () => {
     expect(await dumpCatalog()).toEqual(before);
   });
 
+  it("an over-long failure or progress message is truncated, never refused: the job fails once with it", async () => {
+    const id = await startTarJob("long-reason");
+    await stub.waitForDispatch(id);
+    const progress = await sendEvent(id, 1, { message: `Building: ${"p".repeat(5000)}`, progress: 10 });
+    expect(progress.status).toBe(200);
+    const reason = `invalid archive: ${"x".repeat(100_000)}`;
+    expect((await failJob(id, 1, reason)).status).toBe(200);
+    const row = await jobRow(id);
+    expect(row).toMatchObject({ status: "failed", attempts: 1 });
+    expect(row.message.length).toBeLessThanOrEqual(4000);
+    expect(row.message).toMatch(/^invalid archive: x+… \(100017 characters\)$/);
+    const { data } = await readEvents(`/listen/${id}`);
+    const messages = (data as { status: string; message?: string }[]).map((e) => e.message ?? "");
+    expect(messages.find((m) => m.startsWith("Building"))).toMatch(/^Building: p+… \(5010 characters\)$/);
+    expect(data.at(-1)).toEqual({ status: "error", message: row.message });
+  });
+
   it("the converter reads the staged input through the internal route, until the job ends", async () => {
     const bytes = await fakeArchive("input bytes");
     const { body } = await postUpload("reader", "/upload", uploadForm(bytes, "in.tar.gz"), { async: true });

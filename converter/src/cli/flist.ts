@@ -23,7 +23,7 @@ import {
   writeFlist,
   zflistJson,
 } from "../flist/index.ts";
-import { type IngestOptions, type IngestStats, ingestArchive, ingestPath, parseBackend } from "../ingest/index.ts";
+import { type IngestCaps, type IngestOptions, type IngestStats, ingestArchive, ingestPath, parseBackend } from "../ingest/index.ts";
 import { jsonDumps } from "../flist/metadata.ts";
 import { type ChunkStore, openStore } from "../store/index.ts";
 import { Progress } from "./progress.ts";
@@ -33,7 +33,8 @@ import { type Io, UsageError } from "./io.ts";
 export const FLIST_USAGE = `usage: zhub flist <command> [options]
 
   create [--store URL] [--backend host:port[/namespace]] [--threads N]
-         [--max-expanded-bytes N] [--max-entries N] [--json] <dir|archive.tar[.gz]|-> <out.flist>
+         [--max-expanded-bytes N] [--max-entries N] [--max-depth N] [--max-name-bytes N]
+         [--max-path-bytes N] [--json] <dir|archive.tar[.gz]|-> <out.flist>
   ls <flist> [dir] [--json]            find <flist> [--json]
   stat <flist> <path> [--json]         metadata <flist> [key [value]] [--json]
   get <flist> <path> <out> [--store URL]
@@ -66,6 +67,9 @@ export const FLIST_OPTIONS = {
   threads: { type: "string" },
   "max-expanded-bytes": { type: "string" },
   "max-entries": { type: "string" },
+  "max-depth": { type: "string" },
+  "max-name-bytes": { type: "string" },
+  "max-path-bytes": { type: "string" },
   json: { type: "boolean" },
 } as const;
 
@@ -74,7 +78,7 @@ type Values = { [K in OptionName]?: (typeof FLIST_OPTIONS)[K]["type"] extends "b
 
 /** The options each flist command accepts: parse() refuses the others, completion offers these. */
 export const FLIST_COMMAND_OPTIONS = {
-  create: ["store", "backend", "threads", "max-expanded-bytes", "max-entries", "json"],
+  create: ["store", "backend", "threads", "max-expanded-bytes", "max-entries", "max-depth", "max-name-bytes", "max-path-bytes", "json"],
   ls: ["json"],
   find: ["json"],
   stat: ["json"],
@@ -153,8 +157,13 @@ async function create(args: string[], io: Io): Promise<number> {
     throw new UsageError((err as Error).message);
   }
   const threads = positiveInt(values.threads, "threads");
-  const maxExpandedBytes = positiveInt(values["max-expanded-bytes"], "max-expanded-bytes");
-  const maxEntries = positiveInt(values["max-entries"], "max-entries");
+  const caps: Partial<IngestCaps> = {};
+  const limits = ["max-expanded-bytes", "max-entries", "max-depth", "max-name-bytes", "max-path-bytes"] as const;
+  const capOf = { "max-expanded-bytes": "maxExpandedBytes", "max-entries": "maxEntries", "max-depth": "maxDepth", "max-name-bytes": "maxNameBytes", "max-path-bytes": "maxPathBytes" } as const;
+  for (const option of limits) {
+    const value = positiveInt(values[option], option);
+    if (value) caps[capOf[option]] = value;
+  }
   // "-": an archive on stdin (size unknown, so no percentage).
   const fromStdin = source === "-";
   const sourceStat = fromStdin ? undefined : await fs.promises.stat(source);
@@ -169,7 +178,7 @@ async function create(args: string[], io: Io): Promise<number> {
       store,
       ...(backend ? { backend } : {}),
       ...(threads ? { threads } : {}),
-      caps: { ...(maxExpandedBytes ? { maxExpandedBytes } : {}), ...(maxEntries ? { maxEntries } : {}) },
+      caps,
       onProgress: (p) =>
         progress.update({ done: sourceStat?.isDirectory() ? p.fileBytes : p.sourceBytes, total, detail: `${p.files} files` }),
     });

@@ -11,7 +11,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Owner } from "../flist/model.ts";
 import { type OwnerNames, hostOwnerNames, nameOrDecimal } from "./owners.ts";
-import { DEFAULT_CAPS, type IngestCaps, IngestError, checkLinkTarget, decodeName, toU32Seconds } from "./rules.ts";
+import { DEFAULT_CAPS, type IngestCaps, IngestError, checkLinkTarget, checkShape, decodeName, toU32Seconds } from "./rules.ts";
 import type { ArchiveEntry } from "./tar.ts";
 import type { EntryAttrs } from "./tree.ts";
 
@@ -51,6 +51,7 @@ export async function* walkDirectory(
       if (++counters.entries > caps.maxEntries) {
         throw new IngestError(entry, "entry-count-cap", `directory has more than ${caps.maxEntries} entries`);
       }
+      checkShape(parts, entry, caps);
       const full = path.join(dirPath, name);
       const stat = await fs.promises.lstat(full);
       const attrs = attrsOf(stat, owners);
@@ -72,7 +73,7 @@ export async function* walkDirectory(
         yield { kind: "file", entry, parts, attrs, size: stat.size, body: readExactly(full, stat.size, entry) };
       } else if (stat.isSymbolicLink()) {
         const target = decodeName(await fs.promises.readlink(full, { encoding: "buffer" }), entry);
-        checkLinkTarget(target, entry);
+        checkLinkTarget(target, entry, caps);
         yield { kind: "link", entry, parts, attrs, target };
       } else if (stat.isCharacterDevice() || stat.isBlockDevice()) {
         const { major, minor } = splitRdev(stat.rdev);

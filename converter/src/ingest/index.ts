@@ -10,7 +10,7 @@
  * - the archive's `./` entry (or the walked directory itself) gives the root its attributes;
  * - hardlinks: independent entries sharing the target's blocks (as zflist); forward references are resolved at the end;
  * - members without user/group names: the host's names for those ids, else the decimal id (as zflist on the hub);
- * - caps (`DEFAULT_CAPS`): 16 GiB expanded, 1,000,000 entries.
+ * - caps (`DEFAULT_CAPS`, rules.ts): 4 GiB expanded, 1,000,000 entries, depth 256, names 255 and paths 4095 bytes.
  * On any error nothing is returned (callers publish nothing); chunks already stored are harmless.
  */
 import fs from "node:fs";

@@ -14,8 +14,11 @@ import {
   DEFAULT_CAPS,
   type IngestCaps,
   IngestError,
+  type IngestRule,
+  type PathLimits,
   checkLinkTarget,
   decodeName,
+  quoteName,
   splitArchivePath,
   toU32Seconds,
 } from "./rules.ts";
@@ -105,7 +108,7 @@ export class ArchiveReader {
             `archive has more than ${this.caps.maxEntries} entries`,
           );
         }
-        const entry = toEntry(stream.header as RawHeader, stream, this.owners);
+        const entry = toEntry(stream.header as RawHeader, stream, this.owners, this.caps);
         this.current = entry.entry;
         yield entry;
         // Skip whatever the consumer left unread (bodies of hardlinks with data, or an ignored file).
@@ -131,29 +134,25 @@ export class ArchiveReader {
     const message = cause instanceof Error ? cause.message : String(cause);
     const code = (cause as { code?: unknown } | null)?.code;
     const first = this.counters.entries === 0;
-    const after = this.current === undefined ? "the first member" : `the member after '${this.current}'`;
+    const after = this.current === undefined ? "the first member" : `the member after ${quoteName(this.current)}`;
+    const here = (rule: IngestRule, detail: string) =>
+      this.current === undefined ? IngestError.at("archive", rule, detail) : new IngestError(this.current, rule, detail);
     if (message.startsWith("Invalid tar header. Maybe")) {
       return first
-        ? new IngestError("archive", "not-an-archive", "not a tar or tar.gz archive (the first header is not a valid tar header)")
-        : new IngestError(after, "bad-checksum", "tar header checksum mismatch (corrupt archive)");
+        ? IngestError.at("archive", "not-an-archive", "not a tar or tar.gz archive (the first header is not a valid tar header)")
+        : IngestError.at(after, "bad-checksum", "tar header checksum mismatch (corrupt archive)");
     }
     if (message === "Invalid tar header: unknown format.") {
       return first
-        ? new IngestError("archive", "not-an-archive", "not a tar or tar.gz archive (unknown header format)")
-        : new IngestError(after, "bad-header", "tar header has an unknown format (corrupt archive)");
+        ? IngestError.at("archive", "not-an-archive", "not a tar or tar.gz archive (unknown header format)")
+        : IngestError.at(after, "bad-header", "tar header has an unknown format (corrupt archive)");
     }
-    if (message === "Unexpected end of data") {
-      const where = this.current === undefined ? "archive" : this.current;
-      return new IngestError(where, "truncated", "archive is truncated (ends inside a member or header)");
-    }
+    if (message === "Unexpected end of data") return here("truncated", "archive is truncated (ends inside a member or header)");
     if (message === "Header exceeds max size" || message === "Invalid header") {
-      return new IngestError(after, "bad-header", `invalid tar header (${message})`);
+      return IngestError.at(after, "bad-header", `invalid tar header (${message})`);
     }
     if (typeof code === "string" && code.startsWith("Z_")) {
-      const where = this.current ?? "archive";
-      return code === "Z_BUF_ERROR"
-        ? new IngestError(where, "truncated", "gzip stream is truncated")
-        : new IngestError(where, "bad-gzip", `corrupt gzip data (${message})`);
+      return code === "Z_BUF_ERROR" ? here("truncated", "gzip stream is truncated") : here("bad-gzip", `corrupt gzip data (${message})`);
     }
     return cause;
   }
@@ -173,18 +172,17 @@ export class ArchiveReader {
     } else {
       const other = OTHER_COMPRESSION.find((c) => startsWith(head, c.magic));
       if (other) {
-        throw new IngestError("archive", "not-an-archive", `${other.name}-compressed archives are not supported (use tar or tar.gz)`);
+        throw IngestError.at("archive", "not-an-archive", `${other.name}-compressed archives are not supported (use tar or tar.gz)`);
       }
       tarBytes = all;
     }
     for await (const chunk of tarBytes) {
       this.counters.expandedBytes += chunk.byteLength;
       if (this.counters.expandedBytes > this.caps.maxExpandedBytes) {
-        throw new IngestError(
-          this.current ?? "archive",
-          "expanded-size-cap",
-          `archive expands to more than ${this.caps.maxExpandedBytes} bytes`,
-        );
+        const detail = `archive expands to more than ${this.caps.maxExpandedBytes} bytes`;
+        throw this.current === undefined
+          ? IngestError.at("archive", "expanded-size-cap", detail)
+          : new IngestError(this.current, "expanded-size-cap", detail);
       }
       if (extract.destroyed) return;
       if (!extract.write(chunk)) await drained(extract);
@@ -193,11 +191,11 @@ export class ArchiveReader {
   }
 }
 
-function toEntry(header: RawHeader, body: TarSource, owners: OwnerNames): ArchiveEntry {
+function toEntry(header: RawHeader, body: TarSource, owners: OwnerNames, limits: PathLimits): ArchiveEntry {
   const pax = header.pax ?? {};
   const entry = labelOf(header);
   const name = pax.path !== undefined ? checkPaxText(pax.path, entry) : decodeName(Buffer.from(header.name, "latin1"), entry);
-  const parts = splitArchivePath(name, entry);
+  const parts = splitArchivePath(name, entry, limits);
   // PAX-format sparse files look like regular members whose data is a sparse map: storing it would silently
   // give a different file, so they are refused like the GNU 'S' type.
   if (Object.keys(pax).some((key) => key.startsWith("GNU.sparse."))) {
@@ -229,7 +227,7 @@ function toEntry(header: RawHeader, body: TarSource, owners: OwnerNames): Archiv
       return { kind: "file", entry, parts, attrs, size: header.size ?? 0, body: body as unknown as AsyncIterable<Uint8Array> };
     case "symlink": {
       const target = linkname();
-      checkLinkTarget(target, entry);
+      checkLinkTarget(target, entry, limits);
       // Linux symlinks are always 0777 (what lstat, hence zflist, reports), whatever the archive says.
       return { kind: "link", entry, parts, attrs: { ...attrs, mode: 0o777 }, target };
     }
@@ -237,10 +235,10 @@ function toEntry(header: RawHeader, body: TarSource, owners: OwnerNames): Archiv
       const target = linkname();
       let targetParts: string[];
       try {
-        targetParts = splitArchivePath(target, entry);
+        targetParts = splitArchivePath(target, entry, limits);
       } catch (err) {
         if (err instanceof IngestError && (err.rule === "absolute-path" || err.rule === "dot-dot")) {
-          throw new IngestError(entry, "hardlink-escape", `hardlink target '${target}' is outside the archive`);
+          throw new IngestError(entry, "hardlink-escape", `hardlink target ${quoteName(target)} is outside the archive`);
         }
         throw err;
       }
@@ -284,7 +282,7 @@ function checkPaxText(text: string, entry: string): string {
 function idOf(paxValue: string | undefined, headerValue: number | undefined, what: string, entry: string): number {
   const id = paxValue !== undefined ? Number(paxValue) : (headerValue ?? 0);
   if (!Number.isSafeInteger(id) || id < 0 || id > 0xffffffff) {
-    throw new IngestError(entry, "bad-header", `invalid ${what} '${paxValue ?? headerValue}'`);
+    throw new IngestError(entry, "bad-header", `invalid ${what} ${quoteName(String(paxValue ?? headerValue))}`);
   }
   return id;
 }

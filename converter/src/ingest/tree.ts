@@ -12,7 +12,7 @@
  *   entry came from, hence `nextGeneration`, `removeOlder` and `clearOlder`. A plain archive stays in generation 0.
  */
 import type { Block, DirNode, FileNode, FlistNode, LinkNode, Owner, SpecialNode, SpecialType } from "../flist/model.ts";
-import { IngestError } from "./rules.ts";
+import { IngestError, quoteName } from "./rules.ts";
 
 /** Attributes common to every entry, already normalised (permission bits only, u32 seconds). */
 export interface EntryAttrs {
@@ -161,7 +161,7 @@ export class TreeBuilder {
     let node: FlistNode = this.root;
     for (const part of parts) {
       if (node.kind === "link" && entry !== undefined) {
-        throw new IngestError(entry, "hardlink-escape", `hardlink target '${parts.join("/")}' goes through a symlink`);
+        throw new IngestError(entry, "hardlink-escape", `hardlink target ${quoteName(parts.join("/"))} goes through a symlink`);
       }
       if (node.kind !== "dir") return undefined;
       const next = this.childrenOf(node).get(part);
@@ -177,7 +177,7 @@ export class TreeBuilder {
       this.pending.delete(link.parts.join("/"));
       const found = this.find(link.target, link.entry);
       if (found === undefined) {
-        throw new IngestError(link.entry, "hardlink-missing", `hardlink target '${link.target.join("/")}' is not in the archive`);
+        throw new IngestError(link.entry, "hardlink-missing", `hardlink target ${quoteName(link.target.join("/"))} is not in the archive`);
       }
       this.insert(link.parts, this.copyOf(found, link.target, link.entry), link.entry);
     }
@@ -228,7 +228,7 @@ export class TreeBuilder {
 
   private copyOf(node: FlistNode, target: string[], entry: string): Exclude<FlistNode, DirNode> {
     if (node.kind === "dir") {
-      throw new IngestError(entry, "hardlink-to-directory", `hardlink target '${target.join("/") || "."}' is a directory`);
+      throw new IngestError(entry, "hardlink-to-directory", `hardlink target ${quoteName(target.join("/") || ".")} is a directory`);
     }
     const copy = { ...node, owner: { ...node.owner } };
     if (node.kind === "file" && copy.kind === "file") {
@@ -274,7 +274,7 @@ export class TreeBuilder {
       if (next === undefined) {
         const here = parts.slice(0, i + 1).join("/");
         if (this.pending.has(here)) {
-          throw new IngestError(entry, "parent-not-directory", `parent '${here}' is a hardlink, not a directory`);
+          throw new IngestError(entry, "parent-not-directory", `parent ${quoteName(here)} is a hardlink, not a directory`);
         }
         next = newDir(part, IMPLIED_DIR, DIR_SIZE);
         this.index.set(next, new Map());
@@ -282,10 +282,10 @@ export class TreeBuilder {
         this.generations.set(next, this.generation);
       }
       if (next.kind === "link") {
-        throw new IngestError(entry, "symlink-parent", `parent '${parts.slice(0, i + 1).join("/")}' is a symlink`);
+        throw new IngestError(entry, "symlink-parent", `parent ${quoteName(parts.slice(0, i + 1).join("/"))} is a symlink`);
       }
       if (next.kind !== "dir") {
-        throw new IngestError(entry, "parent-not-directory", `parent '${parts.slice(0, i + 1).join("/")}' is not a directory`);
+        throw new IngestError(entry, "parent-not-directory", `parent ${quoteName(parts.slice(0, i + 1).join("/"))} is not a directory`);
       }
       dir = next;
     }

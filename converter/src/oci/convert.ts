@@ -161,7 +161,7 @@ export async function convertImage(reference: string, options: ConvertOptions = 
         tree,
         counted,
         layerCompression(layer.mediaType) ?? "sniff",
-        { maxExpandedBytes: caps.maxExpandedBytes - expandedBytes, maxEntries: caps.maxEntries - entries },
+        { ...caps, maxExpandedBytes: caps.maxExpandedBytes - expandedBytes, maxEntries: caps.maxEntries - entries },
         label,
       );
       expandedBytes += counters.expandedBytes;

@@ -47,8 +47,7 @@ const CORRUPT_RULES = new Set(["bad-gzip", "truncated", "not-an-archive", "bad-c
 function inLayer(err: unknown, label: string): unknown {
   if (!(err instanceof IngestError)) return err;
   if (CORRUPT_RULES.has(err.rule)) return new RegistryError("bad-layer", `${label} is not a valid layer: ${err.message}`);
-  const detail = err.message.slice(err.entry.length + 2).replace(/ \[rule: [^\]]+\]$/, "");
-  return new IngestError(`${label}: ${err.entry}`, err.rule, detail);
+  return new IngestError(err.entry, err.rule, err.detail, { position: err.position, layer: label });
 }
 
 /** Streaming zstd decompression (pure JS: Node 20's zlib has no zstd). Multi-frame and skippable frames included. */

@@ -21,7 +21,7 @@
  */
 import type { Block, DirNode, FileNode, FlistNode } from "../flist/model.ts";
 import type { ArchiveEntry } from "../ingest/tar.ts";
-import { IngestError } from "../ingest/rules.ts";
+import { IngestError, quoteName } from "../ingest/rules.ts";
 import { type EntryAttrs, type TreeCounts, TreeBuilder } from "../ingest/tree.ts";
 import type { FilePipeline } from "../ingest/index.ts";
 
@@ -135,7 +135,7 @@ export class LayerTree {
     this.tree.checkParent(parts, entry);
     const found = this.tree.find(target, entry);
     if (found === undefined) {
-      throw new IngestError(entry, "hardlink-missing", `hardlink target '${target.join("/")}' is not in this layer or a layer below`);
+      throw new IngestError(entry, "hardlink-missing", `hardlink target ${quoteName(target.join("/"))} is not in this layer or a layer below`);
     }
     const copy = this.tree.addHardlink(parts, target, entry);
     const content = found.kind === "file" ? this.captured.get(found) : undefined;

@@ -4,7 +4,7 @@
  * later. Secrets are never part of an error message: only the variable's name is.
  */
 import { z } from "zod";
-import { parseBackend, type BackendSpec } from "../ingest/index.ts";
+import { parseBackend, type BackendSpec, type IngestCaps } from "../ingest/index.ts";
 import { type RegistryPolicy, registryPolicyFromEnv } from "../oci/index.ts";
 import { parseStoreUrl, redactUrl } from "../store/index.ts";
 
@@ -26,10 +26,17 @@ export interface ConverterConfig {
   queueLimit: number;
   /** Worker threads of each job's chunk pipeline (undefined: the pipeline's default, one per core). */
   threads: number | undefined;
-  /** Gzip-bomb cap: bytes a tar archive may expand to. */
-  maxExpandedBytes: number | undefined;
-  /** Entries a tar archive may hold. */
-  maxEntries: number | undefined;
+  /**
+   * Limits of a tar upload and of all of an image's layers (converter/src/ingest/rules.ts; the engine's defaults for
+   * what is not set): `CONVERTER_MAX_EXPANDED_BYTES`, `CONVERTER_MAX_ENTRIES`, `CONVERTER_MAX_DEPTH`,
+   * `CONVERTER_MAX_NAME_BYTES`, `CONVERTER_MAX_PATH_BYTES`.
+   */
+  caps: Partial<IngestCaps>;
+  /**
+   * Test knob (`CONVERTER_TEST_INPUT_BYTES_PER_SECOND`, never set in production): read a tar job's input no faster
+   * than this, to prove that a converter slower than the hub still gets every byte.
+   */
+  testInputBytesPerSecond: number | undefined;
   /**
    * docker jobs: registries allowed/denied, Docker Hub mirror, plain-HTTP registries, non-public addresses allowed
    * (`HUB_REGISTRY_ALLOW`, `HUB_REGISTRY_DENY`, `HUB_DOCKERHUB_MIRROR`, `HUB_INSECURE_REGISTRIES`,
@@ -90,6 +97,10 @@ const schema = z.object({
   CONVERTER_THREADS: positiveInt("CONVERTER_THREADS").optional(),
   CONVERTER_MAX_EXPANDED_BYTES: positiveInt("CONVERTER_MAX_EXPANDED_BYTES").optional(),
   CONVERTER_MAX_ENTRIES: positiveInt("CONVERTER_MAX_ENTRIES").optional(),
+  CONVERTER_MAX_DEPTH: positiveInt("CONVERTER_MAX_DEPTH").optional(),
+  CONVERTER_MAX_NAME_BYTES: positiveInt("CONVERTER_MAX_NAME_BYTES").optional(),
+  CONVERTER_MAX_PATH_BYTES: positiveInt("CONVERTER_MAX_PATH_BYTES").optional(),
+  CONVERTER_TEST_INPUT_BYTES_PER_SECOND: positiveInt("CONVERTER_TEST_INPUT_BYTES_PER_SECOND").optional(),
 });
 
 export class ConfigError extends Error {
@@ -124,8 +135,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ConverterConfi
     concurrency: v.CONVERTER_CONCURRENCY,
     queueLimit: v.CONVERTER_QUEUE_LIMIT,
     threads: v.CONVERTER_THREADS,
-    maxExpandedBytes: v.CONVERTER_MAX_EXPANDED_BYTES,
-    maxEntries: v.CONVERTER_MAX_ENTRIES,
+    caps: definedOnly({
+      maxExpandedBytes: v.CONVERTER_MAX_EXPANDED_BYTES,
+      maxEntries: v.CONVERTER_MAX_ENTRIES,
+      maxDepth: v.CONVERTER_MAX_DEPTH,
+      maxNameBytes: v.CONVERTER_MAX_NAME_BYTES,
+      maxPathBytes: v.CONVERTER_MAX_PATH_BYTES,
+    }),
+    testInputBytesPerSecond: v.CONVERTER_TEST_INPUT_BYTES_PER_SECOND,
     registryPolicy,
   };
+}
+
+/** The caps that are set: the others keep the engine's defaults. */
+function definedOnly(caps: { [K in keyof IngestCaps]: number | undefined }): Partial<IngestCaps> {
+  return Object.fromEntries(Object.entries(caps).filter(([, value]) => value !== undefined)) as Partial<IngestCaps>;
 }

@@ -44,6 +44,22 @@ export function failureMessage(err: unknown): Failure {
   return { message: `internal error: ${text}`, status: 500, expected: false };
 }
 
+/**
+ * Characters of a failure message sent to the hub. The hub keeps up to 4,000 and truncates beyond; bounding here too
+ * keeps the reason readable (names inside messages are already shortened by ingest's `quoteName`).
+ */
+export const FAILURE_MESSAGE_MAX = 1000;
+
+/** One line of at most `max` characters, ending with `…` when cut. Apply after `scrub`, so no secret is half cut. */
+export function boundMessage(text: string, max = FAILURE_MESSAGE_MAX): string {
+  const line = text.replace(/\s*[\r\n]+\s*/g, " ");
+  if (line.length <= max) return line;
+  let cut = max - 1;
+  const last = line.charCodeAt(cut - 1);
+  if (last >= 0xd800 && last <= 0xdbff) cut--;
+  return `${line.slice(0, cut)}…`;
+}
+
 /** Replaces every occurrence of the given secrets (store password, internal secret) with `***`. */
 export function scrub(text: string, secrets: readonly string[]): string {
   let out = text;

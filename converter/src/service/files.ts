@@ -5,6 +5,7 @@ import { Transform, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Download } from "./hub.ts";
 import { JobFailure } from "./errors.ts";
+import { HubError } from "./hub.ts";
 
 /**
  * The largest `.flist` the converter accepts as input: what the Worker's publish route accepts (it parses the
@@ -43,6 +44,14 @@ export async function saveDownload(download: Download, path: string, cap: number
       done(null, chunk);
     },
   });
-  await pipeline(download.body, new SizeCap(cap, what), tap, fs.createWriteStream(path));
+  // The download breaking off (the hub went away) is the hub's failure, not the input's.
+  let broken: Error | undefined;
+  download.body.once("error", (err) => (broken = err));
+  try {
+    await pipeline(download.body, new SizeCap(cap, what), tap, fs.createWriteStream(path));
+  } catch (err) {
+    if (broken !== undefined && !(err instanceof JobFailure)) throw new HubError(`downloading ${what} from the hub failed (${broken.message})`);
+    throw err;
+  }
   return hash.digest("hex");
 }

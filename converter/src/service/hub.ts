@@ -5,10 +5,12 @@
  * Every internal call carries the job's `attempt`; a 409 answer means this attempt is stale or the job is over,
  * which surfaces as a {@link StaleJobError} so the job stops quietly. Transient failures (network, 5xx, 429)
  * are retried with a short backoff where the call is idempotent (publish is idempotent per job id).
+ * Downloads (input, blobs, flists) go through node:http (http-get.ts says why); the small JSON calls use fetch.
  */
 import fs from "node:fs";
-import { Readable } from "node:stream";
-import type { ReadableStream as WebReadableStream } from "node:stream/web";
+import type { IncomingMessage } from "node:http";
+import type { Readable } from "node:stream";
+import { httpGet } from "./http-get.ts";
 
 export class StaleJobError extends Error {
   override name = "StaleJobError";
@@ -60,14 +62,41 @@ const retryable = (status: number) => status >= 500 || status === 429;
 
 /** The `message` of the Worker's JSON error envelope, else the start of the body. */
 async function errorText(res: Response): Promise<string> {
-  const text = await res.text().catch(() => "");
+  return messageOf(await res.text().catch(() => ""), res.statusText);
+}
+
+function messageOf(text: string, fallback: string): string {
   try {
     const body = JSON.parse(text) as { message?: unknown };
     if (typeof body.message === "string") return body.message;
   } catch {
     // not JSON
   }
-  return text.slice(0, 200) || res.statusText;
+  return text.slice(0, 200) || fallback;
+}
+
+/** At most `max` bytes of an error answer's body, as text (the rest is dropped with the connection). */
+async function readText(res: IncomingMessage, max = 64 * 1024): Promise<string> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of res as AsyncIterable<Buffer>) {
+      parts.push(chunk);
+      size += chunk.length;
+      if (size >= max) break;
+    }
+  } catch {
+    // what arrived is enough for a message
+  } finally {
+    res.destroy();
+  }
+  return Buffer.concat(parts).toString("utf8");
+}
+
+/** undici says "fetch failed" and puts the useful part (ECONNREFUSED, …) in `cause`; node:http errors carry `code`. */
+function networkReason(err: unknown): string {
+  const e = err as Error & { code?: string; cause?: { code?: string; message?: string } };
+  return e.cause?.code ?? e.cause?.message ?? e.code ?? e.message;
 }
 
 const segment = (s: string) => encodeURIComponent(s);
@@ -94,9 +123,7 @@ export class HubClient {
         res = await fetch(url, { ...build(), ...(signal ? { signal } : {}) });
       } catch (err) {
         if (signal?.aborted) throw signal.reason;
-        // undici says "fetch failed" and puts the useful part (ECONNREFUSED, …) in `cause`.
-        const cause = (err as Error & { cause?: { code?: string; message?: string } }).cause;
-        last = `${what}: cannot reach the hub at ${this.baseUrl} (${cause?.code ?? cause?.message ?? (err as Error).message})`;
+        last = `${what}: cannot reach the hub at ${this.baseUrl} (${networkReason(err)})`;
         if (attempt >= retries) throw new HubError(last);
         await sleep(RETRY_DELAYS_MS[attempt] ?? 6000, signal);
         continue;
@@ -112,22 +139,49 @@ export class HubClient {
     }
   }
 
+  /**
+   * A streamed GET, retried like `call` until its headers arrive; the body is not retried (a consumer may already
+   * have used part of it). Throws StaleJobError on 409.
+   */
+  private async get(what: string, url: string, headers: Record<string, string>, signal?: AbortSignal, retries = 2): Promise<Download> {
+    let last = "";
+    for (let attempt = 0; ; attempt++) {
+      let res: IncomingMessage;
+      try {
+        res = await httpGet(url, { headers, ...(signal ? { signal } : {}) });
+      } catch (err) {
+        if (signal?.aborted) throw signal.reason;
+        last = `${what}: cannot reach the hub at ${this.baseUrl} (${networkReason(err)})`;
+        if (attempt >= retries) throw new HubError(last);
+        await sleep(RETRY_DELAYS_MS[attempt] ?? 6000, signal);
+        continue;
+      }
+      const status = res.statusCode ?? 0;
+      if (status >= 200 && status < 300) {
+        const length = res.headers["content-length"];
+        return { body: res, size: length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined };
+      }
+      const text = await readText(res);
+      if (status === 409) throw new StaleJobError();
+      last = `${what}: the hub answered ${status}: ${messageOf(text, res.statusMessage ?? "")}`;
+      if (!retryable(status) || attempt >= retries) throw new HubError(last, status);
+      await sleep(RETRY_DELAYS_MS[attempt] ?? 6000, signal);
+    }
+  }
+
   /** `GET /internal/jobs/<id>/input`: the staged upload, streamed. */
   async input(jobId: string, signal?: AbortSignal): Promise<Download> {
-    const res = await this.call("reading the job input", `${this.baseUrl}/internal/jobs/${segment(jobId)}/input`, () => ({ headers: this.auth }), signal, 2);
-    return toDownload(res);
+    return this.get("reading the job input", `${this.baseUrl}/internal/jobs/${segment(jobId)}/input`, this.auth, signal);
   }
 
   /** `GET /api/blobs/<sha256>.flist`: a published flist by content address (merge sources). */
   async blob(sha256: string, signal?: AbortSignal): Promise<Download> {
-    const res = await this.call(`downloading blob ${sha256}`, `${this.baseUrl}/api/blobs/${segment(sha256)}.flist`, () => ({}), signal, 2);
-    return toDownload(res);
+    return this.get(`downloading blob ${sha256}`, `${this.baseUrl}/api/blobs/${segment(sha256)}.flist`, {}, signal);
   }
 
   /** `GET /<repo>/<name>`: a published flist (merge sources), through the public download route. */
   async download(repository: string, name: string, signal?: AbortSignal): Promise<Download> {
-    const res = await this.call(`downloading ${repository}/${name}`, `${this.baseUrl}/${segment(repository)}/${segment(name)}`, () => ({}), signal, 2);
-    return toDownload(res);
+    return this.get(`downloading ${repository}/${name}`, `${this.baseUrl}/${segment(repository)}/${segment(name)}`, {}, signal);
   }
 
   /**
@@ -181,9 +235,3 @@ export class HubClient {
   }
 }
 
-function toDownload(res: Response): Download {
-  if (!res.body) throw new HubError("the hub answered without a body");
-  const length = res.headers.get("content-length");
-  const size = length !== null && /^\d+$/.test(length) ? Number(length) : undefined;
-  return { body: Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), size };
-}

@@ -17,7 +17,7 @@ import path from "node:path";
 import type { ChunkStore } from "../store/index.ts";
 import type { ConverterConfig } from "./config.ts";
 import type { JobContext } from "./context.ts";
-import { failureMessage, scrub } from "./errors.ts";
+import { boundMessage, failureMessage, scrub } from "./errors.ts";
 import { EventReporter } from "./events.ts";
 import { type HubClient, StaleJobError } from "./hub.ts";
 import { runDocker } from "./pipelines/docker.ts";
@@ -188,7 +188,7 @@ export class JobRunner {
         return;
       }
       const { message, status, expected } = failureMessage(err);
-      const safe = scrub(message, secrets);
+      const safe = boundMessage(scrub(message, secrets));
       log(`failed: ${safe}`);
       if (!expected && err instanceof Error && err.stack) this.options.log(scrub(err.stack, secrets));
       await events.flush();

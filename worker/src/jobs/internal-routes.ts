@@ -11,6 +11,7 @@ import type { AppEnv } from "../env";
 import { HubError } from "../http/errors";
 import { ok } from "../http/respond";
 import { finishFailed, recordProgress } from "./lifecycle";
+import { EVENT_MESSAGE_MAX, FAIL_MESSAGE_MAX, clampMessage } from "./messages";
 import { sweepLeases } from "./queue";
 import { jobView } from "./read";
 import { getJob, isTerminal, type JobRow } from "./store";
@@ -25,7 +26,7 @@ const eventsBody = z.object({
   event: z
     .object({
       status: z.literal("update"),
-      message: z.string().max(1000),
+      message: z.string().transform((m) => clampMessage(m, EVENT_MESSAGE_MAX)),
       progress: z.number().min(0).max(100),
     })
     .optional(),
@@ -33,7 +34,11 @@ const eventsBody = z.object({
 
 const failBody = z.object({
   attempt: attemptSchema,
-  message: z.string().min(1).max(4000),
+  // Over-long reasons are truncated (messages.ts): a refused failure report would leave the job to its lease.
+  message: z
+    .string()
+    .min(1)
+    .transform((m) => clampMessage(m, FAIL_MESSAGE_MAX)),
   /** What a synchronous request waiting on the job answers (default 422: the input could not be converted). */
   status: z.number().int().min(400).max(599).optional(),
 });

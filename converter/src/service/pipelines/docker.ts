@@ -37,10 +37,7 @@ export async function runDocker(ctx: JobContext, spec: DockerJob): Promise<void>
       ...(spec.credentials !== undefined ? { credentials: spec.credentials } : {}),
       ...(spec.platform !== undefined ? { platform: spec.platform } : {}),
       ...(spec.startupToml !== undefined ? { startupToml: spec.startupToml } : {}),
-      caps: {
-        ...(ctx.config.maxExpandedBytes !== undefined ? { maxExpandedBytes: ctx.config.maxExpandedBytes } : {}),
-        ...(ctx.config.maxEntries !== undefined ? { maxEntries: ctx.config.maxEntries } : {}),
-      },
+      caps: ctx.config.caps,
       onProgress: (event) => ctx.events.update(event.message, event.progress),
       signal: ctx.signal,
     });

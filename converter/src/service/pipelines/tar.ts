@@ -12,6 +12,7 @@ import { HubError } from "../hub.ts";
 import { InlineInputBroken, type InlineInput } from "../inline.ts";
 import type { TarJob } from "../spec.ts";
 import { publish } from "./publish.ts";
+import { paced } from "../../streams/paced.ts";
 
 /** Keys the hub sets itself; an upload's `metadata-<key>` fields cannot override them (hub-api.md §7.2 step 5). */
 export const PROTECTED_METADATA = new Set(["readme", "backend", "entrypoint", "environ", "port", "volume"]);
@@ -67,16 +68,14 @@ export async function runTar(ctx: JobContext, spec: TarJob): Promise<void> {
   ctx.signal.addEventListener("abort", abort, { once: true });
 
   const progress = new BuildProgress(ctx.events, input.size);
+  const rate = ctx.config.testInputBytesPerSecond;
   let result;
   try {
-    result = await ingestArchive(input.body, {
+    result = await ingestArchive(rate !== undefined ? paced(input.body, rate) : input.body, {
       store,
       backend: ctx.config.backend,
       ...(ctx.config.threads !== undefined ? { threads: ctx.config.threads } : {}),
-      caps: {
-        ...(ctx.config.maxExpandedBytes !== undefined ? { maxExpandedBytes: ctx.config.maxExpandedBytes } : {}),
-        ...(ctx.config.maxEntries !== undefined ? { maxEntries: ctx.config.maxEntries } : {}),
-      },
+      caps: ctx.config.caps,
       onProgress: (p) => progress.onProgress(p),
     });
   } catch (err) {
