@@ -255,7 +255,8 @@ describe("npm run deploy on an empty account", () => {
       .readFileSync(path.join(ROOT, "wrangler.production.toml"), "utf8")
       .replace(/^main = ".*"$/m, `main = ${JSON.stringify(path.join(ROOT, "worker/src/index.ts"))}`)
       .replace(/^image = "\.\/converter\/Dockerfile"$/m, `image = ${JSON.stringify(image)}`)
-      .replace(/^image_build_context = .*$/m, "");
+      .replace(/^image_build_context = .*$/m, "")
+      .replace(/^\[build\]$/m, `[build]\ncwd = ${JSON.stringify(ROOT)}`);
     fs.writeFileSync(path.join(upgrade, "wrangler.production.toml"), toml);
 
     const before = secretValues();

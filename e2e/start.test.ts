@@ -31,6 +31,8 @@ function npmStart(env: Record<string, string>, lines: string[], errors: string[]
   return startChild(process.execPath, ["--import", "tsx", path.join(ROOT, "scripts", "start.ts")], {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: process.env.TMPDIR, ...env },
     group: true,
+    // The token printed on stdout is read back, so the lines are not redacted here.
+    raw: true,
     // stdout (the service lines, URL, token) and stderr both arrive here; stderr lines are the prefixed ones.
     onLine: (line) => (/^(\[|npm start:)/.test(line) ? errors : lines).push(line),
   });
@@ -59,13 +61,16 @@ describe("npm start (scripts/start.ts)", () => {
     );
     const log = () => [...lines, ...errors.slice(-60)].join("\n");
     try {
-      await waitFor(() => lines.some((l) => l.startsWith("API token")) && lines.length >= 9, child, "token line", 240_000, log);
-      const token = lines.at(-1)!;
+      // The token is the line after "API token …" (scripts/start.ts prints it last).
+      const tokenLine = () => lines.findIndex((l) => l.startsWith("API token")) + 1;
+      await waitFor(() => tokenLine() > 0 && lines.length > tokenLine(), child, "token line", 240_000, log);
+      const token = lines[tokenLine()]!;
       expect(lines).toContain(
         `chunk store  0-db server listening on 127.0.0.1:${backendPort}, the backend in flists: ${backend} (public reads, writes with HUB_BACKEND_PASSWORD; files in ${path.join(state, "chunks")})`,
       );
       expect(lines).toContain(`converter    listening on http://127.0.0.1:${converterPort}`);
-      expect(lines).toContain(`worker       listening on http://127.0.0.1:${hubPort} (wrangler dev, state in ${state})`);
+      const worker = lines.find((l) => l.startsWith("worker "));
+      expect(worker).toMatch(new RegExp(`^worker +listening on http://127\\.0\\.0\\.1:${hubPort} \\(.*state in ${state.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\)$`));
       expect(lines.join("\n")).not.toContain(PASSWORD);
 
       // 0-db's answers on the backend address.

@@ -109,7 +109,8 @@ describe("bash", () => {
     expect(await complete("zhub upload --re")).toEqual(["--repo", "--resumable"]);
     expect(await complete("zhub job --f")).toEqual(["--follow"]);
     expect(await complete("zhub rm --")).toEqual(["--help", "--hub", "--repo"]);
-    expect(await complete("zhub flist create --m")).toEqual(["--max-entries", "--max-expanded-bytes"]);
+    expect(await complete("zhub flist create --max-e")).toEqual(["--max-entries", "--max-expanded-bytes"]);
+    expect(await complete("zhub flist create --max-d")).toEqual(["--max-depth"]);
     expect(await complete("zhub flist cat app.flist /etc/motd --")).toEqual(["--help", "--store"]);
     expect(await complete("zhub flist merge --")).toEqual(["--help"]);
   });

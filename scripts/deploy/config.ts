@@ -27,13 +27,14 @@ const rawConfigSchema = z.looseObject({
       consumers: z.array(z.looseObject({ queue: z.string() })).optional(),
     })
     .optional(),
+  build: z.looseObject({ command: z.string().optional(), cwd: z.string().optional(), watch_dir: z.union([z.string(), z.array(z.string())]).optional() }).optional(),
   containers: z.array(z.looseObject({ class_name: z.string(), image: z.string(), image_build_context: z.string().optional() })).optional(),
 });
 
 export type RawConfig = z.infer<typeof rawConfigSchema>;
 
 /** Keys holding paths this derivation does not rebase: refused rather than silently broken. */
-const UNSUPPORTED_PATH_KEYS = ["assets", "site", "build", "tsconfig", "base_dir", "alias", "wasm_modules", "text_blobs", "data_blobs", "env"];
+const UNSUPPORTED_PATH_KEYS = ["assets", "site", "tsconfig", "base_dir", "alias", "wasm_modules", "text_blobs", "data_blobs", "env"];
 
 export interface SourceConfig {
   /** Absolute path of the committed file. */
@@ -99,6 +100,16 @@ export function deriveConfig(source: SourceConfig, outFile: string, d: Derivatio
       const id = d.d1Ids.get(db.database_name);
       return { ...rest, ...(id ? { database_id: id } : {}), migrations_dir: rebase(db.migrations_dir ?? "migrations") };
     });
+  }
+  if (raw.build) {
+    // wrangler runs the build command in `cwd` as given (relative to its own working directory) and resolves
+    // `watch_dir` against the configuration file, so the command's directory becomes absolute here.
+    const watch = raw.build.watch_dir;
+    config.build = {
+      ...raw.build,
+      cwd: path.resolve(from, raw.build.cwd ?? "."),
+      ...(watch === undefined ? {} : { watch_dir: Array.isArray(watch) ? watch.map(rebase) : rebase(watch) }),
+    };
   }
   if (raw.containers) {
     config.containers = raw.containers.map((c) => {

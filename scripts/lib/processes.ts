@@ -52,6 +52,8 @@ export interface StartOptions {
   group?: boolean;
   /** Every line of stdout and stderr, tokens redacted (common/redact.ts). */
   onLine?: (line: string) => void;
+  /** Pass lines through unredacted: for a caller that must read a secret the child prints (e2e/start.test.ts). */
+  raw?: boolean;
 }
 
 export function startChild(command: string, args: string[], options: StartOptions): Child {
@@ -64,7 +66,7 @@ export function startChild(command: string, args: string[], options: StartOption
   const child = spawn(command, args, spawnOptions);
   for (const stream of [child.stdout, child.stderr]) {
     const onLine = options.onLine;
-    if (stream && onLine) readline.createInterface({ input: stream }).on("line", (line) => onLine(redactSecrets(line)));
+    if (stream && onLine) readline.createInterface({ input: stream }).on("line", (line) => onLine(options.raw ? line : redactSecrets(line)));
     else stream?.resume();
   }
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
