@@ -15,10 +15,10 @@ import type { AppEnv } from "./env";
 import { cors } from "./http/cors";
 import { drainRefused } from "./http/drain";
 import { notFound, onError } from "./http/errors";
-import { downloads } from "./routes/downloads";
-import { internalPublish } from "./routes/internal-publish";
-import { meApi } from "./routes/me-api";
-import { publicApi } from "./routes/public-api";
+import { downloads } from "./catalog/routes/downloads";
+import { internalPublish } from "./catalog/routes/internal-publish";
+import { meApi } from "./catalog/routes/me-api";
+import { publicApi } from "./catalog/routes/public-api";
 import { web } from "./web";
 
 // strict: false — a trailing slash is optional everywhere, as in the original (Flask strict_slashes=False).

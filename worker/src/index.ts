@@ -6,7 +6,7 @@
 import { app } from "./app";
 import type { Env } from "./env";
 import { consumeJobs, pruneJobs, sweepLeases } from "./jobs/queue";
-import { sweepCatalog } from "./services/retention";
+import { sweepCatalog } from "./catalog/retention";
 import { sweepUploads } from "./uploads/resumable";
 
 // The converter's container class (production wiring, wrangler.production.toml); unused by local runs.

@@ -1,7 +1,7 @@
 /** PUT /internal/publish/<repo>/<name>: the one way flists enter the catalog. */
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { MAX_FLIST_BYTES } from "../src/services/publish";
+import { MAX_FLIST_BYTES } from "../src/catalog/publish";
 import {
   dumpCatalog,
   fetchHub,

@@ -6,10 +6,10 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { app } from "../src/app";
 import { beforeAll, describe, expect, it } from "vitest";
-import { nowSeconds } from "../src/catalog/format";
+import { nowSeconds } from "../src/time";
 import type { Env } from "../src/env";
-import { BLOB_GRACE_SECONDS, sweepCatalog } from "../src/services/retention";
-import { DELETE_GARBAGE_SQL, deleteGarbageBlob, touchBlob } from "../src/storage/retention";
+import { BLOB_GRACE_SECONDS, sweepCatalog } from "../src/catalog/retention";
+import { DELETE_GARBAGE_SQL, catalogStore } from "../src/catalog/store/d1-r2";
 import { type FixtureName, fetchHub, fixtureBytes, internalAuth, json, me, migrate, publish, publishForm } from "./support/hub";
 
 beforeAll(migrate);
@@ -89,13 +89,13 @@ describe("the collector's own rules", () => {
     // Referenced by the entry: kept, however long untouched.
     await env.DB.prepare("UPDATE blobs SET touched = 0 WHERE sha256 = ?1").bind(sha).run();
     const later = nowSeconds() + 10;
-    expect(await deleteGarbageBlob(env.DB, sha, later - BLOB_GRACE_SECONDS)).toBeNull();
+    expect(await catalogStore(env).deleteGarbageBlob(sha, later - BLOB_GRACE_SECONDS)).toBeNull();
     expect((await me("grace", "/z", "DELETE")).status).toBe(200);
     await env.DB.prepare("DELETE FROM entry_versions WHERE repository = 'grace'").run(); // unreferenced now
     // Touched just now by a publish reusing it: kept until the grace has passed.
-    await touchBlob(env.DB, sha, later).run();
-    expect(await deleteGarbageBlob(env.DB, sha, later - BLOB_GRACE_SECONDS)).toBeNull();
-    expect(await deleteGarbageBlob(env.DB, sha, later + 1)).toEqual({ blob_key: `blobs/${sha}`, contents_key: `blobs/${sha}.contents.json` });
+    await catalogStore(env).touchBlob(sha, later);
+    expect(await catalogStore(env).deleteGarbageBlob(sha, later - BLOB_GRACE_SECONDS)).toBeNull();
+    expect(await catalogStore(env).deleteGarbageBlob(sha, later + 1)).toEqual({ blob_key: `blobs/${sha}`, contents_key: `blobs/${sha}.contents.json` });
   });
 
   it("with retention on, a publish reusing a flist touches it first, and its objects are in R2 afterwards", async () => {

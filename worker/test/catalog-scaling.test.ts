@@ -5,7 +5,7 @@
  */
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { PER_REPOSITORY_SQL } from "../src/storage/catalog-reads";
+import { PER_REPOSITORY_SQL } from "../src/catalog/store/d1-r2";
 import { migrate } from "./support/hub";
 
 beforeAll(migrate);

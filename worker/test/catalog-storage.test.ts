@@ -1,39 +1,38 @@
-/** Storage-level guarantees the services rely on: batches are all-or-nothing, guards re-check inside them. */
+/** Storage-level guarantees the services rely on: a commit is all-or-nothing, its `expect*` steps re-check inside it. */
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { getRepository } from "../src/storage/catalog-reads";
-import { clearGuards, expectNoRow, expectRow, isGuardFailure, touchRepository } from "../src/storage/catalog-writes";
+import { catalogStore } from "../src/catalog/store/d1-r2";
 import { migrate } from "./support/hub";
 
 beforeAll(migrate);
 
 describe("batch guards", () => {
   it("a false guard fails the batch and rolls back the statements before it", async () => {
-    const db = env.DB;
-    let error: unknown;
-    try {
-      await db.batch([
-        touchRepository(db, "guarded", 1),
-        expectRow(db, "SELECT 1 FROM entries WHERE repository = ?1", "no-such-repo"),
-        clearGuards(db),
-      ]);
-    } catch (err) {
-      error = err;
-    }
-    expect(error).toBeDefined();
-    expect(isGuardFailure(error)).toBe(true);
-    expect(await getRepository(db, "guarded")).toBeNull();
+    const store = catalogStore(env);
+    const outcome = await store.commit(
+      [
+        { op: "touchRepository", repository: "guarded" },
+        { op: "expectEntry", repository: "no-such-repo", name: "x.flist" },
+      ],
+      1,
+    );
+    expect(outcome).toBe("conflict");
+    expect(await store.repository("guarded")).toBeNull();
   });
 
   it("true guards let the batch commit and leave no guard rows", async () => {
-    const db = env.DB;
-    await db.batch([
-      touchRepository(db, "guarded2", 1),
-      expectNoRow(db, "SELECT 1 FROM entries WHERE repository = ?1", "no-such-repo"),
-      expectRow(db, "SELECT 1 FROM repositories WHERE name = ?1", "guarded2"),
-      clearGuards(db),
-    ]);
-    expect(await getRepository(db, "guarded2")).toMatchObject({ name: "guarded2" });
-    expect((await db.prepare("SELECT COUNT(*) AS n FROM batch_guards").first<{ n: number }>())!.n).toBe(0);
+    const store = catalogStore(env);
+    const outcome = await store.commit(
+      [
+        { op: "touchRepository", repository: "guarded2" },
+        { op: "expectNoEntry", repository: "no-such-repo", name: "x.flist" },
+        { op: "touchRepository", repository: "guarded2" },
+        { op: "expectNoEntry", repository: "guarded2", name: "x.flist", regular: true },
+      ],
+      1,
+    );
+    expect(outcome).toBe("committed");
+    expect(await store.repository("guarded2")).toMatchObject({ name: "guarded2" });
+    expect((await env.DB.prepare("SELECT COUNT(*) AS n FROM batch_guards").first<{ n: number }>())!.n).toBe(0);
   });
 });

@@ -6,7 +6,7 @@
  */
 import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { openCredentials, sealCredentials } from "../src/docker/credentials";
+import { openCredentials, sealCredentials } from "../src/jobs/credentials";
 import { dockerFlistName } from "../src/docker/reference";
 import { startDockerJob } from "../src/docker/service";
 import { dispatchJob } from "../src/jobs/dispatch";

@@ -2,7 +2,7 @@
  * Builds the original hub's listing objects (hub-api.md §5.4) from catalog rows. Pure functions: the
  * exact field names, order and types are what Zero-OS nodes parse (strict serde), so they live in one place.
  */
-import type { ListingRows, ResolvedLinkRow, TagListingRows } from "../storage/catalog-reads";
+import type { ListingRows, ResolvedLinkRow, TagListingRows } from "./store/rows";
 import { byteLength, DIRECTORY_SIZE, kbString, TAG_SIZE } from "./format";
 import { cleanTarget, compareNames, rawTarget, tagDirName } from "./names";
 

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { HubError } from "../http/errors";
 import { pairs } from "../uploads/form";
-import { credentialsSchema, type Credentials } from "./credentials";
+import { credentialsSchema, type Credentials } from "../jobs/credentials";
 
 /** What the API route, and the website's docker page, hand to `startDockerJob`. */
 export const dockerJobRequestSchema = z

@@ -10,7 +10,7 @@ import { Hono, type Context } from "hono";
 import { requireActor } from "../auth/middleware";
 import type { AppEnv } from "../env";
 import { HubError } from "../http/errors";
-import { answerJob } from "../uploads/jobs";
+import { answerJob } from "../jobs/start";
 import { formToRequest } from "./request";
 import { startDockerJob } from "./service";
 

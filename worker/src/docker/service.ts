@@ -5,10 +5,10 @@
  * (uploads/jobs.ts `startJob`). No input is staged: the converter pulls the image itself.
  */
 import type { Actor, Env } from "../env";
-import type { JobParams } from "../jobs/dispatch";
+import type { JobParams } from "../jobs/types";
 import type { JobRow } from "../jobs/store";
-import { startJob } from "../uploads/jobs";
-import { sealCredentials } from "./credentials";
+import { startJob } from "../jobs/start";
+import { sealCredentials } from "../jobs/credentials";
 import { checkReference, dockerFlistName } from "./reference";
 import { checkDockerRequest, type DockerJobRequest } from "./request";
 

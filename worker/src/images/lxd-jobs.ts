@@ -14,20 +14,21 @@ import { z } from "zod";
 import { requireActor } from "../auth/middleware";
 import { requireInternal } from "../auth/internal";
 import { FLIST_SUFFIX, flistNameSchema, quoteName } from "../catalog/names";
-import { nowSeconds } from "../catalog/format";
+import { nowSeconds } from "../time";
 import type { Actor, AppEnv, Env } from "../env";
 import { HubError } from "../http/errors";
 import { fail, ok } from "../http/respond";
 import { createJob, recordProgress } from "../jobs/lifecycle";
 import { waitForJob } from "../jobs/read";
 import { appendFinalEvent, getJob, markSucceeded, type JobRow } from "../jobs/store";
-import { resolveFlist } from "../services/catalog-read";
-import { answerJob, wantsAsync } from "../uploads/jobs";
+import { resolveFlist } from "../catalog/read";
+import { answerJob, wantsAsync } from "../jobs/start";
 import { storeImageFile } from "./ingest";
 import { bodyChunks } from "./multipart";
 import { imageKey, productKey, segmentSchema, type ImageKey } from "./names";
 import { imageUploadRoutes, uploadSchema } from "./resumable";
 import { applyOverride, deleteRows } from "./store";
+import { catalogStore } from "../catalog/store/d1-r2";
 
 export const lxdJobs = new Hono<AppEnv>();
 
@@ -51,7 +52,7 @@ export async function startLxdJob(env: Env, actor: Actor, name: string): Promise
   for (const [what, value] of [["repository", actor.repository], ["flist name", release]] as const) {
     if (!segmentSchema.safeParse(value).success) throw new HubError(400, `this ${what} cannot name an LXD image: ${quoteName(value)}`);
   }
-  const { blob } = await resolveFlist(env.DB, actor.repository, name);
+  const { blob } = await resolveFlist(catalogStore(env), actor.repository, name);
   return createJob(env, {
     id: crypto.randomUUID(),
     kind: "lxd",

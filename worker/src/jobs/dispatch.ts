@@ -6,11 +6,12 @@
  * At most one dispatcher wins an attempt: the claim is a conditional UPDATE on (attempts, lease expired).
  */
 import type { Env } from "../env";
-import { nowSeconds } from "../catalog/format";
-import { openCredentials, type Credentials } from "../docker/credentials";
+import { nowSeconds } from "../time";
+import { openCredentials, type Credentials } from "./credentials";
 import { jobConfig } from "./config";
 import { converterError, converterFetch } from "./converter";
 import { finishFailed } from "./lifecycle";
+import type { JobParams } from "./types";
 import {
   appendEventIfCurrent,
   claimAttempt,
@@ -46,21 +47,6 @@ export interface JobSpec {
   platform?: string;
   startupToml?: boolean;
   credentials?: Credentials;
-}
-
-/** What a docker job keeps of its request (never the credentials in clear: see `sealed`). */
-export interface DockerParams {
-  image: string;
-  platform?: string;
-  startupToml?: boolean;
-}
-
-export interface JobParams {
-  metadata?: Record<string, string>;
-  sources?: { repository: string; name: string; sha256: string }[];
-  docker?: DockerParams;
-  /** docker: the registry credentials, AES-GCM sealed (docker/credentials.ts); removed when the job ends. */
-  sealed?: string;
 }
 
 /** The spec of `POST <converter>/jobs`. Async: a docker job's credentials are opened here, for this call only. */

@@ -5,9 +5,9 @@
  * event written in the same D1 batch as the status, so every event stream ends.
  */
 import type { Env } from "../env";
-import { nowSeconds } from "../catalog/format";
+import { nowSeconds } from "../time";
 import { jobConfig } from "./config";
-import type { JobParams } from "./dispatch";
+import type { JobParams } from "./types";
 import {
   appendEvent,
   appendEventIfCurrent,

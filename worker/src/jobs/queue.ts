@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import type { Env } from "../env";
-import { nowSeconds } from "../catalog/format";
+import { nowSeconds } from "../time";
 import { dispatchJob } from "./dispatch";
 import { jobConfig } from "./config";
 import { deleteJob, expiredJobs, finishedBefore } from "./store";

@@ -6,7 +6,7 @@
 import type { Env } from "../env";
 import { dispatchJob, isDispatchable } from "./dispatch";
 import { getJob, isTerminal, type JobRow } from "./store";
-import type { JobResult } from "../services/publish";
+import type { JobResult } from "./types";
 
 /** The job, after a lazy re-dispatch when its lease expired. */
 export async function readJob(env: Env, id: string): Promise<JobRow | null> {

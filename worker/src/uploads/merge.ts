@@ -5,7 +5,7 @@
  */
 import { checkName, flistName } from "../catalog/names";
 import { HubError } from "../http/errors";
-import { followChain } from "../storage/catalog-reads";
+import type { CatalogStore } from "../catalog/store/catalog-store";
 
 export const MAX_MERGE_BODY = 64 * 1024;
 export const MAX_MERGE_SOURCES = 64;
@@ -31,22 +31,22 @@ export function parseSources(text: string): unknown[] {
 }
 
 /** Resolves every source to the flist it names now; 404 `<repo>/<name>.flist does not exists` otherwise. */
-export async function resolveSources(db: D1Database, sources: unknown[]): Promise<MergeSource[]> {
+export async function resolveSources(store: CatalogStore, sources: unknown[]): Promise<MergeSource[]> {
   const out: MergeSource[] = [];
   for (const source of sources) {
     if (typeof source !== "string" || !source.includes("/")) throw new HubError(400, "malformed source filename");
     // The original looked at the first two segments only.
     const [repository = "", rawName = ""] = source.split("/");
-    out.push(await resolveSource(db, repository, rawName));
+    out.push(await resolveSource(store, repository, rawName));
   }
   return out;
 }
 
 /** One source `repository/rawName`, resolved to the flist it names now; a name the rule refuses is a 400. */
-export async function resolveSource(db: D1Database, repository: string, rawName: string): Promise<MergeSource> {
+export async function resolveSource(store: CatalogStore, repository: string, rawName: string): Promise<MergeSource> {
   checkName(repository, "source repository");
   const name = flistName(rawName, "source name");
-  const chain = await followChain(db, repository, name);
+  const chain = await store.followChain(repository, name);
   if (!chain?.blob) throw new HubError(404, `${repository}/${name} does not exists`);
   return { repository, name, sha256: chain.blob.sha256 };
 }

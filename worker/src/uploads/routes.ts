@@ -2,7 +2,7 @@
  * Publishing routes under `/api/flist/me` (hub-api.md §5.3, DESIGN.md §3): `upload` (tar.gz, multipart form),
  * `upload-flist` (homemade .flist), `merge/<target>`, and the streamed raw upload `PUT upload/<filename>` for
  * archives too large for a form. The resumable protocol lives in resumable.ts. Every route stages its input, starts
- * a job (jobs.ts) and answers when it ends, or at once with 202 when asked to.
+ * a job (jobs/start.ts) and answers when it ends, or at once with 202 when asked to.
  *
  * Validation messages are the original's ("no file found", "this file is not allowed", "malformed json request",
  * …) but with 4xx statuses instead of its 500s: they are the caller's errors (DESIGN.md §4).
@@ -12,9 +12,11 @@ import { requireActor } from "../auth/middleware";
 import type { AppEnv } from "../env";
 import { HubError } from "../http/errors";
 import { uploadConfig } from "../jobs/config";
-import { MAX_FLIST_BYTES } from "../services/publish";
+import { MAX_FLIST_BYTES } from "../catalog/publish";
 import { contentLength, filePart, pairs, readForm } from "./form";
-import { answerJob, startJob } from "./jobs";
+import { startJob } from "../jobs/start";
+import { answerUpload } from "./jobs";
+import { catalogStore } from "../catalog/store/d1-r2";
 import { MAX_MERGE_BODY, mergeTarget, parseSources, resolveSources } from "./merge";
 import { ARCHIVE_SUFFIX, FLIST_UPLOAD_SUFFIX, metadataFields, uploadTargetName } from "./naming";
 import { resumableRoutes } from "./resumable";
@@ -34,7 +36,7 @@ uploads.post("/upload", requireActor(), async (c) => {
     params: { metadata },
     input: { body: file, size: file.size },
   });
-  return answerJob(c, job);
+  return answerUpload(c, job);
 });
 
 uploads.post("/upload-flist", requireActor(), async (c) => {
@@ -49,7 +51,7 @@ uploads.post("/upload-flist", requireActor(), async (c) => {
     params: {},
     input: { body: file, size: file.size },
   });
-  return answerJob(c, job);
+  return answerUpload(c, job);
 });
 
 // Streamed raw upload: the body goes straight to R2 (known length), never parsed or buffered by the Worker, and
@@ -66,7 +68,7 @@ uploads.put("/upload/:filename", requireActor(), async (c) => {
   if (size === 0 || !c.req.raw.body) throw new HubError(400, "empty archive");
   const metadata = metadataFields(pairs(new URL(c.req.url).searchParams));
   const job = await startStreamedJob(c.env, c.var.actor, { name, params: { metadata }, body: c.req.raw.body, size });
-  return answerJob(c, job);
+  return answerUpload(c, job);
 });
 
 async function mergeRoute(c: Context<AppEnv>, target: string | undefined): Promise<Response> {
@@ -75,13 +77,13 @@ async function mergeRoute(c: Context<AppEnv>, target: string | undefined): Promi
   const text = await c.req.text();
   if (text.length > MAX_MERGE_BODY) throw tooLarge();
   // The original's order: the sources first, then the target.
-  const sources = await resolveSources(c.env.DB, parseSources(text));
+  const sources = await resolveSources(catalogStore(c.env), parseSources(text));
   const name = mergeTarget(target);
   const job = await startJob(c.env, c.var.actor, { kind: "merge", name, params: { sources } });
-  return answerJob(c, job);
+  return answerUpload(c, job);
 }
 
 uploads.post("/merge/:target", requireActor(), (c) => mergeRoute(c, c.req.param("target")));
 uploads.post("/merge", requireActor(), (c) => mergeRoute(c, undefined));
 
-uploads.route("/uploads", resumableRoutes({ guard: requireActor(), base: "/api/flist/me/uploads", answer: answerJob }));
+uploads.route("/uploads", resumableRoutes({ guard: requireActor(), base: "/api/flist/me/uploads", answer: answerUpload }));

@@ -11,12 +11,13 @@
  * on into R2 alone and the job is dispatched the ordinary way once the input is staged.
  */
 import type { Actor, Env } from "../env";
-import { nowSeconds } from "../catalog/format";
+import { nowSeconds } from "../time";
 import { HubError } from "../http/errors";
 import { bigReads } from "../http/big-reads";
 import { jobConfig } from "../jobs/config";
 import { converterError, converterFetch } from "../jobs/converter";
-import { dispatchJob, jobSpec, type JobParams } from "../jobs/dispatch";
+import { dispatchJob, jobSpec } from "../jobs/dispatch";
+import type { JobParams } from "../jobs/types";
 import { createJob, finishFailed, inputKey, recordProgress } from "../jobs/lifecycle";
 import { claimAttempt, getJob, isTerminal, releaseAttempt, unclaimAttempt, type JobRow } from "../jobs/store";
 

@@ -10,9 +10,9 @@ import type { AppEnv } from "../../env";
 import { publicBackend, publicUrl } from "../../config";
 import { stripFlist } from "../../catalog/names";
 import { HubError } from "../../http/errors";
-import { flistMetadata, resolveEntry } from "../../services/catalog-read";
-import { entryHistory, type History } from "../../services/history";
-import type { BlobRow, EntryRow } from "../../storage/rows";
+import { flistMetadata, resolveEntry } from "../../catalog/read";
+import { entryHistory, type History } from "../../catalog/history";
+import type { BlobRow, EntryRow } from "../../catalog/store/rows";
 import { csrfInput } from "../csrf";
 import { renderPage } from "../layout";
 import { readmeOf, renderMarkdown } from "../markdown";
@@ -20,6 +20,7 @@ import { loadSession } from "../session";
 import { exactTime, humanSize, targetLink, urls } from "../format";
 import { canNameImage, flistImage } from "../publish/lxd";
 import { When } from "./repository";
+import { catalogStore } from "../../catalog/store/d1-r2";
 
 /** Metadata keys shown in their own sections; everything else is listed as-is. */
 const KNOWN_KEYS = new Set(["readme", "backend", "backend-forced", "entrypoint", "environ", "port", "volume"]);
@@ -270,7 +271,7 @@ function LinkNotice({ repo, entry, file }: { repo: string; entry: EntryRow; file
 }
 
 export async function flistPage(c: Context<AppEnv>, repo: string, name: string): Promise<Response> {
-  const { entry, file, blob } = await resolveEntry(c.env.DB, repo, name);
+  const { entry, file, blob } = await resolveEntry(catalogStore(c.env), repo, name);
   if (entry.kind === "taglink") {
     return c.redirect(targetLink(repo, (entry.target_raw ?? "").replaceAll("../", "").replace(".tag-", "tags/")).href);
   }
@@ -278,8 +279,8 @@ export async function flistPage(c: Context<AppEnv>, repo: string, name: string):
     throw new HubError(404, `${repo}/${name} is a link that does not lead to a flist (dangling or looping)`);
   }
   const [metadata, history, session, image] = await Promise.all([
-    flistMetadata(c.env, repo, name),
-    entryHistory(c.env.DB, repo, [name]).catch(() => null),
+    flistMetadata(c.env, catalogStore(c.env), repo, name),
+    entryHistory(catalogStore(c.env), repo, [name]).catch(() => null),
     loadSession(c),
     flistImage(c.env.DB, repo, name).catch(() => null),
   ]);

@@ -1,12 +1,12 @@
 /** `/`: official repositories first, then contributors, each with its flist count and last update. */
 import type { Context } from "hono";
 import type { AppEnv } from "../../env";
-import { repositoriesList } from "../../services/catalog-read";
+import { repositoriesList } from "../../catalog/read";
 import { renderPage } from "../layout";
-import { repositoryCounts } from "../queries";
 import { RESERVED_REPOSITORY_NAMES } from "../../catalog/names";
 import { exactTime, isoTime, plural, relativeTime, urls } from "../format";
 import { SortHeader } from "../sortable";
+import { catalogStore } from "../../catalog/store/d1-r2";
 
 interface Row {
   name: string;
@@ -62,7 +62,8 @@ function RepositoryTable({ rows, caption }: { rows: Row[]; caption: string }) {
 }
 
 export async function homePage(c: Context<AppEnv>): Promise<Response> {
-  const [repositories, counts] = await Promise.all([repositoriesList(c.env), repositoryCounts(c.env.DB)]);
+  const store = catalogStore(c.env);
+  const [repositories, counts] = await Promise.all([repositoriesList(c.env, store), store.repositoryCounts()]);
   const rows: Row[] = repositories.map((r) => ({ ...r, ...(counts.get(r.name) ?? { flists: 0, links: 0 }) }));
   const official = rows.filter((r) => r.official);
   const contributors = rows.filter((r) => !r.official).sort((a, b) => b.updated - a.updated);

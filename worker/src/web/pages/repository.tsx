@@ -6,10 +6,11 @@ import type { Context } from "hono";
 import type { AppEnv } from "../../env";
 import type { ListingEntry } from "../../catalog/listing";
 import { officialRepositories } from "../../config";
-import { repositoryListing } from "../../services/catalog-read";
+import { repositoryListing } from "../../catalog/read";
 import { renderPage } from "../layout";
 import { bytesFromKb, exactTime, humanSize, isoTime, plural, relativeTime, targetLink, urls } from "../format";
 import { SortHeader } from "../sortable";
+import { catalogStore } from "../../catalog/store/d1-r2";
 
 export function When({ seconds }: { seconds: number }) {
   return (
@@ -107,7 +108,7 @@ export function EntryTable({ repo, entries, label }: { repo: string; entries: Li
 }
 
 export async function repositoryPage(c: Context<AppEnv>, repo: string): Promise<Response> {
-  const entries = await repositoryListing(c.env.DB, repo);
+  const entries = await repositoryListing(catalogStore(c.env), repo);
   const flists = entries.filter((e) => e.type === "regular").length;
   const links = entries.filter((e) => e.type === "symlink" || e.type === "taglink").length;
   const tags = entries.filter((e) => e.type === "tag").length;

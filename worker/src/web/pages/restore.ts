@@ -7,9 +7,10 @@ import type { Context } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../../env";
 import { HubError } from "../../http/errors";
-import { restore } from "../../services/catalog-write";
+import { restore } from "../../catalog/write";
 import { sessionOf } from "../session";
 import { urls } from "../format";
+import { catalogStore } from "../../catalog/store/d1-r2";
 
 const formSchema = z.object({ version: z.coerce.number().int().positive() });
 
@@ -20,6 +21,6 @@ export async function restoreAction(c: Context<AppEnv>, repo: string, name: stri
   }
   const form = formSchema.safeParse(await c.req.parseBody());
   if (!form.success) throw new HubError(400, "invalid version");
-  const { restored } = await restore(c.env.DB, repo, [name], form.data.version);
+  const { restored } = await restore(catalogStore(c.env), repo, [name], form.data.version);
   return c.redirect(`${urls.flist(repo, name)}?restored=${restored}`, 303);
 }

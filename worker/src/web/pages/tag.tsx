@@ -1,14 +1,15 @@
 /** `/<repo>/tags/<tag>`: the tag's members and what they point at. */
 import type { Context } from "hono";
 import type { AppEnv } from "../../env";
-import { tagListing } from "../../services/catalog-read";
+import { tagListing } from "../../catalog/read";
 import { renderPage } from "../layout";
 import { bytesFromKb, humanSize, targetLink, urls } from "../format";
 import { When } from "./repository";
 import { SortHeader } from "../sortable";
+import { catalogStore } from "../../catalog/store/d1-r2";
 
 export async function tagPage(c: Context<AppEnv>, repo: string, tag: string): Promise<Response> {
-  const members = await tagListing(c.env.DB, repo, tag);
+  const members = await tagListing(catalogStore(c.env), repo, tag);
   return renderPage(
     c,
     { title: `${repo} · tag ${tag}` },

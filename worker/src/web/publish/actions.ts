@@ -18,8 +18,8 @@ import { uploadConfig } from "../../jobs/config";
 import { jobUrls } from "../../jobs/read";
 import { getJob, type JobRow } from "../../jobs/store";
 import { startDockerJob } from "../../docker/service";
-import { MAX_FLIST_BYTES } from "../../services/publish";
-import { startJob } from "../../uploads/jobs";
+import { MAX_FLIST_BYTES } from "../../catalog/publish";
+import { startJob } from "../../jobs/start";
 import { type MergeSource, mergeTarget, resolveSource } from "../../uploads/merge";
 import { ARCHIVE_SUFFIX, FLIST_UPLOAD_SUFFIX, uploadTargetName } from "../../uploads/naming";
 import { resumableRoutes } from "../../uploads/resumable";
@@ -27,6 +27,7 @@ import { requireCsrf } from "../csrf";
 import { urls } from "../format";
 import { requireSession, sessionOf } from "../session";
 import { dockerPage, homemadePage, jobPage, mergePage, readonlyPage, uploadPage } from "./pages";
+import { catalogStore } from "../../catalog/store/d1-r2";
 
 export const publishRoutes = new Hono<AppEnv>();
 
@@ -145,7 +146,7 @@ publishRoutes.post("/merge", ...actionGuard, async (c) => {
   for (const source of body.sources) {
     const [repository = "", rawName = "", extra] = source.split("/");
     if (extra !== undefined) throw new HubError(400, "malformed source filename: expected <repository>/<name>");
-    sources.push(await resolveSource(c.env.DB, repository, rawName));
+    sources.push(await resolveSource(catalogStore(c.env), repository, rawName));
   }
   const target = mergeTarget(body.name);
   const job = await startJob(c.env, actor(c), { kind: "merge", name: target, params: { sources } });

@@ -10,7 +10,7 @@
  * A filter (`q`) needs every path: it reads the listing itself, and keeps the last few parsed in memory.
  */
 import { compareNames } from "../../catalog/names";
-import type { BlobRow } from "../../storage/rows";
+import type { BlobRow } from "../../catalog/store/rows";
 
 /** `[name, size, childCount]`; childCount -1 = not a directory (no entry under it). */
 export type Child = [string, number, number];

@@ -8,8 +8,9 @@ import type { AppEnv } from "../../env";
 import { flistNameSchema, nameSchema } from "../../catalog/names";
 import { HubError } from "../../http/errors";
 import { param } from "../../http/params";
-import { resolveFlist } from "../../services/catalog-read";
+import { resolveFlist } from "../../catalog/read";
 import { filterPaths, normaliseDir, readDirectory, treeIndex } from "./index";
+import { catalogStore } from "../../catalog/store/d1-r2";
 
 export const treeRoutes = new Hono<AppEnv>();
 
@@ -29,7 +30,7 @@ treeRoutes.get("/api/flist/:repo/:name/tree", async (c) => {
     throw new HubError(400, `invalid ${issue?.path.join(".") || "query"}: ${issue?.message ?? "bad value"}`);
   }
   const { path, offset, limit, q } = parsed.data;
-  const { blob } = await resolveFlist(c.env.DB, repo, name);
+  const { blob } = await resolveFlist(catalogStore(c.env), repo, name);
   // The name may be republished or restored at any time: browsers revalidate (the work behind is cheap).
   c.header("Cache-Control", "no-cache");
 

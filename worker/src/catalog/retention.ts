@@ -6,14 +6,14 @@
  *   version, as before.
  * - Blob garbage collection: a `.flist` blob (and its contents listing) that no entry and no kept version refers to
  *   is deleted from D1 and R2 once nothing touched it for BLOB_GRACE_SECONDS. Its `/api/blobs/<sha256>.flist` URL
- *   then answers 404. Only the blobs of the versions a run prunes are examined (storage/retention.ts says why
+ *   then answers 404. Only the blobs of the versions a run prunes are examined (store/d1-r2.ts says why
  *   that is enough), so without retention the collector does nothing.
  *
  * Each run does a bounded amount of work (PRUNE_BATCH versions); the next minute's run goes on.
  */
 import type { Env } from "../env";
-import { nowSeconds } from "../catalog/format";
-import { deleteGarbageBlob, pruneVersions } from "../storage/retention";
+import { nowSeconds } from "../time";
+import { catalogStore } from "./store/d1-r2";
 
 /** Publishes reusing a blob touch it first; they finish within seconds, so a day is a wide margin. */
 export const BLOB_GRACE_SECONDS = 24 * 3600;
@@ -33,14 +33,15 @@ export interface RetentionRun {
 export async function sweepCatalog(env: Env, now = nowSeconds()): Promise<RetentionRun> {
   const days = historyRetentionDays(env);
   if (days === 0) return { versions: 0, blobs: 0 }; // every version is kept, so every blob is referenced
-  const pruned = await pruneVersions(env.DB, now - days * 86_400, PRUNE_BATCH);
+  const store = catalogStore(env);
+  const pruned = await store.pruneVersions(now - days * 86_400, PRUNE_BATCH);
   const touchedBefore = now - BLOB_GRACE_SECONDS;
   let blobs = 0;
   for (const sha256 of pruned.blobs) {
-    const garbage = await deleteGarbageBlob(env.DB, sha256, touchedBefore);
+    const garbage = await store.deleteGarbageBlob(sha256, touchedBefore);
     if (!garbage) continue; // still referenced (or touched by a publish within the grace): kept
     // The row is gone first: from now on whatever references this flist again puts its objects again.
-    await env.FLISTS.delete([garbage.blob_key, garbage.contents_key]);
+    await store.deleteObjects(garbage);
     blobs += 1;
   }
   return { versions: pruned.versions, blobs };

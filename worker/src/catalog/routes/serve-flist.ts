@@ -5,10 +5,11 @@
  * bytes shares one cache entry, stored under the immutable blob URL.
  */
 import type { Context } from "hono";
-import type { AppEnv } from "../env";
-import type { BlobRow } from "../storage/rows";
-import { httpDate } from "../catalog/format";
-import { fail } from "./respond";
+import type { AppEnv } from "../../env";
+import type { BlobRow } from "../store/rows";
+import { httpDate } from "../../time";
+import { fail } from "../../http/respond";
+import { catalogStore } from "../store/d1-r2";
 
 /** Content-addressed URL of a blob: its bytes can never change, so it is cacheable forever. */
 export function blobPath(sha256: string): string {
@@ -120,11 +121,11 @@ export async function serveFlist(c: Context<AppEnv>, blob: BlobRow, options: Ser
   }
 
   if (range) {
-    const part = await c.env.FLISTS.get(blob.blob_key, { range });
+    const part = await catalogStore(c.env).flistBody(blob, range);
     if (!part) return fail(c, 500, "flist missing from storage");
     headers.set("Content-Range", `bytes ${range.offset}-${range.offset + range.length - 1}/${blob.size}`);
     headers.set("Content-Length", String(range.length));
-    return new Response(withLength(part.body, range.length), { status: 206, headers });
+    return new Response(withLength(part, range.length), { status: 206, headers });
   }
 
   headers.set("Content-Length", String(blob.size));
@@ -133,9 +134,9 @@ export async function serveFlist(c: Context<AppEnv>, blob: BlobRow, options: Ser
   const cached = await cache.match(cacheKey);
   if (cached?.body) return new Response(withLength(cached.body, blob.size), { status: 200, headers });
 
-  const object = await c.env.FLISTS.get(blob.blob_key);
-  if (!object) return fail(c, 500, "flist missing from storage");
-  const [toClient, toCache] = object.body.tee();
+  const body = await catalogStore(c.env).flistBody(blob);
+  if (!body) return fail(c, 500, "flist missing from storage");
+  const [toClient, toCache] = body.tee();
   const cacheHeaders = new Headers(headers);
   cacheHeaders.set("Cache-Control", CACHE_IMMUTABLE);
   const toStore = new Response(withLength(toCache, blob.size), { status: 200, headers: cacheHeaders });

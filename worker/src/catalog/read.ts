@@ -5,24 +5,14 @@
 import { officialRepositories, publicBackend } from "../config";
 import type { Env } from "../env";
 import { HubError } from "../http/errors";
-import { buildListings, buildTagListing, type ListingEntry } from "../catalog/listing";
-import { cleanTarget, stripFlist } from "../catalog/names";
-import { byteLength } from "../catalog/format";
-import {
-  followChain,
-  getEntry,
-  getRepository,
-  getTag,
-  listAllEntryPaths,
-  listRepositories,
-  readListing,
-  readTagListing,
-  type Chain,
-} from "../storage/catalog-reads";
-import type { BlobRow, EntryRow, RepositoryRow } from "../storage/rows";
+import { buildListings, buildTagListing, type ListingEntry } from "./listing";
+import { cleanTarget, stripFlist } from "./names";
+import { byteLength } from "./format";
+import type { CatalogStore } from "./store/catalog-store";
+import type { BlobRow, Chain, EntryRow, RepositoryRow } from "./store/rows";
 
-export async function requireRepository(db: D1Database, repository: string): Promise<RepositoryRow> {
-  const row = await getRepository(db, repository);
+export async function requireRepository(store: CatalogStore, repository: string): Promise<RepositoryRow> {
+  const row = await store.repository(repository);
   if (!row) throw new HubError(404, "user not found");
   return row;
 }
@@ -43,8 +33,8 @@ function fromChain(chain: Chain): Resolved | null {
 }
 
 /** Looks up `<repo>/<name>` (name already normalised) and follows its links. 404 if repo or entry is missing. */
-export async function resolveEntry(db: D1Database, repository: string, name: string): Promise<Resolved> {
-  const [repo, chain] = await Promise.all([getRepository(db, repository), followChain(db, repository, name)]);
+export async function resolveEntry(store: CatalogStore, repository: string, name: string): Promise<Resolved> {
+  const [repo, chain] = await Promise.all([store.repository(repository), store.followChain(repository, name)]);
   if (!repo) throw new HubError(404, "user not found");
   const resolved = fromChain(chain);
   if (!resolved) throw new HubError(404, "source not found");
@@ -54,48 +44,48 @@ export async function resolveEntry(db: D1Database, repository: string, name: str
 /** Like resolveEntry, but the entry must resolve to a flist (downloads, contents, metadata). */
 export type ResolvedFlist = Resolved & { blob: BlobRow; file: EntryRow };
 
-export async function resolveFlist(db: D1Database, repository: string, name: string): Promise<ResolvedFlist> {
-  const resolved = await resolveEntry(db, repository, name);
+export async function resolveFlist(store: CatalogStore, repository: string, name: string): Promise<ResolvedFlist> {
+  const resolved = await resolveEntry(store, repository, name);
   if (!resolved.blob || !resolved.file) throw new HubError(404, "source not found");
   return resolved as ResolvedFlist;
 }
 
-export async function repositoryListing(db: D1Database, repository: string): Promise<ListingEntry[]> {
-  const [, rows] = await Promise.all([requireRepository(db, repository), readListing(db, repository)]);
+export async function repositoryListing(store: CatalogStore, repository: string): Promise<ListingEntry[]> {
+  const [, rows] = await Promise.all([requireRepository(store, repository), store.listing(repository)]);
   return buildListings(rows).get(repository) ?? [];
 }
 
-export async function filesList(db: D1Database): Promise<Record<string, ListingEntry[]>> {
-  const [repositories, rows] = await Promise.all([listRepositories(db), readListing(db, null)]);
+export async function filesList(store: CatalogStore): Promise<Record<string, ListingEntry[]>> {
+  const [repositories, rows] = await Promise.all([store.repositories(), store.listing(null)]);
   const listings = buildListings(rows);
   const out: Record<string, ListingEntry[]> = {};
   for (const r of repositories) out[r.name] = listings.get(r.name) ?? [];
   return out;
 }
 
-export async function repositoriesList(env: Env): Promise<{ name: string; official: boolean; updated: number }[]> {
+export async function repositoriesList(env: Env, store: CatalogStore): Promise<{ name: string; official: boolean; updated: number }[]> {
   const official = officialRepositories(env);
-  const rows = await listRepositories(env.DB);
+  const rows = await store.repositories();
   return rows.map((r) => ({ name: r.name, official: official.has(r.name), updated: r.updated }));
 }
 
-export function allEntryPaths(db: D1Database): Promise<string[]> {
-  return listAllEntryPaths(db);
+export function allEntryPaths(store: CatalogStore): Promise<string[]> {
+  return store.entryPaths();
 }
 
-export async function tagListing(db: D1Database, repository: string, tag: string): Promise<ListingEntry[]> {
-  const [repo, tagRow] = await Promise.all([getRepository(db, repository), getTag(db, repository, tag)]);
+export async function tagListing(store: CatalogStore, repository: string, tag: string): Promise<ListingEntry[]> {
+  const [repo, tagRow] = await Promise.all([store.repository(repository), store.tag(repository, tag)]);
   if (!repo) throw new HubError(404, "user not found");
   if (!tagRow) throw new HubError(404, "tag not found");
-  return buildTagListing(await readTagListing(db, repository, tag));
+  return buildTagListing(await store.tagListing(repository, tag));
 }
 
 /**
  * `/light` (and `INFO`): `size` an int, `md5` of the resolved file (null when dangling or looping), and for
  * links `linktime` and the **raw** target. Times and size of a dangling link are the link's own.
  */
-export async function lightInfo(db: D1Database, repository: string, name: string): Promise<Record<string, unknown>> {
-  const { entry, file, blob } = await resolveEntry(db, repository, name);
+export async function lightInfo(store: CatalogStore, repository: string, name: string): Promise<Record<string, unknown>> {
+  const { entry, file, blob } = await resolveEntry(store, repository, name);
   if (entry.kind === "regular") {
     return { name: entry.name, size: blob!.size, updated: entry.updated, type: "regular", md5: blob!.md5 };
   }
@@ -114,19 +104,19 @@ export async function lightInfo(db: D1Database, repository: string, name: string
 }
 
 /** `/taglink`: `{target: "repo/tags/tag"}` when `<name without .flist>` is a taglink. */
-export async function taglinkTarget(db: D1Database, repository: string, name: string): Promise<{ target: string }> {
-  const [repo, entry] = await Promise.all([getRepository(db, repository), getEntry(db, repository, stripFlist(name))]);
+export async function taglinkTarget(store: CatalogStore, repository: string, name: string): Promise<{ target: string }> {
+  const [repo, entry] = await Promise.all([store.repository(repository), store.entry(repository, stripFlist(name))]);
   if (!repo) throw new HubError(404, "user not found");
   if (!entry || entry.kind !== "taglink") throw new HubError(404, "source not found");
   return { target: cleanTarget(entry.target_raw ?? "") };
 }
 
 /** The contents listing stored at publish time (zflist `find` shape), as a JSON string straight from R2. */
-export async function contentsListing(env: Env, repository: string, name: string): Promise<ReadableStream> {
-  const { blob } = await resolveFlist(env.DB, repository, name);
-  const object = await env.FLISTS.get(blob.contents_key);
-  if (!object) throw new HubError(500, "contents listing missing from storage");
-  return object.body;
+export async function contentsListing(store: CatalogStore, repository: string, name: string): Promise<ReadableStream> {
+  const { blob } = await resolveFlist(store, repository, name);
+  const body = await store.contentsBody(blob);
+  if (!body) throw new HubError(500, "contents listing missing from storage");
+  return body;
 }
 
 /** Secrets a flist's backend may carry (zdb namespace password, 0-hub-gw token): never served. */
@@ -136,8 +126,8 @@ const SECRET_BACKEND_KEYS = ["password", "token"];
  * `/metadata`: every metadata key of the flist. Adds `backend-forced` (the hub's public backend) when the
  * flist has no `backend`, as the original, and strips backend credentials (the original served them).
  */
-export async function flistMetadata(env: Env, repository: string, name: string): Promise<Record<string, unknown>> {
-  const { blob } = await resolveFlist(env.DB, repository, name);
+export async function flistMetadata(env: Env, store: CatalogStore, repository: string, name: string): Promise<Record<string, unknown>> {
+  const { blob } = await resolveFlist(store, repository, name);
   const metadata = JSON.parse(blob.metadata) as Record<string, unknown>;
   const backend = metadata.backend;
   if (backend && typeof backend === "object" && !Array.isArray(backend)) {

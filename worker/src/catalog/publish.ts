@@ -10,22 +10,12 @@
 import { z } from "zod";
 import type { Env } from "../env";
 import { HubError } from "../http/errors";
-import { nowSeconds } from "../catalog/format";
-import { getPublishJob } from "../storage/catalog-reads";
-import {
-  archiveEntry,
-  clearGuards,
-  expectRow,
-  insertBlob,
-  insertPublishJob,
-  isGuardFailure,
-  putEntry,
-  touchRepository,
-} from "../storage/catalog-writes";
+import { nowSeconds } from "../time";
 import { dropInput, inputStaged } from "../jobs/lifecycle";
-import { appendFinalEvent, getJob, markSucceeded, type JobRow } from "../jobs/store";
-import { blobKey, contentsKey, putBlob, putContents } from "../storage/blobs";
-import { touchBlob } from "../storage/retention";
+import { getJob, type JobRow } from "../jobs/store";
+import type { JobResult, PublishResult } from "../jobs/types";
+import type { CatalogStore, Publication } from "./store/catalog-store";
+import { catalogStore } from "./store/d1-r2";
 import { historyRetentionDays } from "./retention";
 
 /**
@@ -62,19 +52,6 @@ export const publishInfoSchema = z.object({
 });
 export type PublishInfo = z.infer<typeof publishInfoSchema>;
 
-export interface PublishResult {
-  repository: string;
-  name: string;
-  sha256: string;
-  md5: string;
-  size: number;
-}
-
-/** What a finished job keeps as its result: the publish result plus the counts of the contents listing. */
-export interface JobResult extends PublishResult {
-  counts: Omit<ContentsListing, "content">;
-}
-
 function countsOf(c: ContentsListing): JobResult["counts"] {
   return {
     regular: c.regular,
@@ -86,8 +63,8 @@ function countsOf(c: ContentsListing): JobResult["counts"] {
   };
 }
 
-async function firstResult(db: D1Database, jobId: string): Promise<PublishResult | null> {
-  const done = await getPublishJob(db, jobId);
+async function firstResult(store: CatalogStore, jobId: string): Promise<PublishResult | null> {
+  const done = await store.publishedJob(jobId);
   return done ? (JSON.parse(done.result) as PublishResult) : null;
 }
 
@@ -96,14 +73,15 @@ async function firstResult(db: D1Database, jobId: string): Promise<PublishResult
  * its name. Returns the job (null for an operator's own id), or the first result when the job already published.
  */
 async function checkJob(
-  db: D1Database,
+  env: Env,
+  store: CatalogStore,
   repository: string,
   name: string,
   info: PublishInfo,
 ): Promise<{ job: JobRow | null; done: PublishResult | null }> {
   if (!info.jobId) return { job: null, done: null };
-  const job = await getJob(db, info.jobId);
-  if (!job || job.status === "succeeded") return { job, done: await firstResult(db, info.jobId) };
+  const job = await getJob(env.DB, info.jobId);
+  if (!job || job.status === "succeeded") return { job, done: await firstResult(store, info.jobId) };
   if (info.attempt === undefined) throw new HubError(400, "invalid info: attempt: required for a job's publish");
   if (job.repository !== repository || job.name !== name) {
     throw new HubError(409, `job ${job.id} publishes ${job.repository}/${job.name}, not ${repository}/${name}`);
@@ -157,7 +135,8 @@ export async function publishFlist(
   input: { repository: string; name: string; file: Blob; info: PublishInfo },
 ): Promise<PublishResult> {
   const { repository, name, file, info } = input;
-  const { job, done } = await checkJob(env.DB, repository, name, info);
+  const store = catalogStore(env);
+  const { job, done } = await checkJob(env, store, repository, name, info);
   if (done) return done;
   // A streamed upload's converter converts the bytes while they are still being staged (uploads/streamed.ts):
   // nothing is published from them before R2 holds all of them. 503: the converter retries the publish.
@@ -173,71 +152,45 @@ export async function publishFlist(
   }
 
   const { sha256, md5 } = await digests(file);
-  // Touched first: the blob collector (services/retention.ts, only with history retention on) leaves a blob alone
+  // Touched first: the blob collector (retention.ts, only with history retention on) leaves a blob alone
   // while a publish reuses it.
   const collecting = historyRetentionDays(env) > 0;
-  if (collecting) await touchBlob(env.DB, sha256, nowSeconds()).run();
+  if (collecting) await store.touchBlob(sha256, nowSeconds());
   const putObjects = () =>
-    Promise.all([putBlob(env.FLISTS, sha256, md5, file), putContents(env.FLISTS, sha256, listingJson(info.contents))]);
+    Promise.all([store.putFlist(sha256, md5, file), store.putContents(sha256, listingJson(info.contents))]);
   await putObjects();
 
   const result: PublishResult = { repository, name, sha256, md5, size: file.size };
   const now = nowSeconds();
-  const db = env.DB;
-  const statements = [
-    insertBlob(
-      db,
-      {
-        sha256,
-        md5,
-        size: file.size,
-        counts: info.contents,
-        metadata,
-        blobKey: blobKey(sha256),
-        contentsKey: contentsKey(sha256),
-      },
-      now,
-    ),
-    archiveEntry(db, repository, name, now, "publish"),
-    putEntry(db, { repository, name, kind: "regular", blob: sha256, updated: now }, now),
-    touchRepository(db, repository, now),
-  ];
-  if (info.jobId) {
-    const record = { jobId: info.jobId, repository, name, sha256, result: JSON.stringify(result) };
-    statements.push(insertPublishJob(db, record, now));
-  }
+  const publication: Publication = {
+    blob: { sha256, md5, size: file.size, counts: info.contents, metadata },
+    changes: [
+      { op: "archive", repository, name, reason: "publish" },
+      { op: "putEntry", entry: { repository, name, kind: "regular", blob: sha256, updated: now } },
+      { op: "touchRepository", repository },
+    ],
+  };
+  if (info.jobId) publication.record = { jobId: info.jobId, repository, name, sha256, result: JSON.stringify(result) };
   if (job && info.attempt !== undefined) {
     // The job's success is part of the publish: the catalog rows, `succeeded` and the final event commit
-    // together, and only while this attempt is the job's current one (the guard, checked in the transaction).
-    const attempt = { id: job.id, attempt: info.attempt };
+    // together, and only while this attempt is the job's current one (checked in the transaction).
     const jobResult: JobResult = { ...result, counts: countsOf(info.contents) };
     const event = { status: "info", info: { filename: name, file: name, flist: countsOf(info.contents) } };
-    statements.unshift(
-      expectRow(db, "SELECT 1 FROM jobs WHERE id = ?1 AND status = 'running' AND attempts = ?2", job.id, info.attempt),
-    );
-    statements.push(
-      markSucceeded(db, attempt, JSON.stringify(jobResult), now),
-      appendFinalEvent(db, job.id, "succeeded", event, now),
-      clearGuards(db),
-    );
+    publication.job = { id: job.id, attempt: info.attempt, result: JSON.stringify(jobResult), event };
   }
-  try {
-    await db.batch(statements);
-  } catch (err) {
+  const outcome = await store.publish(publication, now);
+  if (outcome !== "published") {
     // Two deliveries of one job raced (or the attempt went stale meanwhile): the loser's batch rolled back
     // entirely; answer the winner's result, or 409 when no attempt published.
-    if (info.jobId && (/UNIQUE constraint failed: publish_jobs/.test(String(err)) || isGuardFailure(err))) {
-      const first = await firstResult(db, info.jobId);
-      if (first) return first;
-      if (isGuardFailure(err)) throw new HubError(409, `stale attempt ${info.attempt} of job ${info.jobId}`);
-    }
-    throw err;
+    const first = await firstResult(store, info.jobId!);
+    if (first) return first;
+    if (outcome === "stale") throw new HubError(409, `stale attempt ${info.attempt} of job ${info.jobId}`);
+    throw new Error(`publish of job ${info.jobId} conflicts with a record that is gone`);
   }
   if (collecting) {
     // The collector may have deleted this blob's objects between our touch and our put (its row was already gone,
     // so the touch found nothing): now that an entry refers to the row, put them back if so.
-    const [blobHead, contentsHead] = await Promise.all([env.FLISTS.head(blobKey(sha256)), env.FLISTS.head(contentsKey(sha256))]);
-    if (!blobHead || !contentsHead) await putObjects();
+    if (!(await store.hasObjects(sha256))) await putObjects();
   }
   if (job) await dropInput(env, job.id);
   return result;

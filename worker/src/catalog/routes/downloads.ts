@@ -3,14 +3,14 @@
  * `/<repo>/tags/<tag>/<name>.flist`. Registered last: the `/api/...` and `/internal/...` routes win.
  */
 import { Hono } from "hono";
-import { publicUrl, storageUrl } from "../config";
-import type { AppEnv } from "../env";
-import { FLIST_SUFFIX, flistNameSchema, nameSchema } from "../catalog/names";
-import { HubError } from "../http/errors";
-import { param } from "../http/params";
-import { CACHE_NAMED, serveFlist } from "../http/serve-flist";
-import { followChain, getTagMember } from "../storage/catalog-reads";
-import { requireRepository, resolveFlist } from "../services/catalog-read";
+import { publicUrl, storageUrl } from "../../config";
+import type { AppEnv } from "../../env";
+import { FLIST_SUFFIX, flistNameSchema, nameSchema } from "../names";
+import { HubError } from "../../http/errors";
+import { param } from "../../http/params";
+import { CACHE_NAMED, serveFlist } from "./serve-flist";
+import { catalogStore } from "../store/d1-r2";
+import { requireRepository, resolveFlist } from "../read";
 
 export const downloads = new Hono<AppEnv>();
 
@@ -26,21 +26,21 @@ const MD5_SUFFIX = ".flist.md5";
 downloads.get("/:repo/:file", async (c) => {
   const repo = param(c, "repo", nameSchema);
   const file = c.req.param("file");
-  const db = c.env.DB;
+  const store = catalogStore(c.env);
 
   if (file.endsWith(MD5_SUFFIX)) {
     // zos names its mounts after this value and Terraform pins it: the md5 stored at publish time.
-    const { blob } = await resolveFlist(db, repo, flistFrom(file.slice(0, -MD5_SUFFIX.length)));
+    const { blob } = await resolveFlist(store, repo, flistFrom(file.slice(0, -MD5_SUFFIX.length)));
     return c.text(`${blob.md5}\n`, 200, { "Cache-Control": CACHE_NAMED, "Content-Type": "text/plain; charset=utf-8" });
   }
   if (file.endsWith(FLIST_SUFFIX)) {
-    const { blob, file: regular } = await resolveFlist(db, repo, flistFrom(file.slice(0, -FLIST_SUFFIX.length)));
+    const { blob, file: regular } = await resolveFlist(store, repo, flistFrom(file.slice(0, -FLIST_SUFFIX.length)));
     return serveFlist(c, blob, { lastModified: regular.updated, cacheControl: CACHE_NAMED });
   }
   const info = /^(.+)\.(txt|json)$/.exec(file);
   if (info) {
     const name = flistFrom(info[1]!);
-    const { blob } = await resolveFlist(db, repo, name);
+    const { blob } = await resolveFlist(store, repo, name);
     const source = `${publicUrl(c.env, c.req.url)}/${repo}/${name}`;
     const storage = storageUrl(c.env);
     if (info[2] === "json") {
@@ -62,10 +62,11 @@ downloads.get("/:repo/tags/:tag/:file", async (c) => {
   const file = c.req.param("file");
   if (!file.endsWith(FLIST_SUFFIX)) throw new HubError(404, "not found");
   const name = flistFrom(file.slice(0, -FLIST_SUFFIX.length));
-  await requireRepository(c.env.DB, repo);
-  const member = await getTagMember(c.env.DB, repo, tag, name);
+  const store = catalogStore(c.env);
+  await requireRepository(store, repo);
+  const member = await store.tagMember(repo, tag, name);
   if (!member) throw new HubError(404, "source not found");
-  const chain = await followChain(c.env.DB, member.target_repository, member.target_name);
+  const chain = await store.followChain(member.target_repository, member.target_name);
   const regular = chain.entries.at(-1);
   if (!chain.blob || !regular) throw new HubError(404, "source not found");
   return serveFlist(c, chain.blob, { lastModified: regular.updated, cacheControl: CACHE_NAMED });

@@ -3,15 +3,15 @@
  * and the content-addressed blob URLs. No authentication; every error is the JSON envelope.
  */
 import { Hono, type Context } from "hono";
-import type { AppEnv } from "../env";
-import { flistNameSchema, nameSchema } from "../catalog/names";
-import { param } from "../http/params";
-import { publicBackend } from "../config";
-import { HubError } from "../http/errors";
-import { ok } from "../http/respond";
-import { MIN_PART_SIZE, uploadConfig } from "../jobs/config";
-import { CACHE_IMMUTABLE, serveFlist } from "../http/serve-flist";
-import { getBlob } from "../storage/catalog-reads";
+import type { AppEnv } from "../../env";
+import { flistNameSchema, nameSchema } from "../names";
+import { param } from "../../http/params";
+import { publicBackend } from "../../config";
+import { HubError } from "../../http/errors";
+import { ok } from "../../http/respond";
+import { MIN_PART_SIZE, uploadConfig } from "../../jobs/config";
+import { CACHE_IMMUTABLE, serveFlist } from "./serve-flist";
+import { catalogStore } from "../store/d1-r2";
 import {
   allEntryPaths,
   contentsListing,
@@ -22,8 +22,8 @@ import {
   repositoryListing,
   tagListing,
   taglinkTarget,
-} from "../services/catalog-read";
-import { entryHistory, historyNames } from "../services/history";
+} from "../read";
+import { entryHistory, historyNames } from "../history";
 
 export const publicApi = new Hono<AppEnv>();
 
@@ -52,43 +52,43 @@ publicApi.get("/api/limits", (c) =>
   }),
 );
 
-publicApi.get("/api/repositories", async (c) => c.json(await repositoriesList(c.env)));
+publicApi.get("/api/repositories", async (c) => c.json(await repositoriesList(c.env, catalogStore(c.env))));
 
 // Zero-OS bootstrap polls this as its health check: one indexed query over the catalog.
-publicApi.get("/api/flist", async (c) => c.json(await allEntryPaths(c.env.DB)));
+publicApi.get("/api/flist", async (c) => c.json(await allEntryPaths(catalogStore(c.env))));
 
-publicApi.get("/api/fileslist", async (c) => c.json(await filesList(c.env.DB)));
+publicApi.get("/api/fileslist", async (c) => c.json(await filesList(catalogStore(c.env))));
 
-publicApi.get("/api/flist/:repo", async (c) => c.json(await repositoryListing(c.env.DB, repoParam(c))));
+publicApi.get("/api/flist/:repo", async (c) => c.json(await repositoryListing(catalogStore(c.env), repoParam(c))));
 
 publicApi.get("/api/flist/:repo/tags/:tag", async (c) => {
   const repo = repoParam(c);
-  return c.json(await tagListing(c.env.DB, repo, param(c, "tag", nameSchema)));
+  return c.json(await tagListing(catalogStore(c.env), repo, param(c, "tag", nameSchema)));
 });
 
-const light = async (c: Context<AppEnv>) => c.json(await lightInfo(c.env.DB, repoParam(c), flistParam(c)));
+const light = async (c: Context<AppEnv>) => c.json(await lightInfo(catalogStore(c.env), repoParam(c), flistParam(c)));
 publicApi.get("/api/flist/:repo/:name/light", light);
 // The original's custom `INFO` method. Note: workerd only accepts the HTTP methods it knows, and INFO is not
 // one of them, so in practice clients must use `/light` (no known client uses INFO).
 publicApi.on("INFO", "/api/flist/:repo/:name", light);
 
 publicApi.get("/api/flist/:repo/:name/taglink", async (c) =>
-  c.json(await taglinkTarget(c.env.DB, repoParam(c), flistParam(c))),
+  c.json(await taglinkTarget(catalogStore(c.env), repoParam(c), flistParam(c))),
 );
 
 publicApi.get("/api/flist/:repo/:name/metadata", async (c) =>
-  c.json(await flistMetadata(c.env, repoParam(c), flistParam(c))),
+  c.json(await flistMetadata(c.env, catalogStore(c.env), repoParam(c), flistParam(c))),
 );
 
 publicApi.get("/api/flist/:repo/:name/history", async (c) => {
   const repo = repoParam(c);
   const names = historyNames(c.req.param("name"), flistParam(c));
-  return c.json(await entryHistory(c.env.DB, repo, names));
+  return c.json(await entryHistory(catalogStore(c.env), repo, names));
 });
 
 /** The contents listing (zflist `find`), streamed from R2 as stored at publish time. */
 export async function contentsResponse(c: Context<AppEnv>, repo: string, name: string): Promise<Response> {
-  const body = await contentsListing(c.env, repo, name);
+  const body = await contentsListing(catalogStore(c.env), repo, name);
   return new Response(body, { headers: { "Content-Type": "application/json" } });
 }
 
@@ -101,7 +101,7 @@ publicApi.get("/api/flist/:repo/:name", async (c) => contentsResponse(c, repoPar
 publicApi.get("/api/blobs/:file", async (c) => {
   const match = /^([0-9a-f]{64})\.flist(\.md5)?$/.exec(c.req.param("file"));
   if (!match) throw new HubError(404, "not found");
-  const blob = await getBlob(c.env.DB, match[1]!);
+  const blob = await catalogStore(c.env).blob(match[1]!);
   if (!blob) throw new HubError(404, "source not found");
   if (match[2]) {
     const headers = { "Cache-Control": CACHE_IMMUTABLE, "Content-Type": "text/plain; charset=utf-8" };

@@ -3,10 +3,10 @@
  * delete replaced. Public, like every other read of the catalog.
  */
 import { HubError } from "../http/errors";
-import { FLIST_SUFFIX } from "../catalog/names";
-import { getEntry, listVersions } from "../storage/catalog-reads";
-import type { EntryRow } from "../storage/rows";
-import { requireRepository } from "./catalog-read";
+import { FLIST_SUFFIX } from "./names";
+import type { CatalogStore } from "./store/catalog-store";
+import type { EntryRow } from "./store/rows";
+import { requireRepository } from "./read";
 
 export interface HistoryVersion {
   version: number;
@@ -41,10 +41,10 @@ export function historyNames(raw: string, normalised: string): string[] {
   return raw.endsWith(FLIST_SUFFIX) ? [normalised] : [normalised, raw];
 }
 
-export async function entryHistory(db: D1Database, repository: string, names: string[]): Promise<History> {
-  await requireRepository(db, repository);
+export async function entryHistory(store: CatalogStore, repository: string, names: string[]): Promise<History> {
+  await requireRepository(store, repository);
   for (const name of names) {
-    const [current, versions] = await Promise.all([getEntry(db, repository, name), listVersions(db, repository, name)]);
+    const [current, versions] = await Promise.all([store.entry(repository, name), store.versions(repository, name)]);
     if (!current && versions.length === 0) continue;
     return {
       repository,

@@ -6,13 +6,13 @@
  * Answers `{"status":"success","payload":{repository,name,sha256,md5,size}}`. See README "Internal publish route".
  */
 import { Hono } from "hono";
-import { requireInternal } from "../auth/internal";
-import type { AppEnv } from "../env";
-import { flistNameSchema, repositorySchema } from "../catalog/names";
-import { HubError } from "../http/errors";
-import { param } from "../http/params";
-import { ok } from "../http/respond";
-import { MAX_FLIST_BYTES, publishFlist, publishInfoSchema } from "../services/publish";
+import { requireInternal } from "../../auth/internal";
+import type { AppEnv } from "../../env";
+import { flistNameSchema, repositorySchema } from "../names";
+import { HubError } from "../../http/errors";
+import { param } from "../../http/params";
+import { ok } from "../../http/respond";
+import { MAX_FLIST_BYTES, publishFlist, publishInfoSchema } from "../publish";
 
 export const internalPublish = new Hono<AppEnv>();
 

@@ -1,0 +1,30 @@
+/** Shapes shared by the job modules and their callers (kept apart so that no two job modules import each other). */
+
+/** What a docker job keeps of its request (never the credentials in clear: see `sealed`). */
+export interface DockerParams {
+  image: string;
+  platform?: string;
+  startupToml?: boolean;
+}
+
+export interface JobParams {
+  metadata?: Record<string, string>;
+  sources?: { repository: string; name: string; sha256: string }[];
+  docker?: DockerParams;
+  /** docker: the registry credentials, AES-GCM sealed (jobs/credentials.ts); removed when the job ends. */
+  sealed?: string;
+}
+
+/** What a publish answers (catalog/publish.ts): the flist as stored. */
+export interface PublishResult {
+  repository: string;
+  name: string;
+  sha256: string;
+  md5: string;
+  size: number;
+}
+
+/** What a finished job keeps as its result: the publish result plus the counts of the contents listing. */
+export interface JobResult extends PublishResult {
+  counts: { regular: number; symlink: number; directory: number; special: number; failure: number; fullsize: number };
+}
