@@ -5,7 +5,7 @@
  */
 import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RESERVED_REPOSITORY_NAMES } from "../src/catalog/names";
+import { RESERVED_REPOSITORY_NAMES } from "../src/names";
 import { asUser, fetchHub, json, me, migrate, publish } from "./support/hub";
 import { failJob, fakeArchive, jobRow, stubConverter, uploadForm, type ConverterStub } from "./support/jobs";
 import { curlForm } from "./images-support";

@@ -11,7 +11,7 @@ import {
   quoteName,
   refusal,
   repositoryProblem,
-} from "../src/catalog/names";
+} from "../src/names";
 
 describe("names", () => {
   it("refuses empty, dot names, slashes, control characters and names over 255 bytes", () => {

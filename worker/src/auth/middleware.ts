@@ -15,7 +15,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Actor, AppEnv } from "../env";
-import { nameProblem, refusal, repositoryProblem } from "../catalog/names";
+import { nameProblem, refusal, repositoryProblem } from "../names";
 import { headerText } from "../http/header-text";
 import { fail } from "../http/respond";
 import { checkTokenState } from "./store";

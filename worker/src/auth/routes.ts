@@ -12,7 +12,7 @@
 import { Hono, type Context } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../env";
-import { nameSchema, repositorySchema } from "../catalog/names";
+import { nameSchema, repositorySchema } from "../names";
 import { param } from "../http/params";
 import { fail, ok } from "../http/respond";
 import { requireInternal } from "./internal";

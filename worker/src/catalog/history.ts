@@ -3,7 +3,7 @@
  * delete replaced. Public, like every other read of the catalog.
  */
 import { HubError } from "../http/errors";
-import { FLIST_SUFFIX } from "./names";
+import { FLIST_SUFFIX } from "../names";
 import type { CatalogStore } from "./store/catalog-store";
 import type { EntryRow } from "./store/rows";
 import { requireRepository } from "./read";

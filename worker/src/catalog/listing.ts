@@ -4,7 +4,7 @@
  */
 import type { ListingRows, ResolvedLinkRow, TagListingRows } from "./store/rows";
 import { byteLength, DIRECTORY_SIZE, kbString, TAG_SIZE } from "./format";
-import { cleanTarget, compareNames, rawTarget, tagDirName } from "./names";
+import { cleanTarget, compareNames, rawTarget, tagDirName } from "../names";
 
 export type ListingEntry =
   | { name: string; size: string; updated: number; type: "regular" }

@@ -6,7 +6,7 @@ import { officialRepositories, publicBackend } from "../config";
 import type { Env } from "../env";
 import { HubError } from "../http/errors";
 import { buildListings, buildTagListing, type ListingEntry } from "./listing";
-import { cleanTarget, stripFlist } from "./names";
+import { cleanTarget, stripFlist } from "../names";
 import { byteLength } from "./format";
 import type { CatalogStore } from "./store/catalog-store";
 import type { BlobRow, Chain, EntryRow, RepositoryRow } from "./store/rows";

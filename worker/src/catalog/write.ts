@@ -5,7 +5,7 @@
  */
 import { HubError } from "../http/errors";
 import { nowSeconds } from "../time";
-import { FLIST_SUFFIX, rawTarget, stripFlist } from "./names";
+import { FLIST_SUFFIX, rawTarget, stripFlist } from "../names";
 import type { CatalogChange, CatalogStore } from "./store/catalog-store";
 
 /**

@@ -5,7 +5,7 @@
  * distribution/reference) and stays the authority on what the registry is asked for.
  */
 import { dockerFlistName as flistNameOf } from "../../../common/docker-name";
-import { flistName as catalogFlistName } from "../catalog/names";
+import { flistName as catalogFlistName } from "../names";
 import { HubError } from "../http/errors";
 
 // distribution/reference grammar (reference/regexp.go), per part, as in converter/src/oci/reference.ts.

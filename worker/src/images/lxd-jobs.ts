@@ -13,7 +13,7 @@ import { every } from "hono/combine";
 import { z } from "zod";
 import { requireActor } from "../auth/middleware";
 import { requireInternal } from "../auth/internal";
-import { FLIST_SUFFIX, flistNameSchema, quoteName } from "../catalog/names";
+import { FLIST_SUFFIX, flistNameSchema, quoteName } from "../names";
 import { nowSeconds } from "../time";
 import type { Actor, AppEnv, Env } from "../env";
 import { HubError } from "../http/errors";

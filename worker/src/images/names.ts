@@ -3,7 +3,7 @@
  * the file types LXD/Incus pair (peers.md §1.1), and the architecture names their `osarch` parses.
  */
 import { z } from "zod";
-import { nameSchema, textProblem } from "../catalog/names";
+import { nameSchema, textProblem } from "../names";
 import { HubError } from "../http/errors";
 
 /**

@@ -3,7 +3,7 @@
  * checked in the original's order with its messages. Each source must resolve (links followed) to a flist and is
  * pinned to the bytes it has now, so the merge reads exactly what was asked for even if a name moves meanwhile.
  */
-import { checkName, flistName } from "../catalog/names";
+import { checkName, flistName } from "../names";
 import { HubError } from "../http/errors";
 import type { CatalogStore } from "../catalog/store/catalog-store";
 

@@ -3,7 +3,7 @@
  * `X-Original-Name` is only reduced to its basename (zflist sends the full local path), then `.tar.gz` is stripped
  * (archives) and `.flist` added. The result must still pass the catalog's name rules (a clear 400 otherwise).
  */
-import { flistName } from "../catalog/names";
+import { flistName } from "../names";
 import { HubError } from "../http/errors";
 import { headerText } from "../http/header-text";
 

@@ -1,5 +1,5 @@
 /** Display helpers shared by the pages: sizes, times, and the site's URLs. */
-import { FLIST_SUFFIX } from "../catalog/names";
+import { FLIST_SUFFIX } from "../names";
 
 const UNITS = ["B", "KiB", "MiB", "GiB", "TiB"];
 

@@ -8,7 +8,7 @@
  */
 import { Hono, type MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env";
-import { RESERVED_REPOSITORY_NAMES, flistNameSchema, nameSchema } from "../catalog/names";
+import { RESERVED_REPOSITORY_NAMES, flistNameSchema, nameSchema } from "../names";
 import { HubError } from "../http/errors";
 import { param } from "../http/params";
 import { accountRoutes } from "./account/routes";

@@ -19,7 +19,7 @@ import { z } from "zod";
 import { cookieKey, randomToken } from "../auth/cookie-keys";
 import { listRepositoriesOf } from "../auth/store";
 import { sessionMaxAge } from "../auth/web-config";
-import { repositoryProblem } from "../catalog/names";
+import { repositoryProblem } from "../names";
 import type { AppEnv } from "../env";
 
 export const SESSION_COOKIE = "hub_session";

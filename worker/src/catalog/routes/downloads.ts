@@ -5,7 +5,7 @@
 import { Hono } from "hono";
 import { publicUrl, storageUrl } from "../../config";
 import type { AppEnv } from "../../env";
-import { FLIST_SUFFIX, flistNameSchema, nameSchema } from "../names";
+import { FLIST_SUFFIX, flistNameSchema, nameSchema } from "../../names";
 import { HubError } from "../../http/errors";
 import { param } from "../../http/params";
 import { CACHE_NAMED, serveFlist } from "./serve-flist";

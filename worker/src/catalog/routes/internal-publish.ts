@@ -8,7 +8,7 @@
 import { Hono } from "hono";
 import { requireInternal } from "../../auth/internal";
 import type { AppEnv } from "../../env";
-import { flistNameSchema, repositorySchema } from "../names";
+import { flistNameSchema, repositorySchema } from "../../names";
 import { HubError } from "../../http/errors";
 import { param } from "../../http/params";
 import { ok } from "../../http/respond";

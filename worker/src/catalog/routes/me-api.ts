@@ -6,7 +6,7 @@
 import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { requireActor } from "../../auth/middleware";
 import type { AppEnv } from "../../env";
-import { flistNameSchema, nameSchema } from "../names";
+import { flistNameSchema, nameSchema } from "../../names";
 import { fail, ok } from "../../http/respond";
 import { param } from "../../http/params";
 import { HubError } from "../../http/errors";

@@ -4,7 +4,7 @@
  */
 import { Hono, type Context } from "hono";
 import type { AppEnv } from "../../env";
-import { flistNameSchema, nameSchema } from "../names";
+import { flistNameSchema, nameSchema } from "../../names";
 import { param } from "../../http/params";
 import { publicBackend } from "../../config";
 import { HubError } from "../../http/errors";

@@ -12,7 +12,7 @@ import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { z } from "zod";
 import { TOKEN_NAME_MAX, createToken, listTokens, revokeRegistered } from "../../auth/registry";
 import { hubOrigin } from "../../auth/web-config";
-import { textProblem } from "../../catalog/names";
+import { textProblem } from "../../names";
 import type { AppEnv } from "../../env";
 import { jobsOfRepository } from "../../jobs/store";
 import { requireCsrf } from "../csrf";

@@ -8,7 +8,7 @@ import type { Context } from "hono";
 import { raw } from "hono/html";
 import type { AppEnv } from "../../env";
 import { publicBackend, publicUrl } from "../../config";
-import { stripFlist } from "../../catalog/names";
+import { stripFlist } from "../../names";
 import { HubError } from "../../http/errors";
 import { flistMetadata, resolveEntry } from "../../catalog/read";
 import { entryHistory, type History } from "../../catalog/history";

@@ -3,7 +3,7 @@ import type { Context } from "hono";
 import type { AppEnv } from "../../env";
 import { repositoriesList } from "../../catalog/read";
 import { renderPage } from "../layout";
-import { RESERVED_REPOSITORY_NAMES } from "../../catalog/names";
+import { RESERVED_REPOSITORY_NAMES } from "../../names";
 import { exactTime, isoTime, plural, relativeTime, urls } from "../format";
 import { SortHeader } from "../sortable";
 import { catalogStore } from "../../catalog/store/d1-r2";

@@ -9,7 +9,7 @@
  */
 import type { Context } from "hono";
 import type { AppEnv } from "../../env";
-import { FLIST_SUFFIX } from "../../catalog/names";
+import { FLIST_SUFFIX } from "../../names";
 import { HubError } from "../../http/errors";
 import { getProduct } from "../../images/store";
 import { productKey, segmentSchema } from "../../images/names";

@@ -17,7 +17,7 @@ import { safeEqual } from "../../auth/cookie-keys";
 import { createToken } from "../../auth/registry";
 import { verifyToken } from "../../auth/tokens";
 import { hubOrigin, tfconnectUrl } from "../../auth/web-config";
-import { repositoryProblem } from "../../catalog/names";
+import { repositoryProblem } from "../../names";
 import type { AppEnv } from "../../env";
 import { page } from "./page";
 import { endSession, loadSession, safeNext, startSession } from "../session";

@@ -17,7 +17,7 @@ import { ed25519 } from "@noble/curves/ed25519.js";
 import nacl from "tweetnacl";
 import { z } from "zod";
 import { safeEqual } from "../../auth/cookie-keys";
-import { refusal, repositoryProblem } from "../../catalog/names";
+import { refusal, repositoryProblem } from "../../names";
 
 export class SigninError extends Error {
   constructor(

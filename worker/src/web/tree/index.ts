@@ -9,7 +9,8 @@
  * A request then reads the small index (kept parsed in an isolate-level LRU) and one byte range of the lines.
  * A filter (`q`) needs every path: it reads the listing itself, and keeps the last few parsed in memory.
  */
-import { compareNames } from "../../catalog/names";
+import { compareNames } from "../../names";
+import type { CatalogStore } from "../../catalog/store/catalog-store";
 import type { BlobRow } from "../../catalog/store/rows";
 
 /** `[name, size, childCount]`; childCount -1 = not a directory (no entry under it). */
@@ -100,22 +101,23 @@ const listings = new Lru<Listing>(2);
 /** Directory lines of a tree built in this isolate whose R2 write may not have finished yet. */
 const freshLines = new Lru<Uint8Array>(2);
 
-async function readListing(bucket: R2Bucket, blob: BlobRow): Promise<Listing> {
+async function readListing(store: CatalogStore, blob: BlobRow): Promise<Listing> {
   const cached = listings.get(blob.sha256);
   if (cached) return cached;
-  const object = await bucket.get(blob.contents_key);
-  if (!object) throw new Error(`contents listing ${blob.contents_key} missing from storage`);
-  const listing = (await object.json()) as Listing;
+  const body = await store.contentsBody(blob);
+  if (!body) throw new Error(`contents listing ${blob.contents_key} missing from storage`);
+  const listing = (await new Response(body).json()) as Listing;
   listings.set(blob.sha256, listing);
   return listing;
 }
 
 /**
- * The tree index of a flist: from memory, else from R2, else built from the listing (and stored, through
- * `defer` so the answer does not wait for the writes).
+ * The tree index of a flist: from memory, else from R2 (`bucket`: the tree's own objects), else built from the
+ * catalog's listing (and stored, through `defer` so the answer does not wait for the writes).
  */
 export async function treeIndex(
   bucket: R2Bucket,
+  store: CatalogStore,
   blob: BlobRow,
   defer: (work: Promise<unknown>) => void,
 ): Promise<TreeIndex> {
@@ -127,7 +129,7 @@ export async function treeIndex(
     indexes.set(blob.sha256, index);
     return index;
   }
-  const { index, lines } = buildTree(await readListing(bucket, blob));
+  const { index, lines } = buildTree(await readListing(store, blob));
   indexes.set(blob.sha256, index);
   freshLines.set(blob.sha256, new TextEncoder().encode(lines));
   // Lines first, index last: a reader that finds the index always finds the lines.
@@ -168,12 +170,12 @@ export interface Match {
 
 /** Paths containing `q` (case-insensitive), at most `limit`. */
 export async function filterPaths(
-  bucket: R2Bucket,
+  store: CatalogStore,
   blob: BlobRow,
   q: string,
   limit: number,
 ): Promise<{ matches: Match[]; truncated: boolean }> {
-  const listing = await readListing(bucket, blob);
+  const listing = await readListing(store, blob);
   const needle = q.toLowerCase();
   const matches: Match[] = [];
   for (const e of listing.content) {

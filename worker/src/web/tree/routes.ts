@@ -5,7 +5,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../../env";
-import { flistNameSchema, nameSchema } from "../../catalog/names";
+import { flistNameSchema, nameSchema } from "../../names";
 import { HubError } from "../../http/errors";
 import { param } from "../../http/params";
 import { resolveFlist } from "../../catalog/read";
@@ -35,7 +35,7 @@ treeRoutes.get("/api/flist/:repo/:name/tree", async (c) => {
   c.header("Cache-Control", "no-cache");
 
   if (q) {
-    const { matches, truncated } = await filterPaths(c.env.FLISTS, blob, q, limit);
+    const { matches, truncated } = await filterPaths(catalogStore(c.env), blob, q, limit);
     return c.json({ q, matches, truncated });
   }
 
@@ -46,7 +46,7 @@ treeRoutes.get("/api/flist/:repo/:name/tree", async (c) => {
       void work.catch(() => undefined);
     }
   };
-  const index = await treeIndex(c.env.FLISTS, blob, defer);
+  const index = await treeIndex(c.env.FLISTS, catalogStore(c.env), blob, defer);
   const dir = normaliseDir(path);
   const children = await readDirectory(c.env.FLISTS, blob, index, dir);
   if (!children) throw new HubError(404, "no such directory");

@@ -13,8 +13,8 @@ import {
   refusal,
   repositoryProblem,
   textProblem,
-} from "../../../common/name-rule";
-import { HubError } from "../http/errors";
+} from "../../common/name-rule";
+import { HubError } from "./http/errors";
 
 export { RESERVED_REPOSITORY_NAMES, nameProblem, quoteName, refusal, repositoryProblem, textProblem };
 export const FLIST_SUFFIX = ".flist";
