@@ -12,6 +12,7 @@ import { HubError } from "../http/errors";
 import { fail, ok } from "../http/respond";
 import { uploadConfig } from "../jobs/config";
 import { converterError, converterFetch } from "../jobs/converter";
+import { checked } from "../http/validate";
 
 export const chunkRoutes = new Hono<AppEnv>();
 
@@ -51,12 +52,7 @@ chunkRoutes.post("/api/chunks/missing", requireActor(), async (c) => {
   } catch {
     throw new HubError(400, "malformed json request");
   }
-  const parsed = hashesSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new HubError(400, `invalid hashes: ${issue?.path.join(".") || "(root)"}: ${issue?.message ?? "bad value"}`);
-  }
-  const hashes = [...new Set(parsed.data)];
+  const hashes = [...new Set(checked(hashesSchema, raw, "hashes", "(root)"))];
   if (hashes.length === 0) return ok(c, { missing: [] });
   const res = await callConverter(
     c,

@@ -19,6 +19,7 @@ import { FILE_TYPES, isMeta, metadataOverrideSchema, numberedName, productKey, t
 import { ResumableSha256 } from "./sha256";
 import { applyOverride, ensureVersion, getProduct, listItems, putItem, touchProduct, type CombinedRow, type ItemRow } from "./store";
 import { imagesConfig } from "./config";
+import { checked } from "../http/validate";
 
 export interface FileInput {
   length: number;
@@ -55,11 +56,10 @@ export async function storeMetadataJson(env: Env, actor: Actor, key: ImageKey, i
   } catch {
     throw new HubError(400, "metadata.json is not valid JSON");
   }
-  const parsed = metadataOverrideSchema.safeParse(raw);
-  if (!parsed.success) throw new HubError(400, `invalid metadata.json: ${parsed.error.issues[0]?.message ?? "bad value"}`);
+  const override = checked(metadataOverrideSchema, raw, "metadata.json");
   const now = Math.floor(Date.now() / 1000);
   const product = await ownedVersion(env, actor, key, now);
-  await applyOverride(env.DB, product, parsed.data, now);
+  await applyOverride(env.DB, product, override, now);
 }
 
 /** Streams `input` to R2 while feeding `sinks`; answers the R2 key and the file's sha256. */

@@ -29,6 +29,7 @@ import { imageKey, productKey, segmentSchema, type ImageKey } from "./names";
 import { imageUploadRoutes, uploadSchema } from "./resumable";
 import { applyOverride, deleteRows } from "./store";
 import { catalogStore } from "../catalog/store/d1-r2";
+import { checked } from "../http/validate";
 
 export const lxdJobs = new Hono<AppEnv>();
 
@@ -65,9 +66,7 @@ export async function startLxdJob(env: Env, actor: Actor, name: string): Promise
 }
 
 lxdJobs.post("/api/flist/me/:name/lxd", requireActor(), async (c) => {
-  const parsed = flistNameSchema.safeParse(c.req.param("name"));
-  if (!parsed.success) throw new HubError(400, `invalid name: ${parsed.error.issues[0]?.message ?? "bad name"}`);
-  const job = await startLxdJob(c.env, c.var.actor, parsed.data);
+  const job = await startLxdJob(c.env, c.var.actor, checked(flistNameSchema, c.req.param("name"), "name"));
   if (wantsAsync(c)) return answerJob(c, job);
   const done = await waitForJob(c.env, job.id, c.req.raw.signal);
   c.header("X-Hub-Job", job.id);

@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { nameSchema, textProblem } from "../names";
 import { HubError } from "../http/errors";
+import { checked } from "../http/validate";
 
 /**
  * A path segment: the hub's name rule first (so a refusal names it: "contains a backslash"), then stricter: nothing
@@ -78,9 +79,7 @@ export function productPath(k: Pick<ImageKey, "os" | "release" | "arch" | "varia
 }
 
 function check<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new HubError(400, `invalid ${what}: ${parsed.error.issues[0]?.message ?? "bad value"}`);
-  return parsed.data;
+  return checked(schema, value, what);
 }
 
 /** Validates the five key parts (from a path or a JSON body). */

@@ -33,6 +33,7 @@ import { deleteRows, ensureVersion, getItemByPath, getProduct, applyOverride, re
 import { buildImages, buildIndex } from "./streams";
 import { lxdJobs } from "./lxd-jobs";
 import { imageUploads } from "./resumable";
+import { checked } from "../http/validate";
 
 export const images = new Hono<AppEnv>();
 
@@ -99,8 +100,7 @@ function describe(item: { product: string; version: string; name: string; ftype:
 
 images.get("/api/images", async (c) => {
   const repository = c.req.query("repository");
-  const checked = repository === undefined ? undefined : segmentSchema.safeParse(repository);
-  if (checked && !checked.success) throw new HubError(400, `invalid repository: ${checked.error.issues[0]?.message ?? "bad value"}`);
+  if (repository !== undefined) checked(segmentSchema, repository, "repository");
   const catalog = await readCatalog(c.env.DB, repository);
   return ok(
     c,
@@ -135,12 +135,8 @@ const createVersionSchema = z.object({
 images.post("/api/images/versions", requireActor(), async (c) => {
   const body: unknown = await c.req.json().catch(() => undefined);
   if (body === undefined) throw new HubError(400, "malformed json request");
-  const parsed = createVersionSchema.safeParse(body);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new HubError(400, `invalid request: ${issue ? `${issue.path.join(".") || "body"}: ${issue.message}` : "bad value"}`);
-  }
-  const key = imageKey(parsed.data);
+  const request = checked(createVersionSchema, body, "request", "body");
+  const key = imageKey(request);
   const product = productKey(key);
   const existing = await getProduct(c.env.DB, product);
   if (existing && existing.repository !== c.var.actor.repository) {
@@ -148,7 +144,7 @@ images.post("/api/images/versions", requireActor(), async (c) => {
   }
   const now = Math.floor(Date.now() / 1000);
   await ensureVersion(c.env.DB, key, c.var.actor.repository, now);
-  if (parsed.data.metadata) await applyOverride(c.env.DB, product, parsed.data.metadata, now);
+  if (request.metadata) await applyOverride(c.env.DB, product, request.metadata, now);
   return ok(c, { product, version: key.version });
 });
 

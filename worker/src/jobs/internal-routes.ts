@@ -15,6 +15,7 @@ import { EVENT_MESSAGE_MAX, FAIL_MESSAGE_MAX, clampMessage } from "./messages";
 import { sweepLeases } from "./queue";
 import { jobView } from "./read";
 import { getJob, isTerminal, type JobRow } from "./store";
+import { checked } from "../http/validate";
 
 export const internalJobs = new Hono<AppEnv>();
 
@@ -50,12 +51,7 @@ async function body<S extends z.ZodType>(c: Context<AppEnv>, schema: S): Promise
   } catch {
     throw new HubError(400, "malformed json request");
   }
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new HubError(400, `invalid body: ${issue?.path.join(".") || "(root)"}: ${issue?.message ?? "bad value"}`);
-  }
-  return parsed.data;
+  return checked(schema, raw, "body", "(root)");
 }
 
 async function requireJob(c: Context<AppEnv>): Promise<JobRow> {

@@ -28,6 +28,7 @@ import { requireSession } from "./session";
 import { signinRoutes } from "./signin/routes";
 import { findAsset } from "./static/assets";
 import { treeRoutes } from "./tree/routes";
+import { checked } from "../http/validate";
 
 export const web = new Hono<AppEnv>();
 
@@ -64,9 +65,7 @@ web.get("/", homePage);
 
 const FLIST_PAGE = "/:repo/:page{.+\\.flist\\.html}";
 const flistOfPage = (page: string) => {
-  const parsed = flistNameSchema.safeParse(page.slice(0, -".html".length));
-  if (!parsed.success) throw new HubError(400, `invalid page: ${parsed.error.issues[0]?.message ?? "bad name"}`);
-  return parsed.data;
+  return checked(flistNameSchema, page.slice(0, -".html".length), "page");
 };
 
 web.get(FLIST_PAGE, (c) => flistPage(c, param(c, "repo", nameSchema), flistOfPage(c.req.param("page"))));
@@ -81,9 +80,8 @@ web.post(`${FLIST_PAGE}/lxd`, requireSession(), requireCsrf(), (c) =>
 // The original's preview URL: kept, permanently moved to the flist page.
 web.get("/:repo/:file{.+\\.md}", (c) => {
   const repo = param(c, "repo", nameSchema);
-  const parsed = flistNameSchema.safeParse(c.req.param("file").slice(0, -".md".length));
-  if (!parsed.success) throw new HubError(400, `invalid file: ${parsed.error.issues[0]?.message ?? "bad name"}`);
-  return c.redirect(urls.flist(repo, parsed.data), 301);
+  const name = checked(flistNameSchema, c.req.param("file").slice(0, -".md".length), "file");
+  return c.redirect(urls.flist(repo, name), 301);
 });
 
 web.get("/:repo/tags/:tag", (c) => tagPage(c, param(c, "repo", nameSchema), param(c, "tag", nameSchema)));

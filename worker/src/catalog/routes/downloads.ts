@@ -11,14 +11,13 @@ import { param } from "../../http/params";
 import { CACHE_NAMED, serveFlist } from "./serve-flist";
 import { catalogStore } from "../store/d1-r2";
 import { requireRepository, resolveFlist } from "../read";
+import { checked } from "../../http/validate";
 
 export const downloads = new Hono<AppEnv>();
 
 /** `<name>` part of a file name: the suffix removed, then normalised (`a.flist.flist` serves `a.flist`). */
 function flistFrom(base: string): string {
-  const parsed = flistNameSchema.safeParse(base);
-  if (!parsed.success) throw new HubError(400, `invalid name: ${parsed.error.issues[0]?.message ?? "bad name"}`);
-  return parsed.data;
+  return checked(flistNameSchema, base, "name");
 }
 
 const MD5_SUFFIX = ".flist.md5";

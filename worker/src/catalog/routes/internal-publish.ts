@@ -13,6 +13,7 @@ import { HubError } from "../../http/errors";
 import { param } from "../../http/params";
 import { ok } from "../../http/respond";
 import { MAX_FLIST_BYTES, publishFlist, publishInfoSchema } from "../publish";
+import { checked } from "../../http/validate";
 
 export const internalPublish = new Hono<AppEnv>();
 
@@ -45,12 +46,6 @@ internalPublish.put("/internal/publish/:repo/:name", requireInternal(), async (c
   } catch {
     throw new HubError(400, "part `info` is not valid JSON");
   }
-  const info = publishInfoSchema.safeParse(infoJson);
-  if (!info.success) {
-    const issue = info.error.issues[0];
-    const where = issue?.path.join(".") || "(root)";
-    throw new HubError(400, `invalid info: ${where}: ${issue?.message ?? "bad value"}`);
-  }
-
-  return ok(c, await publishFlist(c.env, { repository, name, file, info: info.data }));
+  const info = checked(publishInfoSchema, infoJson, "info", "(root)");
+  return ok(c, await publishFlist(c.env, { repository, name, file, info }));
 });

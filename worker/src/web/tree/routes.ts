@@ -11,6 +11,7 @@ import { param } from "../../http/params";
 import { resolveFlist } from "../../catalog/read";
 import { filterPaths, normaliseDir, readDirectory, treeIndex } from "./index";
 import { catalogStore } from "../../catalog/store/d1-r2";
+import { invalidField } from "../../http/validate";
 
 export const treeRoutes = new Hono<AppEnv>();
 
@@ -25,10 +26,7 @@ treeRoutes.get("/api/flist/:repo/:name/tree", async (c) => {
   const repo = param(c, "repo", nameSchema);
   const name = param(c, "name", flistNameSchema);
   const parsed = querySchema.safeParse(c.req.query());
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new HubError(400, `invalid ${issue?.path.join(".") || "query"}: ${issue?.message ?? "bad value"}`);
-  }
+  if (!parsed.success) throw invalidField(parsed.error, "query");
   const { path, offset, limit, q } = parsed.data;
   const { blob } = await resolveFlist(catalogStore(c.env), repo, name);
   // The name may be republished or restored at any time: browsers revalidate (the work behind is cheap).
