@@ -1,5 +1,5 @@
 /**
- * History retention and blob garbage collection (services/retention.ts, run by the cron sweep): what goes, what
+ * History retention and blob garbage collection (catalog/retention.ts, run by the cron sweep): what goes, what
  * stays, and that the collector's queries are index lookups. Time moves by passing a later `now` to the sweep.
  */
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";

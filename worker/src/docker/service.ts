@@ -2,7 +2,7 @@
  * Starting a docker conversion job (issue 5), for the API route and the website's docker page alike: the request
  * is validated, the target name computed as the original hub did (hub-api.md §3), the registry credentials
  * sealed for this job id (credentials.ts), then the job is created and queued like every other publishing job
- * (uploads/jobs.ts `startJob`). No input is staged: the converter pulls the image itself.
+ * (jobs/start.ts `startJob`). No input is staged: the converter pulls the image itself.
  */
 import type { Actor, Env } from "../env";
 import type { JobParams } from "../jobs/types";

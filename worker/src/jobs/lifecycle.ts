@@ -1,7 +1,7 @@
 /**
  * Creating and ending jobs. A job is created `queued` with its input already staged in R2 and one Queue message
  * (the streamed upload creates it before staging, without a message, and starts it itself: uploads/streamed.ts);
- * it ends `succeeded` (the publish batch, services/publish.ts) or `failed` (here), each time with its final SSE
+ * it ends `succeeded` (the publish batch, catalog/publish.ts) or `failed` (here), each time with its final SSE
  * event written in the same D1 batch as the status, so every event stream ends.
  */
 import type { Env } from "../env";

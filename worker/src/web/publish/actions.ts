@@ -1,7 +1,7 @@
 /**
  * The publish pages' web routes. They authenticate with the session (+ CSRF token in the `X-CSRF-Token`
  * header, sent by site.js) instead of an API token, and start jobs with the same functions as the API routes
- * (uploads/jobs.ts `startJob`, uploads/naming.ts), then answer at once with the job's URLs; the page follows the
+ * (jobs/start.ts `startJob`, uploads/naming.ts), then answer at once with the job's URLs; the page follows the
  * job's events.
  *
  *   PUT  /upload/<file>.tar.gz        raw body (streamed to R2 like `PUT /api/flist/me/upload/<name>`)
