@@ -88,7 +88,7 @@ export interface CatalogStore {
   tag(repository: string, name: string): Promise<TagRow | null>;
   tagMember(repository: string, tag: string, name: string): Promise<TagMemberRow | null>;
   /**
-   * Follows symlinks from (repository, name), each step a primary-key lookup; a loop stops at MAX_LINK_HOPS, a
+   * Follows symlinks from (repository, name), each step a primary-key lookup; a loop stops after 40 hops (Linux MAXSYMLINKS), a
    * dangling link where the target is missing. An empty chain means the first entry does not exist.
    */
   followChain(repository: string, name: string): Promise<Chain>;

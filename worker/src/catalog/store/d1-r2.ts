@@ -35,11 +35,11 @@ export function catalogStore(env: Pick<Env, "DB" | "FLISTS">): CatalogStore {
   return new D1R2CatalogStore(env.DB, env.FLISTS);
 }
 
-export function blobKey(sha256: string): string {
+function blobKey(sha256: string): string {
   return `blobs/${sha256}`;
 }
 
-export function contentsKey(sha256: string): string {
+function contentsKey(sha256: string): string {
   return `blobs/${sha256}.contents.json`;
 }
 
@@ -195,21 +195,21 @@ function putEntry(db: D1Database, entry: EntryWrite, now: number): D1PreparedSta
 }
 
 /** Fails the batch unless `existsSql` (a SELECT) finds a row (`batch_guards` only accepts ok = 1). */
-export function expectRow(db: D1Database, existsSql: string, ...params: unknown[]): D1PreparedStatement {
+function expectRow(db: D1Database, existsSql: string, ...params: unknown[]): D1PreparedStatement {
   return db.prepare(`INSERT INTO batch_guards (ok) SELECT EXISTS (${existsSql})`).bind(...params);
 }
 
 /** Fails the batch if `existsSql` finds a row. */
-export function expectNoRow(db: D1Database, existsSql: string, ...params: unknown[]): D1PreparedStatement {
+function expectNoRow(db: D1Database, existsSql: string, ...params: unknown[]): D1PreparedStatement {
   return db.prepare(`INSERT INTO batch_guards (ok) SELECT NOT EXISTS (${existsSql})`).bind(...params);
 }
 
 /** Last statement of a guarded batch: leaves `batch_guards` empty. */
-export function clearGuards(db: D1Database): D1PreparedStatement {
+function clearGuards(db: D1Database): D1PreparedStatement {
   return db.prepare("DELETE FROM batch_guards");
 }
 
-export function isGuardFailure(err: unknown): boolean {
+function isGuardFailure(err: unknown): boolean {
   return /CHECK constraint failed/.test(String(err)) && /ok = 1|batch_guards/.test(String(err));
 }
 
@@ -291,8 +291,11 @@ function insertBlob(db: D1Database, blob: NewBlob, now: number): D1PreparedState
   const c = blob.counts;
   return db
     .prepare(INSERT_BLOB_SQL)
-    .bind(blob.sha256, blob.md5, blob.size, c.regular, c.symlink, c.directory, c.special, c.failure, c.fullsize,
-      blob.metadata, blobKey(blob.sha256), contentsKey(blob.sha256), now);
+    .bind(
+      ...[blob.sha256, blob.md5, blob.size],
+      ...[c.regular, c.symlink, c.directory, c.special, c.failure, c.fullsize],
+      ...[blob.metadata, blobKey(blob.sha256), contentsKey(blob.sha256), now],
+    );
 }
 
 // ---- the store --------------------------------------------------------------------------------------
