@@ -52,7 +52,7 @@ chunkRoutes.post("/api/chunks/missing", requireActor(), async (c) => {
   } catch {
     throw new HubError(400, "malformed json request");
   }
-  const hashes = [...new Set(checked(hashesSchema, raw, "hashes", "(root)"))];
+  const hashes = [...new Set(checked(hashesSchema, raw, { what: "hashes", root: "(root)" }))];
   if (hashes.length === 0) return ok(c, { missing: [] });
   const res = await callConverter(
     c,

@@ -7,7 +7,7 @@ import { z } from "zod";
 import { HubError } from "../http/errors";
 import { pairs } from "../uploads/form";
 import { credentialsSchema, type Credentials } from "../jobs/credentials";
-import { invalidField } from "../http/validate";
+import { invalidInput } from "../http/validate";
 
 /** What the API route, and the website's docker page, hand to `startDockerJob`. */
 export const dockerJobRequestSchema = z
@@ -43,7 +43,7 @@ export function checkDockerRequest(raw: unknown): CheckedDockerRequest {
     const issue = parsed.error.issues[0];
     if (issue?.code === "unrecognized_keys") throw new HubError(400, `unknown field: ${issue.keys.join(", ")}`);
     // zod's messages describe the rule, not the value: safe for credential fields too.
-    throw invalidField(parsed.error, "(root)");
+    throw invalidInput(parsed.error, { field: "(root)" });
   }
   const { image, platform, startupToml, username, password, token } = parsed.data;
   if (!image) throw new HubError(400, "missing docker image name");

@@ -1,7 +1,8 @@
 /**
- * The one answer to input that fails its zod schema: a 400 HubError (the JSON error envelope, http/errors.ts) naming
- * what was invalid, where, and zod's first issue. Every edge (URL parameters, query strings, JSON bodies, form
- * fields, files inside uploads) goes through here, so the message shape is the same everywhere.
+ * The one answer to input that fails its zod schema: a 400 HubError (the JSON error envelope, http/errors.ts) with
+ * zod's first issue. Every edge (URL parameters, query strings, JSON bodies, form fields, files inside uploads)
+ * goes through here; the shapes below are the messages those edges have always answered (clients and tests
+ * match them).
  *
  * Not hono/validator: its `json` target skips bodies whose Content-Type is not JSON and its `query` target turns
  * repeated keys into arrays, both of which would change what the routes accept today.
@@ -9,22 +10,30 @@
 import type { z } from "zod";
 import { HubError } from "./errors";
 
-/** `invalid <what>: <message>`, or with `root`: `invalid <what>: <path of the issue, or root>: <message>`. */
-export function invalidInput(error: z.ZodError, what: string, root?: string): HubError {
+export type Refusal =
+  /** `invalid <what>: <message>`, or with `root`: `invalid <what>: <path of the issue, or root>: <message>`. */
+  | { what: string; root?: string }
+  /** `invalid <path of the issue, or field>: <message>`: for objects whose fields are the things named. */
+  | { field: string }
+  /** `<prefix>: <message>`. */
+  | { prefix: string }
+  /** zod's message alone. */
+  | "message";
+
+export function invalidInput(error: z.ZodError, refusal: Refusal | string): HubError {
   const issue = error.issues[0];
-  const at = root === undefined ? "" : `${issue?.path.join(".") || root}: `;
-  return new HubError(400, `invalid ${what}: ${at}${issue?.message ?? "bad value"}`);
+  const message = issue?.message ?? "bad value";
+  const path = issue?.path.join(".") ?? "";
+  const r = typeof refusal === "string" && refusal !== "message" ? { what: refusal } : refusal;
+  if (r === "message") return new HubError(400, message);
+  if ("field" in r) return new HubError(400, `invalid ${path || r.field}: ${message}`);
+  if ("prefix" in r) return new HubError(400, `${r.prefix}: ${message}`);
+  return new HubError(400, `invalid ${r.what}: ${r.root === undefined ? "" : `${path || r.root}: `}${message}`);
 }
 
-/** `invalid <path of the issue, or fallback>: <message>`: for objects whose fields are the things named. */
-export function invalidField(error: z.ZodError, fallback: string): HubError {
-  const issue = error.issues[0];
-  return new HubError(400, `invalid ${issue?.path.join(".") || fallback}: ${issue?.message ?? "bad value"}`);
-}
-
-/** `value` parsed by `schema`, or the 400 of invalidInput. */
-export function checked<S extends z.ZodType>(schema: S, value: unknown, what: string, root?: string): z.output<S> {
+/** `value` parsed by `schema`, or the 400 of invalidInput (a string `refusal` is the `what`). */
+export function checked<S extends z.ZodType>(schema: S, value: unknown, refusal: Refusal | string): z.output<S> {
   const parsed = schema.safeParse(value);
-  if (!parsed.success) throw invalidInput(parsed.error, what, root);
+  if (!parsed.success) throw invalidInput(parsed.error, refusal);
   return parsed.data;
 }

@@ -135,7 +135,7 @@ const createVersionSchema = z.object({
 images.post("/api/images/versions", requireActor(), async (c) => {
   const body: unknown = await c.req.json().catch(() => undefined);
   if (body === undefined) throw new HubError(400, "malformed json request");
-  const request = checked(createVersionSchema, body, "request", "body");
+  const request = checked(createVersionSchema, body, { what: "request", root: "body" });
   const key = imageKey(request);
   const product = productKey(key);
   const existing = await getProduct(c.env.DB, product);

@@ -51,7 +51,7 @@ async function body<S extends z.ZodType>(c: Context<AppEnv>, schema: S): Promise
   } catch {
     throw new HubError(400, "malformed json request");
   }
-  return checked(schema, raw, "body", "(root)");
+  return checked(schema, raw, { what: "body", root: "(root)" });
 }
 
 async function requireJob(c: Context<AppEnv>): Promise<JobRow> {

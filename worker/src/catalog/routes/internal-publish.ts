@@ -46,6 +46,6 @@ internalPublish.put("/internal/publish/:repo/:name", requireInternal(), async (c
   } catch {
     throw new HubError(400, "part `info` is not valid JSON");
   }
-  const info = checked(publishInfoSchema, infoJson, "info", "(root)");
+  const info = checked(publishInfoSchema, infoJson, { what: "info", root: "(root)" });
   return ok(c, await publishFlist(c.env, { repository, name, file, info }));
 });

@@ -28,6 +28,7 @@ import { urls } from "../format";
 import { requireSession, sessionOf } from "../session";
 import { dockerPage, homemadePage, jobPage, mergePage, readonlyPage, uploadPage } from "./pages";
 import { catalogStore } from "../../catalog/store/d1-r2";
+import { checked } from "../../http/validate";
 
 export const publishRoutes = new Hono<AppEnv>();
 
@@ -133,9 +134,7 @@ async function jsonBody<T>(c: Context, schema: z.ZodType<T>): Promise<T> {
   } catch {
     throw new HubError(400, "malformed json request");
   }
-  const parsed = schema.safeParse(data);
-  if (!parsed.success) throw new HubError(400, parsed.error.issues[0]?.message ?? "invalid request");
-  return parsed.data;
+  return checked(schema, data, "message");
 }
 
 publishRoutes.post("/merge", ...actionGuard, async (c) => {

@@ -11,7 +11,7 @@ import { param } from "../../http/params";
 import { resolveFlist } from "../../catalog/read";
 import { filterPaths, normaliseDir, readDirectory, treeIndex } from "./index";
 import { catalogStore } from "../../catalog/store/d1-r2";
-import { invalidField } from "../../http/validate";
+import { invalidInput } from "../../http/validate";
 
 export const treeRoutes = new Hono<AppEnv>();
 
@@ -26,7 +26,7 @@ treeRoutes.get("/api/flist/:repo/:name/tree", async (c) => {
   const repo = param(c, "repo", nameSchema);
   const name = param(c, "name", flistNameSchema);
   const parsed = querySchema.safeParse(c.req.query());
-  if (!parsed.success) throw invalidField(parsed.error, "query");
+  if (!parsed.success) throw invalidInput(parsed.error, { field: "query" });
   const { path, offset, limit, q } = parsed.data;
   const { blob } = await resolveFlist(catalogStore(c.env), repo, name);
   // The name may be republished or restored at any time: browsers revalidate (the work behind is cheap).
