@@ -73,7 +73,9 @@ images.on(["GET", "HEAD"], FILE_ROUTE, async (c) => {
   if (!item) throw new HubError(404, "image file not found");
   // serveFlist's Range/ETag/304/edge-cache logic, keyed by the file's sha256 (the ETag) and its R2 object.
   const blob = { sha256: item.sha256, md5: item.sha256, size: item.size, blob_key: item.object_key } as BlobRow;
-  return serveFlist(c, blob, { lastModified: item.created, cacheControl: CACHE_NAMED });
+  const open = async (range?: { offset: number; length: number }) =>
+    (await c.env.FLISTS.get(item.object_key, range ? { range } : undefined))?.body ?? null;
+  return serveFlist(c, blob, { lastModified: item.created, cacheControl: CACHE_NAMED, open });
 });
 
 /** docker-simplestreams-server's upload: `curl -H "Authorization: bearer $TOKEN" -F upload=@f;filename=<path> …/images/`. */

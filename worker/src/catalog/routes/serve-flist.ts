@@ -24,6 +24,8 @@ export interface ServeOptions {
   /** Unix seconds: the file's time (named URL) or the blob's creation (blob URL). */
   lastModified: number;
   cacheControl: string;
+  /** Reads the bytes (a range of them); null when the object is missing. Default: the catalog's .flist object. */
+  open?: (range?: ByteRange) => Promise<ReadableStream | null>;
 }
 
 function etagOf(blob: BlobRow): string {
@@ -91,6 +93,7 @@ function waitUntil(c: Context<AppEnv>, promise: Promise<unknown>): void {
 }
 
 export async function serveFlist(c: Context<AppEnv>, blob: BlobRow, options: ServeOptions): Promise<Response> {
+  const open = options.open ?? ((range?: ByteRange) => catalogStore(c.env).flistBody(blob, range));
   const req = c.req.raw;
   const etag = etagOf(blob);
   const headers = new Headers({
@@ -121,7 +124,7 @@ export async function serveFlist(c: Context<AppEnv>, blob: BlobRow, options: Ser
   }
 
   if (range) {
-    const part = await catalogStore(c.env).flistBody(blob, range);
+    const part = await open(range);
     if (!part) return fail(c, 500, "flist missing from storage");
     headers.set("Content-Range", `bytes ${range.offset}-${range.offset + range.length - 1}/${blob.size}`);
     headers.set("Content-Length", String(range.length));
@@ -134,7 +137,7 @@ export async function serveFlist(c: Context<AppEnv>, blob: BlobRow, options: Ser
   const cached = await cache.match(cacheKey);
   if (cached?.body) return new Response(withLength(cached.body, blob.size), { status: 200, headers });
 
-  const body = await catalogStore(c.env).flistBody(blob);
+  const body = await open();
   if (!body) return fail(c, 500, "flist missing from storage");
   const [toClient, toCache] = body.tee();
   const cacheHeaders = new Headers(headers);
