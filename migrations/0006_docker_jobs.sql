@@ -2,7 +2,7 @@
 -- place, so the jobs table is rebuilt with the same columns, rows and indexes (job_events and upload_sessions
 -- refer to jobs by id only, without foreign keys, so they are untouched).
 -- A docker job's `params` holds the image request and, when the caller gave registry credentials, only their
--- AES-GCM ciphertext (`sealed`), removed when the job ends (worker/src/docker/credentials.ts).
+-- AES-GCM ciphertext (`sealed`), removed when the job ends (worker/src/jobs/credentials.ts).
 
 CREATE TABLE jobs_new (
   id TEXT PRIMARY KEY NOT NULL,

@@ -1,4 +1,4 @@
--- History retention and blob garbage collection (worker/src/services/retention.ts, run by the cron sweep).
+-- History retention and blob garbage collection (worker/src/catalog/retention.ts, run by the cron sweep).
 -- `touched`: the last time a publish was about to reference the blob (or its creation). A blob that no entry and
 -- no kept version refers to is deleted, with its R2 objects, only once `touched` is older than a grace period, so
 -- a publish in flight that reuses it is never left pointing at a deleted object.
