@@ -12,7 +12,7 @@
  * The flist name follows the original hub (hub-api.md §3), computed from the text as typed, not the normalised
  * form: `threefolddev/ubuntu:22.04` → `threefolddev-ubuntu-22.04.flist`.
  */
-import { dockerFlistName } from "../../../common/docker-name.ts";
+import { dockerFlistName } from "../../../protocol/docker-name.ts";
 import { RegistryError } from "./errors.ts";
 
 export const DOCKER_HUB = "docker.io";
@@ -118,5 +118,5 @@ export function formatReference(ref: ImageReference): string {
   return `${name}:${ref.tag ?? "latest"}`;
 }
 
-/** The flist name the original hub gives a docker conversion (common/docker-name.ts, shared with the Worker). */
+/** The flist name the original hub gives a docker conversion (protocol/docker-name.ts, shared with the Worker). */
 export const flistName = dockerFlistName;

@@ -1,10 +1,10 @@
 /** The job spec the Worker posts to `POST /jobs` (docs/jobs-protocol.md "Converter endpoints"). */
 import { z } from "zod";
-import { nameProblem, refusal, repositoryProblem } from "../../../common/name-rule.ts";
+import { nameProblem, refusal, repositoryProblem } from "../../../protocol/name-rule.ts";
 import { CredentialsSchema } from "../oci/index.ts";
 
 /**
- * The hub's name rule (common/name-rule.ts, the one the Worker applies): the converter re-checks the names it puts
+ * The hub's name rule (protocol/name-rule.ts, the one the Worker applies): the converter re-checks the names it puts
  * in URLs and log lines. A job writes only into a repository a repository may be named (route words refused).
  */
 const ruled = (problemOf: (value: string) => string | null) =>

@@ -4,7 +4,7 @@
  * against it). The converter parses the reference fully (converter/src/oci/reference.ts, the same grammar as
  * distribution/reference) and stays the authority on what the registry is asked for.
  */
-import { dockerFlistName as flistNameOf } from "../../../common/docker-name";
+import { dockerFlistName as flistNameOf } from "../../../protocol/docker-name";
 import { flistName as catalogFlistName } from "../catalog/names";
 import { HubError } from "../http/errors";
 
@@ -67,7 +67,7 @@ export function checkReference(input: string): void {
 }
 
 /**
- * The original hub's docker flist name (common/docker-name.ts, the converter's too), which must also pass the name
+ * The original hub's docker flist name (protocol/docker-name.ts, the converter's too), which must also pass the name
  * rule (a clear 400 otherwise, e.g. over 255 bytes).
  */
 export function dockerFlistName(input: string): string {
