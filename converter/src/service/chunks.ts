@@ -4,26 +4,17 @@
  * only under its own key (`key == BLAKE2b-128(value)`), so nobody can plant a value under someone else's key.
  */
 import { Hono } from "hono";
-import { z } from "zod";
-import { MAX_CHUNK_BYTES } from "../../../protocol/chunks.ts";
+import { MAX_CHUNK_BYTES, MAX_HASHES_PER_CALL, type MissingAnswer, missingRequestSchema } from "../../../protocol/chunks.ts";
 import { findMissing } from "../chunks/verify.ts";
 import { blake2b128, equalBytes, fromHex, hex } from "../chunks/transform.ts";
 import type { ChunkStore } from "../store/index.ts";
 import { HttpError, type ServiceEnv, json, readBody } from "./http.ts";
 import { jsonBody } from "./validate.ts";
 
-/** Hashes per `POST /chunks/missing` call: a 1 GiB flist has ~2,000 chunks; clients batch larger sets. */
-export const MAX_HASHES_PER_CALL = 100_000;
-/** A stored value of one 512 KiB piece is at most this long (incompressible piece, snappy worst case, XXTEA). */
-export { MAX_CHUNK_BYTES };
+/** A stored value of one 512 KiB piece is at most this long; hashes per `POST /chunks/missing` (protocol/chunks.ts). */
+export { MAX_CHUNK_BYTES, MAX_HASHES_PER_CALL };
 
 const HEX32 = /^[0-9a-f]{32}$/;
-
-const missingRequest = z.object({
-  hashes: z
-    .array(z.string().transform((s) => s.toLowerCase()).refine((s) => HEX32.test(s), "every hash must be 32 hex characters"))
-    .max(MAX_HASHES_PER_CALL, `at most ${MAX_HASHES_PER_CALL} hashes per call`),
-});
 
 const methodNotAllowed = (): never => {
   throw new HttpError(405, "method not allowed");
@@ -34,10 +25,11 @@ export function chunkRoutes(store: () => Promise<ChunkStore>): Hono<ServiceEnv> 
   const app = new Hono<ServiceEnv>();
   app.post(
     "/chunks/missing",
-    jsonBody(missingRequest, MAX_HASHES_PER_CALL * 40 + 1024, (issue) => issue?.message ?? "invalid request"),
+    jsonBody(missingRequestSchema, MAX_HASHES_PER_CALL * 40 + 1024, (issue) => issue?.message ?? "invalid request"),
     async (c) => {
       const missing = await findMissing(await store(), c.req.valid("json").hashes.map(fromHex));
-      return json(c, 200, { missing: missing.map(hex) });
+      const answer: MissingAnswer = { missing: missing.map(hex) };
+      return json(c, 200, answer);
     },
   );
   app.all("/chunks/missing", methodNotAllowed);
