@@ -22,9 +22,14 @@ export class HttpError extends Error {
   }
 }
 
-/** `body` as JSON with `Content-Type: application/json` (and its Content-Length, set by the Node adapter). */
+/** `body` as JSON with `Content-Type: application/json` and its Content-Length (kept by answers to HEAD too). */
 export function json(c: Context, status: number, body: unknown, headers: Record<string, string> = {}): Response {
-  return c.body(JSON.stringify(body), status as ContentfulStatusCode, { ...headers, "content-type": "application/json" });
+  const text = JSON.stringify(body);
+  return c.body(text, status as ContentfulStatusCode, {
+    ...headers,
+    "content-type": "application/json",
+    "content-length": String(Buffer.byteLength(text)),
+  });
 }
 
 export function errorJson(c: Context, status: number, message: string): Response {
