@@ -50,6 +50,11 @@ function baseEnv(): Record<string, string> {
     NPM_CONFIG_UPDATE_NOTIFIER: "false",
     NPM_CONFIG_FUND: "false",
     NPM_CONFIG_AUDIT: "false",
+    // How this machine reaches the npm registry (a proxy, its CA) stays the developer's too.
+    ...Object.fromEntries(
+      ["NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE", "SSL_CERT_DIR", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"]
+        .flatMap((k) => (process.env[k] ? [[k, process.env[k] as string]] : [])),
+    ),
   };
 }
 
