@@ -11,7 +11,7 @@
  */
 import { parseArgs } from "node:util";
 import { quietOnClosedPipes } from "../converter/src/cli/pipes.ts";
-import { refusal, repositoryProblem } from "../common/name-rule.ts";
+import { refusal, repositoryProblem } from "../protocol/name-rule.ts";
 import { isValidSeedHex, signToken } from "../worker/src/auth/tokens.ts";
 import { ensureDevVars, wranglerVar } from "./lib/devvars.ts";
 import { formatDuration, parseDuration } from "./lib/duration.ts";

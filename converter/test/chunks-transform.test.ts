@@ -4,14 +4,22 @@ import { join } from "node:path";
 import snappy from "snappy";
 import { describe, expect, it } from "vitest";
 import {
-  ChunkIntegrityError, CHUNK_SIZE, blake2b128, compress, decryptChunk, encryptChunk, fromHex, hex,
+  ChunkIntegrityError, CHUNK_SIZE, MAX_STORED_SIZE, blake2b128, compress, decryptChunk, encryptChunk, fromHex, hex,
 } from "../src/chunks/transform.ts";
+import { CHUNK_SIZE as PROTOCOL_CHUNK_SIZE, MAX_CHUNK_BYTES } from "../../protocol/chunks.ts";
 import { blake2b64 } from "../src/crypto/blake2b.ts";
 import { snappyCompress } from "../src/chunks/snappy.ts";
 import { xxteaDecrypt, xxteaEncrypt } from "../src/chunks/xxtea.ts";
 
 const FIXTURES = join(import.meta.dirname, "../../../shared/fixtures/flists");
 const enc = new TextEncoder();
+
+describe("the chunk size cap of the Worker ⇄ converter contract", () => {
+  it("is the engine's largest stored value of one piece", () => {
+    expect([PROTOCOL_CHUNK_SIZE, MAX_CHUNK_BYTES]).toEqual([CHUNK_SIZE, MAX_STORED_SIZE]);
+    expect(MAX_CHUNK_BYTES).toBe(611_708);
+  });
+});
 
 describe("transform vectors (flist-format.md §4.6)", () => {
   it("hello.txt", () => {

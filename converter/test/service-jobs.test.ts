@@ -400,7 +400,7 @@ describe("attempts and deliveries", () => {
     expect((await rig.submit({ id: "x", attempt: 1, kind: "docker", repository: "a", name: "b" })).status).toBe(400);
     expect((await rig.submit({ id: "x", attempt: 0, kind: "tar", repository: "a", name: "b" })).status).toBe(400);
     expect((await rig.submit({ id: "x", attempt: 1, kind: "tar", repository: "..", name: "b" })).status).toBe(400);
-    // The hub's one name rule (common/name-rule.ts), as the Worker applies it: names and repositories.
+    // The hub's one name rule (protocol/name-rule.ts), as the Worker applies it: names and repositories.
     for (const [repository, name, message] of [
       ["a", "..\\..\\evil.flist", 'invalid job: name: name "..\\\\..\\\\evil.flist" is not allowed: it contains a backslash'],
       ["a", "evil\u202ecod.flist", 'invalid job: name: name "evil\\u202ecod.flist" is not allowed: it contains a bidirectional text control (U+202E)'],

@@ -1,13 +1,13 @@
 /**
  * Child processes of the local stack (`npm start`, the end-to-end harness): free ports, readiness probes, output
- * relayed line by line with tokens redacted (common/redact.ts: wrangler's request lines show `GET /token/<token>`),
+ * relayed line by line with tokens redacted (protocol/redact.ts: wrangler's request lines show `GET /token/<token>`),
  * and stopping exactly the processes we started (a process group for wrangler, whose workerd children must go too).
  */
 import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
 import net from "node:net";
 import path from "node:path";
 import readline from "node:readline";
-import { redactSecrets } from "../../common/redact.ts";
+import { redactSecrets } from "../../protocol/redact.ts";
 import { ROOT } from "./devvars.ts";
 
 export const WRANGLER = path.join(ROOT, "node_modules", ".bin", "wrangler");
@@ -50,7 +50,7 @@ export interface StartOptions {
   cwd?: string;
   /** Own process group: stop() then reaches its descendants (wrangler → workerd). */
   group?: boolean;
-  /** Every line of stdout and stderr, tokens redacted (common/redact.ts). */
+  /** Every line of stdout and stderr, tokens redacted (protocol/redact.ts). */
   onLine?: (line: string) => void;
   /** Pass lines through unredacted: for a caller that must read a secret the child prints (e2e/start.test.ts). */
   raw?: boolean;

@@ -1,7 +1,7 @@
 /**
  * Naming rules of the catalog (hub-api.md §3 plus docs/names.md): `foo` and `foo.flist` address the same flist;
  * links and flists are stored with the `.flist` suffix, taglinks and tags without it. The name rule itself is
- * common/name-rule.ts (one rule for every kind of name, shared with the converter); this module turns it into
+ * protocol/name-rule.ts (one rule for every kind of name, shared with the converter); this module turns it into
  * the Worker's 400s and zod schemas. Every name coming from a URL, a header, a form or a JSON body goes through
  * here, so a bad one is a clear 400 before anything is read or written.
  */
@@ -13,7 +13,7 @@ import {
   refusal,
   repositoryProblem,
   textProblem,
-} from "../../common/name-rule";
+} from "../../protocol/name-rule";
 import { HubError } from "./http/errors";
 
 export { RESERVED_REPOSITORY_NAMES, nameProblem, quoteName, refusal, repositoryProblem, textProblem };

@@ -13,6 +13,7 @@
  * Failures throw {@link FlistViewError} carrying zflist's `function` and `message`;
  * `zflistJson` wraps a view into zflist's `{success, error, response}` envelope.
  */
+import type { ContentsListing, FileCounts } from "../../../protocol/publish.ts";
 import { cleanLocation, toHex } from "./keys.ts";
 import type { DirNode, FlistNode, FlistTree, SpecialType } from "./model.ts";
 
@@ -31,16 +32,9 @@ export interface FindEntry {
   path: string;
 }
 
-export interface FindResponse {
+/** The entries, then the file counters the hub keeps of every flist (protocol/publish.ts). */
+export interface FindResponse extends FileCounts {
   content: FindEntry[];
-  regular: number;
-  symlink: number;
-  directory: number;
-  special: number;
-  /** Files whose chunks are missing: only `check` fills it; always 0 here. */
-  failure: number;
-  /** Sum of regular file sizes. */
-  fullsize: number;
 }
 
 export interface LsEntry {
@@ -152,8 +146,8 @@ export function findView(tree: FlistTree): FindResponse {
   return result;
 }
 
-/** The hub's contents listing: the `find` response, computed once when publishing. */
-export function contentsListing(tree: FlistTree): FindResponse {
+/** The hub's contents listing (protocol/publish.ts): the `find` response, computed once when publishing. */
+export function contentsListing(tree: FlistTree): ContentsListing {
   return findView(tree);
 }
 

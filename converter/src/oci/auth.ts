@@ -13,16 +13,14 @@
  * A `token` alone is sent as `Authorization: Bearer <token>` (a registry/identity token the caller already has).
  */
 import { z } from "zod";
+import type { Credentials } from "../../../protocol/job-spec.ts";
 import type { Fetch } from "../net/index.ts";
 import { RegistryError } from "./errors.ts";
 import { connectionError } from "./outbound.ts";
 import { type RegistryPolicy, checkUrlScheme } from "./policy.ts";
 
-export const CredentialsSchema = z.union([
-  z.object({ username: z.string().min(1).max(1024), password: z.string().min(1).max(8192) }).strict(),
-  z.object({ token: z.string().min(1).max(16384) }).strict(),
-]);
-export type Credentials = z.infer<typeof CredentialsSchema>;
+/** Basic credentials or a bearer token: the docker job spec's `credentials` (protocol/job-spec.ts). */
+export { credentialsSchema as CredentialsSchema, type Credentials } from "../../../protocol/job-spec.ts";
 
 export interface Challenge {
   scheme: string;

@@ -11,6 +11,7 @@
  * no host user names (owner names come from the image's own /etc/passwd and /etc/group), so the same image digest
  * gives the same flist bytes.
  */
+import type { FileCounts } from "../../../protocol/publish.ts";
 import { ChunkPipeline, type PipelineStats } from "../chunks/pipeline.ts";
 import { type Backend, backendMetadata, readmeMetadata } from "../flist/index.ts";
 import type { FlistNode, FlistTree } from "../flist/model.ts";
@@ -69,15 +70,8 @@ export interface ConvertOptions {
   signal?: AbortSignal;
 }
 
-export interface ConvertStats {
-  /** The flist counters of the job protocol (`info.flist`). */
-  regular: number;
-  symlink: number;
-  directory: number;
-  special: number;
-  failure: number;
-  /** Sum of regular file sizes. */
-  fullsize: number;
+/** The flist counters of the job protocol (protocol/publish.ts), then the conversion's own figures. */
+export interface ConvertStats extends FileCounts {
   layers: number;
   /** Bytes downloaded for the layers (compressed). */
   layerBytes: number;

@@ -12,7 +12,8 @@
  * The flist name follows the original hub (hub-api.md §3), computed from the text as typed, not the normalised
  * form: `threefolddev/ubuntu:22.04` → `threefolddev-ubuntu-22.04.flist`.
  */
-import { dockerFlistName } from "../../../common/docker-name.ts";
+import { dockerFlistName } from "../../../protocol/docker-name.ts";
+import { splitReference } from "../../../protocol/image-reference.ts";
 import { RegistryError } from "./errors.ts";
 
 export const DOCKER_HUB = "docker.io";
@@ -30,12 +31,6 @@ export interface ImageReference {
   digest?: string;
 }
 
-// Grammar of distribution/reference (reference/regexp.go), anchored per part.
-const DOMAIN_COMPONENT = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
-const DOMAIN = new RegExp(`^(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[0-9a-fA-F:.]+\\])(?::[0-9]{1,5})?$`);
-const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
-const TAG = /^[\w][\w.-]{0,127}$/;
-const DIGEST = /^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$/;
 const NAME_MAX = 255;
 
 function invalid(input: string, why: string): never {
@@ -48,54 +43,20 @@ function printable(input: string): string {
   return clean.length > 300 ? `${clean.slice(0, 300)}…` : clean;
 }
 
-/**
- * An `@` not followed by a digest: `user:password@registry/app` (credentials typed into the reference) or a
- * misplaced `@`. The message never quotes the input, which may hold a password.
- */
-function checkAt(text: string): void {
-  const at = text.indexOf("@");
-  if (at < 0) return;
-  const suffix = text.slice(at + 1);
-  if (DIGEST.test(suffix)) return;
-  // After the '@' of user:password@: a host (a dot), a path, or the rest of a password holding '@'.
-  const why = /[@/.]/.test(suffix)
-    ? "credentials cannot be part of the image reference (user:password@registry/…); send them as the username and password (or token) fields"
-    : "'@' must be followed by a digest (sha256:<64 hex> or sha512:<128 hex>)";
-  throw new RegistryError("invalid-reference", `invalid image reference: ${why}`);
-}
-
+/** The grammar is the Worker's too (protocol/image-reference.ts); normalised here as the Docker CLI does. */
 export function parseReference(input: string): ImageReference {
-  const text = input.trim();
-  if (text === "") invalid(input, "empty");
-  checkAt(text);
-  let rest = text;
-  let digest: string | undefined;
-  const at = rest.indexOf("@");
-  if (at >= 0) {
-    digest = rest.slice(at + 1);
-    rest = rest.slice(0, at);
+  const split = splitReference(input);
+  if ("problem" in split) {
+    // The message never quotes an input that may hold a password.
+    if (!split.quoteInput) throw new RegistryError("invalid-reference", `invalid image reference: ${split.problem}`);
+    invalid(input, split.problem);
   }
-  let tag: string | undefined;
-  const colon = rest.lastIndexOf(":");
-  if (colon > rest.lastIndexOf("/")) {
-    tag = rest.slice(colon + 1);
-    rest = rest.slice(0, colon);
-    if (!TAG.test(tag)) invalid(input, "a tag is 1 to 128 characters of [A-Za-z0-9_.-], not starting with '.' or '-'");
-  }
-  const parts = rest.split("/");
+  const { tag, digest } = split;
+  const parts = [...split.path];
   let registry = DOCKER_HUB;
-  const first = parts[0] as string;
-  if (parts.length > 1 && (first.includes(".") || first.includes(":") || first === "localhost")) {
-    if (!DOMAIN.test(first)) invalid(input, `'${first}' is not a registry host[:port]`);
-    registry = first.toLowerCase();
-    parts.shift();
+  if (split.registry !== undefined) {
+    registry = split.registry.toLowerCase();
     if (registry === "index.docker.io" || registry === DOCKER_HUB_ENDPOINT) registry = DOCKER_HUB;
-  }
-  if (parts.length === 0 || parts.some((p) => p === "")) invalid(input, "empty repository path component");
-  for (const part of parts) {
-    if (!PATH_COMPONENT.test(part)) {
-      invalid(input, /[A-Z]/.test(part) ? "repository names must be lowercase" : `'${part}' is not a valid repository path component`);
-    }
   }
   if (registry === DOCKER_HUB && parts.length === 1) parts.unshift("library");
   const repository = parts.join("/");
@@ -118,5 +79,5 @@ export function formatReference(ref: ImageReference): string {
   return `${name}:${ref.tag ?? "latest"}`;
 }
 
-/** The flist name the original hub gives a docker conversion (common/docker-name.ts, shared with the Worker). */
+/** The flist name the original hub gives a docker conversion (protocol/docker-name.ts, shared with the Worker). */
 export const flistName = dockerFlistName;

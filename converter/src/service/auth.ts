@@ -3,14 +3,13 @@
  * is constant-time over SHA-256 digests, so neither the secret's bytes nor its length leak through timing.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { IncomingMessage } from "node:http";
 
 const digest = (text: string): Buffer => createHash("sha256").update(text, "utf8").digest();
 
-export function makeBearerCheck(secret: string): (req: IncomingMessage) => boolean {
+/** Whether an `Authorization` header value carries `secret` as a bearer token. */
+export function makeBearerCheck(secret: string): (header: string | undefined) => boolean {
   const expected = digest(secret);
-  return (req) => {
-    const header = req.headers.authorization;
+  return (header) => {
     if (typeof header !== "string") return false;
     const match = /^bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
     if (!match) return false;

@@ -14,6 +14,7 @@
  * - A 409 answer means the attempt is stale or the job ended: `onStale` is called once (the job aborts).
  * - A failed call is logged and dropped: progress is advisory, the job goes on.
  */
+import type { ProgressEvent } from "../../../protocol/reports.ts";
 import type { HubClient } from "./hub.ts";
 import { StaleJobError } from "./hub.ts";
 
@@ -29,11 +30,8 @@ function phaseOf(message: string): string {
   return (end < 0 ? message : message.slice(0, end)).trim();
 }
 
-export interface UpdateEvent {
-  status: "update";
-  message: string;
-  progress: number;
-}
+/** One `update` event, as the Worker's events route parses it (protocol/reports.ts). */
+export type UpdateEvent = ProgressEvent;
 
 export class EventReporter {
   /** Updates waiting for the call in flight: the last of each phase, in order (at most MAX_QUEUED). */

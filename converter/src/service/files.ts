@@ -11,7 +11,7 @@ import { HubError } from "./hub.ts";
  * The largest `.flist` the converter accepts as input: what the Worker's publish route accepts (it parses the
  * body in memory, README "Internal publish route").
  */
-export const MAX_FLIST_BYTES = 32 * 1024 * 1024;
+export { MAX_FLIST_BYTES } from "../../../protocol/publish.ts";
 
 /** Limits for reading an uploaded or downloaded flist: its database is held in memory. */
 export const FLIST_READ_LIMITS = { maxDatabaseBytes: 256 * 1024 * 1024, maxArchiveBytes: 320 * 1024 * 1024 };

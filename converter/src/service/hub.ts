@@ -10,6 +10,8 @@
 import fs from "node:fs";
 import type { IncomingMessage } from "node:http";
 import type { Readable } from "node:stream";
+import type { EventsAnswer, EventsBody, FailBody, ProgressEvent } from "../../../protocol/reports.ts";
+import type { PublishResult as ContractPublishResult, PublishInfoInput } from "../../../protocol/publish.ts";
 import { httpGet } from "./http-get.ts";
 
 export class StaleJobError extends Error {
@@ -36,18 +38,11 @@ export interface Download {
   size: number | undefined;
 }
 
-export interface PublishInfo {
-  contents: unknown;
-  metadata: Record<string, unknown>;
-}
+/** What a pipeline hands over besides the file: the `info` part without the job's id and attempt. */
+export type PublishInfo = Pick<PublishInfoInput, "contents" | "metadata">;
 
-export interface PublishResult {
-  repository?: string;
-  name?: string;
-  sha256?: string;
-  md5?: string;
-  size?: number;
-}
+/** The Worker's answer, as far as it came (every field is only shown in a log line). */
+export type PublishResult = Partial<ContractPublishResult>;
 
 const RETRY_DELAYS_MS = [250, 1000, 3000, 6000];
 
@@ -188,23 +183,25 @@ export class HubClient {
    * `POST /internal/jobs/<id>/events`; without `event` it is a heartbeat (lease renewed, nothing logged).
    * One try: a lost progress event is not worth delaying the job.
    */
-  async event(jobId: string, attempt: number, event: { status: string; message: string; progress: number } | undefined, signal?: AbortSignal): Promise<{ leaseUntil?: number }> {
+  async event(jobId: string, attempt: number, event: ProgressEvent | undefined, signal?: AbortSignal): Promise<{ leaseUntil?: number }> {
+    const report: EventsBody = event ? { attempt, event } : { attempt };
     const res = await this.call(
       "sending progress",
       `${this.baseUrl}/internal/jobs/${segment(jobId)}/events`,
-      () => ({ method: "POST", headers: { ...this.auth, "content-type": "application/json" }, body: JSON.stringify(event ? { attempt, event } : { attempt }) }),
+      () => ({ method: "POST", headers: { ...this.auth, "content-type": "application/json" }, body: JSON.stringify(report) }),
       signal,
       0,
     );
     // The Worker answers the renewed lease's end (unix seconds): heartbeats are paced on it.
-    const body = (await res.json().catch(() => ({}))) as { payload?: { lease_until?: unknown } };
+    const body = (await res.json().catch(() => ({}))) as { payload?: Partial<Record<keyof EventsAnswer, unknown>> };
     const leaseUntil = body.payload?.lease_until;
     return typeof leaseUntil === "number" && Number.isFinite(leaseUntil) ? { leaseUntil } : {};
   }
 
   /** `PUT /internal/publish/<repo>/<name>` with the flist file and its info (jobId + attempt make it idempotent). */
   async publish(jobId: string, attempt: number, repository: string, name: string, flistPath: string, info: PublishInfo, signal?: AbortSignal): Promise<PublishResult> {
-    const infoJson = JSON.stringify({ jobId, attempt, contents: info.contents, metadata: info.metadata });
+    const infoBody: PublishInfoInput = { jobId, attempt, contents: info.contents, metadata: info.metadata };
+    const infoJson = JSON.stringify(infoBody);
     const blob = await fs.openAsBlob(flistPath, { type: "application/gzip" });
     const res = await this.call(
       "publishing",
@@ -229,7 +226,10 @@ export class HubClient {
     const res = await this.call(
       "reporting the failure",
       `${this.baseUrl}/internal/jobs/${segment(jobId)}/fail`,
-      () => ({ method: "POST", headers: { ...this.auth, "content-type": "application/json" }, body: JSON.stringify(status ? { attempt, message, status } : { attempt, message }) }),
+      () => {
+        const report: FailBody = status ? { attempt, message, status } : { attempt, message };
+        return { method: "POST", headers: { ...this.auth, "content-type": "application/json" }, body: JSON.stringify(report) };
+      },
     );
     await res.body?.cancel().catch(() => {});
   }

@@ -7,7 +7,6 @@
  * stream breaks off, the attempt stops quietly (no `fail`), because only the Worker knows whether the client's
  * upload broke (it fails the job) or only this branch did (it dispatches the job again from its R2 copy).
  */
-import type { IncomingMessage } from "node:http";
 import { PassThrough, type Readable } from "node:stream";
 
 /** The inline input broke off before its declared size: the Worker decides what becomes of the job. */
@@ -23,7 +22,8 @@ export class InlineInput {
   readonly settled: Promise<boolean>;
 
   constructor(
-    private readonly req: IncomingMessage,
+    /** The request body (the Node request under the Node adapter). */
+    private readonly req: Readable,
     readonly size: number,
   ) {
     let settle!: (complete: boolean) => void;

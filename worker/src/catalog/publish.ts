@@ -7,50 +7,32 @@
  * reuses them); the catalog changes only when the D1 batch commits. Idempotent: with a job id, a second
  * delivery of the same job answers the first result and writes nothing.
  */
-import { z } from "zod";
+import {
+  MAX_FLIST_BYTES,
+  publishInfoSchema,
+  type ContentsListing,
+  type FileCounts,
+  type PublishInfo,
+  type PublishResult,
+} from "../../../protocol/publish";
 import type { Env } from "../env";
 import { HubError } from "../http/errors";
 import { nowSeconds } from "../time";
 import { dropInput, inputStaged } from "../jobs/lifecycle";
 import { getJob, type JobRow } from "../jobs/store";
-import type { JobResult, PublishResult } from "../jobs/types";
+import type { JobResult } from "../jobs/types";
 import type { CatalogStore, Publication } from "./store/catalog-store";
 import { catalogStore } from "./store/d1-r2";
 import { historyRetentionDays } from "./retention";
 
-/**
- * Largest .flist accepted. Flists describe trees (their chunks live in 0-db), so real ones are KBs to a few MBs;
- * the multipart body is parsed in memory and a Worker has 128 MB, hence a cap well below that.
- */
-export const MAX_FLIST_BYTES = 32 * 1024 * 1024;
+/** Largest .flist accepted (protocol/publish.ts: the multipart body is parsed in memory). */
+export { MAX_FLIST_BYTES };
 
 /** Largest metadata JSON: it is stored in one D1 row, and D1 rows are limited to 2 MB. */
 export const MAX_METADATA_BYTES = 1024 * 1024;
 
-const count = z.number().int().nonnegative();
-
-/** zflist `find` response: the contents listing served by `GET /api/flist/<repo>/<name>`. */
-export const contentsSchema = z.object({
-  content: z.array(z.object({ path: z.string(), size: count })),
-  regular: count,
-  symlink: count,
-  directory: count,
-  special: count,
-  failure: count,
-  fullsize: count,
-});
-export type ContentsListing = z.infer<typeof contentsSchema>;
-
-export const publishInfoSchema = z.object({
-  /** Queue job id; the same id published twice is answered once. */
-  jobId: z.string().min(1).max(200).optional(),
-  /** The job attempt publishing (docs/jobs-protocol.md); required when `jobId` names a job of the jobs table. */
-  attempt: z.number().int().positive().optional(),
-  contents: contentsSchema,
-  /** Flist metadata key → value (JSON-decoded, as `zflist metadata <key>` prints it). */
-  metadata: z.record(z.string(), z.unknown()).default({}),
-});
-export type PublishInfo = z.infer<typeof publishInfoSchema>;
+/** The publish's `info` part and answer: the Worker ⇄ converter contract (protocol/publish.ts). */
+export { publishInfoSchema, type PublishInfo, type PublishResult };
 
 function countsOf(c: ContentsListing): JobResult["counts"] {
   return {

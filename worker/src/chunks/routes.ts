@@ -6,6 +6,7 @@
  */
 import { Hono, type Context } from "hono";
 import { z } from "zod";
+import { missingAnswerSchema, type MissingRequest } from "../../../protocol/chunks";
 import { requireActor } from "../auth/middleware";
 import type { AppEnv } from "../env";
 import { HubError } from "../http/errors";
@@ -57,12 +58,11 @@ chunkRoutes.post("/api/chunks/missing", requireActor(), async (c) => {
   const res = await callConverter(
     c,
     "/chunks/missing",
-    { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ hashes }) },
+    { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ hashes } satisfies MissingRequest) },
     hashes[0],
   );
   if (!res.ok) return relayFailure(c, res);
-  const body = (await res.json()) as { missing?: unknown };
-  const missing = z.array(z.string()).safeParse(body.missing);
+  const missing = missingAnswerSchema.shape.missing.safeParse(((await res.json()) as { missing?: unknown }).missing);
   if (!missing.success) throw new HubError(502, "chunk store answered an invalid list");
   return ok(c, { missing: missing.data });
 });

@@ -1,6 +1,6 @@
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { redactSecrets } from "../../../common/redact";
+import { redactSecrets } from "../../../protocol/redact";
 import { fail } from "./respond";
 
 /**

@@ -1,4 +1,5 @@
 /** Typed views of the job and upload configuration (wrangler.toml `[vars]`), with their defaults. */
+import { MAX_CHUNK_BYTES } from "../../../protocol/chunks";
 import type { Env } from "../env";
 
 /** A positive integer variable; a missing, empty or malformed value falls back to the default. */
@@ -36,6 +37,6 @@ export const uploadConfig = {
   /** The largest archive of the streamed PUT: one request body, one R2 object write, within the upload cap. */
   streamedMaxBytes: (env: Env) => Math.min(uploadConfig.maxBytes(env), R2_SINGLE_PUT_MAX_BYTES, uploadConfig.requestMaxBytes(env)),
   // The largest value a 512 KiB piece can become (snappy's worst case + XXTEA's length word): what the
-  // converter accepts (converter/src/chunks/transform.ts MAX_STORED_SIZE).
-  chunkMaxBytes: (env: Env) => positive(env.HUB_CHUNK_MAX_BYTES, 611_708),
+  // converter accepts (protocol/chunks.ts).
+  chunkMaxBytes: (env: Env) => positive(env.HUB_CHUNK_MAX_BYTES, MAX_CHUNK_BYTES),
 };

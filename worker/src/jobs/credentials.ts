@@ -6,14 +6,10 @@
  * internal channel (bearer-authenticated, like every converter call), and removed from the row when the job ends
  * (jobs/store.ts `markFailed`/`markSucceeded`). Nothing here logs, and no error message carries a value.
  */
-import { z } from "zod";
+import { credentialsSchema, type Credentials } from "../../../protocol/job-spec";
 
-/** As the converter's `CredentialsSchema` (converter/src/oci/auth.ts): basic credentials or a bearer token. */
-export const credentialsSchema = z.union([
-  z.object({ username: z.string().min(1).max(1024), password: z.string().min(1).max(8192) }).strict(),
-  z.object({ token: z.string().min(1).max(16384) }).strict(),
-]);
-export type Credentials = z.infer<typeof credentialsSchema>;
+/** Basic credentials or a bearer token: the docker job spec's `credentials` (protocol/job-spec.ts). */
+export { credentialsSchema, type Credentials };
 
 const VERSION = "v1";
 const SALT = new TextEncoder().encode("zos-hub docker job credentials");

@@ -7,7 +7,8 @@
  */
 import type { Env } from "../env";
 import { nowSeconds } from "../time";
-import { openCredentials, type Credentials } from "./credentials";
+import type { JobSpecInput } from "../../../protocol/job-spec";
+import { openCredentials } from "./credentials";
 import { jobConfig } from "./config";
 import { converterError, converterFetch } from "./converter";
 import { finishFailed } from "./lifecycle";
@@ -33,41 +34,27 @@ export type DispatchOutcome =
   /** The job failed for good (attempts exhausted, or the converter refused it). */
   | { kind: "failed"; reason: string };
 
-/** Job spec of `POST <converter>/jobs`. */
-export interface JobSpec {
-  id: string;
-  attempt: number;
-  kind: JobRow["kind"];
-  repository: string;
-  name: string;
-  metadata: Record<string, string>;
-  sources?: { repository: string; name: string; sha256: string }[];
-  /** docker only: the image request; `credentials` opened from the job's sealed params for this call only. */
-  image?: string;
-  platform?: string;
-  startupToml?: boolean;
-  credentials?: Credentials;
-}
+/** Job spec of `POST <converter>/jobs`: the contract's (protocol/job-spec.ts), as the converter parses it. */
+export type JobSpec = JobSpecInput;
 
 /** The spec of `POST <converter>/jobs`. Async: a docker job's credentials are opened here, for this call only. */
 export async function jobSpec(env: Env, job: JobRow, attempt: number): Promise<JobSpec> {
   const params = JSON.parse(job.params) as JobParams;
-  const spec: JobSpec = {
-    id: job.id,
-    attempt,
-    kind: job.kind,
-    repository: job.repository,
-    name: job.name,
-    metadata: params.metadata ?? {},
-  };
-  if (job.kind === "merge") spec.sources = params.sources ?? [];
-  if (job.kind === "docker" && params.docker) {
-    spec.image = params.docker.image;
-    if (params.docker.platform !== undefined) spec.platform = params.docker.platform;
-    if (params.docker.startupToml !== undefined) spec.startupToml = params.docker.startupToml;
-    if (params.sealed) spec.credentials = await openCredentials(env.INTERNAL_SECRET, job.id, params.sealed);
+  const common = { id: job.id, attempt, repository: job.repository, name: job.name, metadata: params.metadata ?? {} };
+  switch (job.kind) {
+    case "merge":
+      return { ...common, kind: job.kind, sources: params.sources ?? [] };
+    case "docker": {
+      // A docker job always has its request; without it the converter refuses the spec (no image), as before.
+      const spec: Extract<JobSpec, { kind: "docker" }> = { ...common, kind: job.kind, image: params.docker?.image as string };
+      if (params.docker?.platform !== undefined) spec.platform = params.docker.platform;
+      if (params.docker?.startupToml !== undefined) spec.startupToml = params.docker.startupToml;
+      if (params.docker && params.sealed) spec.credentials = await openCredentials(env.INTERNAL_SECRET, job.id, params.sealed);
+      return spec;
+    }
+    default:
+      return { ...common, kind: job.kind };
   }
-  return spec;
 }
 
 /** Delay before the next dispatch after the converter could not be reached: grows with the attempts. */

@@ -11,7 +11,7 @@ import type { AppEnv } from "../env";
 import { HubError } from "../http/errors";
 import { ok } from "../http/respond";
 import { finishFailed, recordProgress } from "./lifecycle";
-import { EVENT_MESSAGE_MAX, FAIL_MESSAGE_MAX, clampMessage } from "./messages";
+import { eventsBodySchema as eventsBody, failBodySchema as failBody } from "../../../protocol/reports";
 import { sweepLeases } from "./queue";
 import { jobView } from "./read";
 import { getJob, isTerminal, type JobRow } from "./store";
@@ -19,30 +19,8 @@ import { checked } from "../http/validate";
 
 export const internalJobs = new Hono<AppEnv>();
 
-const attemptSchema = z.number().int().positive();
-
-const eventsBody = z.object({
-  attempt: attemptSchema,
-  // No event = a heartbeat: the lease is renewed, nothing is appended to the log.
-  event: z
-    .object({
-      status: z.literal("update"),
-      message: z.string().transform((m) => clampMessage(m, EVENT_MESSAGE_MAX)),
-      progress: z.number().min(0).max(100),
-    })
-    .optional(),
-});
-
-const failBody = z.object({
-  attempt: attemptSchema,
-  // Over-long reasons are truncated (messages.ts): a refused failure report would leave the job to its lease.
-  message: z
-    .string()
-    .min(1)
-    .transform((m) => clampMessage(m, FAIL_MESSAGE_MAX)),
-  /** What a synchronous request waiting on the job answers (default 422: the input could not be converted). */
-  status: z.number().int().min(400).max(599).optional(),
-});
+// The bodies of the converter's reports are the contract's (protocol/reports.ts): over-long messages are
+// truncated there, never refused, since a refused failure report would leave the job to its lease.
 
 async function body<S extends z.ZodType>(c: Context<AppEnv>, schema: S): Promise<z.output<S>> {
   let raw: unknown;

@@ -4,7 +4,9 @@
  * racing on one job cannot both win: the loser sees `changes = 0`.
  */
 
-export type JobKind = "tar" | "flist" | "merge" | "docker" | "lxd";
+/** The kinds of the job spec (protocol/job-spec.ts). */
+export type { JobKind } from "../../../protocol/job-spec";
+import type { JobKind } from "../../../protocol/job-spec";
 export type JobStatus = "queued" | "running" | "succeeded" | "failed";
 
 export interface JobRow {

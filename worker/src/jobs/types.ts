@@ -1,4 +1,5 @@
 /** Shapes shared by the job modules and their callers (kept apart so that no two job modules import each other). */
+import type { FileCounts, PublishResult } from "../../../protocol/publish";
 
 /** What a docker job keeps of its request (never the credentials in clear: see `sealed`). */
 export interface DockerParams {
@@ -15,16 +16,10 @@ export interface JobParams {
   sealed?: string;
 }
 
-/** What a publish answers (catalog/publish.ts): the flist as stored. */
-export interface PublishResult {
-  repository: string;
-  name: string;
-  sha256: string;
-  md5: string;
-  size: number;
-}
+/** What a publish answers (catalog/publish.ts): the flist as stored (protocol/publish.ts). */
+export type { PublishResult };
 
 /** What a finished job keeps as its result: the publish result plus the counts of the contents listing. */
 export interface JobResult extends PublishResult {
-  counts: { regular: number; symlink: number; directory: number; special: number; failure: number; fullsize: number };
+  counts: FileCounts;
 }

@@ -3,6 +3,7 @@
  * `X-Original-Name` is only reduced to its basename (zflist sends the full local path), then `.tar.gz` is stripped
  * (archives) and `.flist` added. The result must still pass the catalog's name rules (a clear 400 otherwise).
  */
+import { PROTECTED_METADATA } from "../../../protocol/metadata";
 import { flistName } from "../names";
 import { HubError } from "../http/errors";
 import { headerText } from "../http/header-text";
@@ -44,7 +45,7 @@ export function uploadTargetName(kind: "tar" | "flist", filename: string, origin
 }
 
 /** Keys an upload's `metadata-<key>` fields may not set: the converter writes them itself (hub-api.md §7.2). */
-export const PROTECTED_METADATA = new Set(["readme", "backend", "entrypoint", "environ", "port", "volume"]);
+export { PROTECTED_METADATA };
 const MAX_METADATA_FIELDS = 64;
 const MAX_METADATA_VALUE = 64 * 1024;
 

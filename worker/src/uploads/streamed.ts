@@ -10,6 +10,7 @@
  * publishes nothing. When the inline branch fails (converter busy, unreachable, dead mid-stream), the upload goes
  * on into R2 alone and the job is dispatched the ordinary way once the input is staged.
  */
+import { INLINE_SPEC_HEADER, INPUT_SIZE_HEADER, type JobSpecInput } from "../../../protocol/job-spec";
 import type { Actor, Env } from "../env";
 import { nowSeconds } from "../time";
 import { HubError } from "../http/errors";
@@ -38,7 +39,7 @@ export interface StreamedUpload {
 }
 
 /** Base64url of the UTF-8 JSON: header values are bytes, metadata fields may not be ASCII. */
-export function encodeSpecHeader(spec: unknown): string {
+export function encodeSpecHeader(spec: JobSpecInput): string {
   const bytes = new TextEncoder().encode(JSON.stringify(spec));
   let binary = "";
   for (const b of bytes) binary += String.fromCharCode(b);
@@ -181,7 +182,7 @@ interface Inline {
   response: Promise<Response>;
 }
 
-function startInline(env: Env, spec: unknown, size: number): Inline | null {
+function startInline(env: Env, spec: JobSpecInput, size: number): Inline | null {
   const header = encodeSpecHeader(spec);
   if (header.length > MAX_SPEC_HEADER) return null;
   const body = new FixedLengthStream(size);
@@ -190,10 +191,10 @@ function startInline(env: Env, spec: unknown, size: number): Inline | null {
     "/jobs",
     {
       method: "POST",
-      headers: { "Content-Type": "application/octet-stream", "X-Job-Spec": header, "X-Input-Size": String(size) },
+      headers: { "Content-Type": "application/octet-stream", [INLINE_SPEC_HEADER]: header, [INPUT_SIZE_HEADER]: String(size) },
       body: body.readable,
     },
-    (spec as { id: string }).id,
+    spec.id,
   );
   // Observed by `dead` in the caller; this keeps an early rejection from being reported as unhandled.
   response.catch(() => undefined);

@@ -4,6 +4,7 @@
  * flist gets the upload's metadata fields and the public backend, and is published.
  */
 import path from "node:path";
+import { PROTECTED_METADATA } from "../../../../protocol/metadata.ts";
 import { writeFlist } from "../../flist/index.ts";
 import { ingestArchive, type IngestProgress } from "../../ingest/index.ts";
 import type { JobContext } from "../context.ts";
@@ -15,7 +16,7 @@ import { publish } from "./publish.ts";
 import { paced } from "../../streams/paced.ts";
 
 /** Keys the hub sets itself; an upload's `metadata-<key>` fields cannot override them (hub-api.md §7.2 step 5). */
-export const PROTECTED_METADATA = new Set(["readme", "backend", "entrypoint", "environ", "port", "volume"]);
+export { PROTECTED_METADATA };
 
 /**
  * `Building: processing item <n> of <m>` with an integer percentage, sent only when the percentage changes (as

@@ -3,7 +3,7 @@
  * typed: `:latest` added when there is no `:` at all, then every `:` and `/` becomes `-`, then `.flist`.
  * `localhost:5000/app` already has a `:` so it becomes `localhost-5000-app.flist`; `app@sha256:ab…` →
  * `app@sha256-ab….flist`. One derivation for the Worker (which answers with this name and checks it against the name
- * rule, common/name-rule.ts) and the converter (which reports it).
+ * rule, protocol/name-rule.ts) and the converter (which reports it).
  */
 export function dockerFlistName(input: string): string {
   let name = input.trim();

@@ -1,0 +1,118 @@
+/**
+ * The converter's HTTP routes (docs/jobs-protocol.md "Converter endpoints") as a Hono app: `GET /health` (open),
+ * and, behind the internal bearer secret, `POST /jobs`, `POST /chunks/missing`, `PUT /chunks/<hex>`. Served by
+ * server.ts on Node (`@hono/node-server`); tests may call `app.request()`. Every answer is the hub's JSON
+ * envelope; request bodies are read as Node streams (http.ts), never buffered beyond their small caps.
+ */
+import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
+import { Hono, type Context } from "hono";
+import { INLINE_SPEC_HEADER, INPUT_SIZE_HEADER, jobSpecSchema } from "../../../protocol/job-spec.ts";
+import { StoreError, type ChunkStore } from "../store/index.ts";
+import { makeBearerCheck } from "./auth.ts";
+import { chunkRoutes } from "./chunks.ts";
+import { scrub } from "./errors.ts";
+import { HttpError, type ServiceEnv, drainBody, errorJson, json, nodeBody } from "./http.ts";
+import { InlineInput } from "./inline.ts";
+import type { JobRunner } from "./jobs.ts";
+import { type Issue, jsonBody } from "./validate.ts";
+
+export interface AppDeps {
+  runner: JobRunner;
+  store: () => Promise<ChunkStore>;
+  internalSecret: string;
+  /** Replaced by `***` in every message and log line. */
+  secrets: readonly string[];
+  log: (line: string) => void;
+}
+
+/** Job specs are small (names, metadata fields, a list of sources). */
+const MAX_SPEC_BYTES = 1024 * 1024;
+
+const invalidJob = (issue: Issue) => `invalid job: ${issue ? `${issue.path.join(".") || "body"}: ${issue.message}` : "bad spec"}`;
+
+const methodNotAllowed = (): never => {
+  throw new HttpError(405, "method not allowed");
+};
+
+/**
+ * `POST /jobs` with the archive as the body and the spec in `X-Job-Spec` (base64url JSON): a streamed upload's
+ * `tar` job, converted while the Worker still receives it (inline.ts). Answered `202` once the whole input was
+ * read (answering earlier would let Node discard the unread body), refused at once otherwise: the connection is
+ * then closed, so the Worker's writes fail and it stages the upload alone.
+ */
+async function inlineJob(c: Context<ServiceEnv>, runner: JobRunner): Promise<Response> {
+  const refuse = (status: number, message: string) => {
+    const outgoing = c.env?.outgoing;
+    const incoming = c.env?.incoming;
+    if (outgoing && incoming) outgoing.on("finish", () => incoming.destroy());
+    return json(c, status, { status: "error", message }, { connection: "close" });
+  };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(Buffer.from(String(c.req.header(INLINE_SPEC_HEADER)), "base64url").toString("utf8"));
+  } catch {
+    return refuse(400, "invalid job: X-Job-Spec is not base64url JSON");
+  }
+  const parsed = jobSpecSchema.safeParse(raw);
+  if (!parsed.success) return refuse(400, invalidJob(parsed.error.issues[0]));
+  if (parsed.data.kind !== "tar") return refuse(400, "invalid job: only tar jobs take their input inline");
+  const declared = c.req.header(INPUT_SIZE_HEADER);
+  const size = Number(declared);
+  if (typeof declared !== "string" || !/^\d+$/.test(declared) || size <= 0 || String(size) !== (c.req.header("content-length") ?? "")) {
+    return refuse(400, "invalid job: X-Input-Size must equal Content-Length");
+  }
+  const input = new InlineInput(nodeBody(c), size);
+  const result = runner.submitInline(parsed.data, input);
+  if (result !== "accepted") return refuse(503, "converter busy, stage the input and dispatch later");
+  if (await input.settled) return json(c, 202, { status: "accepted" });
+  // The input broke off: no answer, the connection goes (the Worker's request fails, as its upload did).
+  c.env?.outgoing?.destroy();
+  return RESPONSE_ALREADY_SENT;
+}
+
+export function converterApp(deps: AppDeps): Hono<ServiceEnv> {
+  const { runner, secrets, log } = deps;
+  const authorized = makeBearerCheck(deps.internalSecret);
+  const app = new Hono<ServiceEnv>();
+
+  app.get("/health", (c) => json(c, 200, { status: "ok" }));
+  app.all("/health", methodNotAllowed);
+
+  app.use("*", async (c, next) => {
+    if (!authorized(c.req.header("authorization"))) {
+      drainBody(c);
+      throw new HttpError(401, "unauthorized");
+    }
+    await next();
+  });
+
+  app.post(
+    "/jobs",
+    // The input inline (a streamed upload): the body is the archive, the spec is in a header.
+    async (c, next) => (c.req.header(INLINE_SPEC_HEADER) !== undefined ? inlineJob(c, runner) : next()),
+    jsonBody(jobSpecSchema, MAX_SPEC_BYTES, invalidJob),
+    (c) => {
+      const result = runner.submit(c.req.valid("json"));
+      if (result === "busy") return errorJson(c, 503, "converter busy, retry later");
+      return json(c, 202, { status: "accepted" });
+    },
+  );
+  app.all("/jobs", methodNotAllowed);
+
+  app.route("/", chunkRoutes(deps.store));
+
+  app.notFound((c) => {
+    drainBody(c);
+    return errorJson(c, 404, "not found");
+  });
+
+  app.onError((err, c) => {
+    if (err instanceof HttpError) return errorJson(c, err.status, err.message);
+    // The store is down or refused us: the caller may retry later (its message names the redacted address).
+    if (err instanceof StoreError) return errorJson(c, 503, scrub(err.message, secrets));
+    const url = new URL(c.req.url);
+    log(`internal error on ${c.req.method} ${url.pathname}${url.search}: ${scrub(err.stack ?? String(err), secrets)}`);
+    return errorJson(c, 500, "internal error");
+  });
+  return app;
+}
