@@ -85,8 +85,10 @@ const UNREADABLE = Symbol("unreadable");
  * `json` target would then skip it), checked by the mount's schema in the mount's words; it becomes the request's
  * validated `json` data, as `validator` leaves it.
  */
-function createBody<Body>(mount: Pick<ResumableMount<never, Body, never>, "body" | "malformedJson" | "invalidBody">) {
-  const handler: MiddlewareHandler<AppEnv, string, { out: { json: Body } }> = async (c, next) => {
+function createBody<Row, Body>(
+  mount: Pick<ResumableMount<Row, Body, never>, "body" | "malformedJson" | "invalidBody">,
+): MiddlewareHandler<MountEnv<Row>, string, { out: { json: Body } }> {
+  return async (c, next) => {
     const raw: unknown = await c.req.json().catch(() => UNREADABLE);
     if (raw === UNREADABLE && mount.malformedJson !== undefined) throw new HubError(400, mount.malformedJson);
     const parsed = mount.body.safeParse(raw === UNREADABLE ? null : raw);
@@ -94,7 +96,6 @@ function createBody<Body>(mount: Pick<ResumableMount<never, Body, never>, "body"
     c.req.addValidatedData("json", parsed.data as object);
     await next();
   };
-  return handler;
 }
 
 /** The caller's session (another repository's is indistinguishable from a missing one) as `c.var.session`. */
@@ -113,11 +114,11 @@ function requireOpen<Row>(session: Session<Row>): void {
 
 /** The part number: 1..maxParts (`any`, digits only) or 1..the session's part count (`sequential`). */
 function partNumber<Row>(rule: PartRule<Row>) {
+  const anyOrder = rule.order === "any" ? z.string().regex(/^\d{1,5}$/).transform(Number).pipe(z.number().min(1).max(rule.maxParts)) : null;
   return validator("param", (param: Record<string, string>, c: MountContext<Row>) => {
     const text = param.part ?? "";
     if (rule.order === "any") {
-      const schema = z.string().regex(/^\d{1,5}$/).transform(Number).pipe(z.number().min(1).max(rule.maxParts));
-      const parsed = schema.safeParse(text);
+      const parsed = anyOrder!.safeParse(text);
       if (!parsed.success) throw new HubError(400, `invalid part: expected 1..${rule.maxParts}`);
       return { part: parsed.data };
     }
@@ -134,7 +135,7 @@ function partNumber<Row>(rule: PartRule<Row>) {
 function partLength<Row>(rule: PartRule<Row>, what: string) {
   return validator("header", (headers: Record<string, string>, c: MountContext<Row>) => {
     const session = c.var.session;
-    const { part } = (c.req.valid as (target: "param") => { part: number })("param");
+    const part = Number(c.req.param("part")); // checked by partNumber
     const header = headers["content-length"];
     if (rule.order === "sequential") {
       const next = rule.next(session);
@@ -197,7 +198,7 @@ export function resumableRoutes<Row, Body, Checked extends { size?: number; part
   const session = callerSession(mount.store, mount.notFound);
   const root = mount.path || "/";
 
-  app.post(root, guard, createBody(mount) as unknown as MiddlewareHandler<MountEnv<Row>, string, { out: { json: Body } }>, async (c) => {
+  app.post(root, guard, createBody<Row, Body>(mount), async (c) => {
     const actorContext = c as unknown as Context<AppEnv>;
     const checked = await mount.check(actorContext, c.req.valid("json"));
     checkTotal(c.env, checked.size, mount.what);
