@@ -2,7 +2,7 @@
  * The resumable-upload routes, one Hono app per mount (uploads/resumable.ts for archives, images/resumable.ts for
  * image files), under the mount's collection path P:
  *
- *   POST   P                   create: validated body → mount.check → limits → mount.open → R2 multipart → 201
+ *   POST   P                   create: validated body → mount.check → part size, total size → mount.open → R2 → 201
  *   GET    P/<id>              status (mounts with `status` only)
  *   PUT    P/<id>/<part>       one part, checked by the mount's part rule, stored in R2, recorded by the mount
  *   POST   P/<id>/complete     mount.complete (assembling and what follows is the mount's)
@@ -59,7 +59,7 @@ export interface ResumableMount<Row, Body, Checked extends { size?: number; part
   invalidBody(issue: z.core.$ZodIssue | undefined): string;
   /** What "too large" calls the upload ("archive", "file"). */
   what: string;
-  /** The mount's checks of a create request, before the limits; nothing is created yet. */
+  /** The mount's checks of a create request, before the part size and total size ones; nothing is created yet. */
   check(c: Context<AppEnv>, body: Body): Checked | Promise<Checked>;
   /** After the limits: the object and the session's record (`save` once R2 gave the upload id) → the 201 payload. */
   open(
@@ -201,8 +201,8 @@ export function resumableRoutes<Row, Body, Checked extends { size?: number; part
   app.post(root, guard, createBody<Row, Body>(mount), async (c) => {
     const actorContext = c as unknown as Context<AppEnv>;
     const checked = await mount.check(actorContext, c.req.valid("json"));
-    checkTotal(c.env, checked.size, mount.what);
     const partSize = negotiatePartSize(c.env, checked.partSize);
+    checkTotal(c.env, checked.size, mount.what);
     const id = crypto.randomUUID();
     const opened = await mount.open(actorContext, { id, checked, partSize });
     const upload = await c.env.FLISTS.createMultipartUpload(opened.objectKey, opened.options);

@@ -23,7 +23,7 @@ import { HubError } from "../http/errors";
 import { inputKey } from "../jobs/lifecycle";
 import { getJob } from "../jobs/store";
 import type { JobRow } from "../jobs/store";
-import { multipart, partSizeSchema, sweepAbandoned, type Session, type SessionStore } from "../resumable/protocol";
+import { checkTotal, multipart, partSizeSchema, sweepAbandoned, type Session, type SessionStore } from "../resumable/protocol";
 import { resumableRoutes as mountRoutes, type MountContext } from "../resumable/routes";
 import { startJob } from "./jobs";
 import { ARCHIVE_SUFFIX, metadataFields, uploadTargetName } from "./naming";
@@ -135,6 +135,8 @@ export function resumableRoutes({ guard, base, answer }: ResumableOptions): Hono
     check(c, body) {
       if (!body.filename.endsWith(ARCHIVE_SUFFIX)) throw new HubError(400, "this file is not allowed");
       const name = uploadTargetName("tar", body.filename, c.req.header("X-Original-Name"));
+      // The archive's size is refused before its metadata is read (the protocol checks it again, after the part size).
+      checkTotal(c.env, body.size, "archive");
       const metadata = metadataFields(Object.entries(body.metadata ?? {}).map(([k, v]) => [`metadata-${k}`, v]));
       return { name, metadata, size: body.size, partSize: body.partSize };
     },
