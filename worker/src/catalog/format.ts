@@ -25,7 +25,3 @@ export const DIRECTORY_SIZE = 4096;
 export function byteLength(value: string): number {
   return new TextEncoder().encode(value).length;
 }
-
-// uploads/resumable.ts still imports the clock from here (it is being merged with images/resumable.ts): import it
-// from ../time instead, then drop this line.
-export { nowSeconds } from "../time";

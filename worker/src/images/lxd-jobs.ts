@@ -129,11 +129,11 @@ lxdJobs.route(
   imageUploadRoutes({
     base: "/internal/images/jobs/:job/uploads",
     guard: every(requireInternal(), jobAttempt()),
+    schema: uploadSchema,
     target: async (c, body) => {
       const job = await currentJob(c, c.req.header("X-Job-Attempt"), "job");
-      const upload = checked(uploadSchema, body, { prefix: "malformed json request" });
-      if (upload.file !== "rootfs.squashfs") throw new HubError(400, "only rootfs.squashfs is sent in parts");
-      return { key: lxdImageKey(job.repository, job.name, job.created), upload };
+      if (body.file !== "rootfs.squashfs") throw new HubError(400, "only rootfs.squashfs is sent in parts");
+      return lxdImageKey(job.repository, job.name, job.created);
     },
   }),
 );

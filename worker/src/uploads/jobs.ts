@@ -8,10 +8,6 @@ import { answerJob } from "../jobs/start";
 import type { JobRow } from "../jobs/store";
 import { catalogStore } from "../catalog/store/d1-r2";
 
-// uploads/resumable.ts imports startJob from here (it is being merged with images/resumable.ts): import it from
-// ../jobs/start there, then drop this line.
-export { startJob } from "../jobs/start";
-
 export function answerUpload(c: Context<AppEnv>, job: JobRow): Promise<Response> {
   return answerJob(c, job, (sha256) => catalogStore(c.env).contentsJson(sha256));
 }

@@ -12,19 +12,20 @@
  *   DELETE /<id>                aborts the upload
  *
  * The session id becomes the job id, and the object is the job's staged input (`uploads/<id>`). Sessions belong
- * to the acting repository; other callers get 404. Abandoned sessions are aborted by the scheduled sweep.
+ * to the acting repository; other callers get 404. Abandoned sessions are aborted by the scheduled sweep. The
+ * protocol itself is resumable/routes.ts; this is its archive mount (sessions in D1: sessions.ts).
  */
-import { Hono, type Context, type MiddlewareHandler } from "hono";
+import type { Context, Hono, MiddlewareHandler } from "hono";
 import { z } from "zod";
 import type { AppEnv, Env } from "../env";
-import { nowSeconds } from "../catalog/format";
+import { nowSeconds } from "../time";
 import { HubError } from "../http/errors";
-import { ok } from "../http/respond";
-import { DEFAULT_PART_SIZE, MAX_PART_SIZE, MIN_PART_SIZE, uploadConfig } from "../jobs/config";
 import { inputKey } from "../jobs/lifecycle";
 import { getJob } from "../jobs/store";
 import type { JobRow } from "../jobs/store";
-import { startJob } from "./jobs";
+import { checkTotal, multipart, partSizeSchema, sweepAbandoned, type Session, type SessionStore } from "../resumable/protocol";
+import { resumableRoutes as mountRoutes, type MountContext } from "../resumable/routes";
+import { startJob } from "../jobs/start";
 import { ARCHIVE_SUFFIX, metadataFields, uploadTargetName } from "./naming";
 import {
   abandonedSessions,
@@ -48,24 +49,40 @@ export interface ResumableOptions {
   answer: (c: Context<AppEnv>, job: JobRow) => Response | Promise<Response>;
 }
 
-
 const MAX_PARTS = 10_000;
 /** Open sessions untouched for this long are aborted by the sweep. */
 const ABANDONED_AFTER_SECONDS = 24 * 3600;
 
 const createBody = z.object({
   filename: z.string().min(1).max(4096),
-  partSize: z.number().int().min(MIN_PART_SIZE).max(MAX_PART_SIZE).optional(),
+  partSize: partSizeSchema.optional(),
   size: z.number().int().positive().optional(),
   metadata: z.record(z.string(), z.string()).optional(),
 });
 
-/** The caller's session; another repository's session is indistinguishable from a missing one. */
-async function callerSession(c: Context<AppEnv>): Promise<SessionRow> {
-  const row = await getSession(c.env.DB, c.req.param("id") ?? "");
-  if (!row || row.repository !== c.var.actor.repository) throw new HubError(404, "upload not found");
-  return row;
+type ArchiveSession = Session<SessionRow>;
+
+function session(row: SessionRow): ArchiveSession {
+  return {
+    id: row.id,
+    repository: row.repository,
+    objectKey: row.r2_key,
+    uploadId: row.r2_upload_id,
+    partSize: row.part_size,
+    status: row.status,
+    row,
+  };
 }
+
+/** `upload_sessions` + `upload_parts`: a session stays (completed, aborted) until the job sweep prunes it. */
+const archiveSessions: SessionStore<SessionRow> = {
+  async get(db, id) {
+    const row = await getSession(db, id);
+    return row && session(row);
+  },
+  aborted: (db, s, now) => markAborted(db, s.id, now),
+  abandoned: async (db, before, limit) => (await abandonedSessions(db, before, limit)).map(session),
+};
 
 function sessionView(s: SessionRow, parts: PartRow[], base: string) {
   return {
@@ -92,7 +109,7 @@ function checkParts(session: SessionRow, parts: PartRow[]): void {
 }
 
 /** Starts the job over the assembled object (the job id is the session id, its input `uploads/<id>`). */
-function startSessionJob(c: Context<AppEnv>, session: SessionRow, size: number) {
+function startSessionJob(c: MountContext<SessionRow>, session: SessionRow, size: number) {
   const params = JSON.parse(session.params) as { metadata?: Record<string, string> };
   return startJob(c.env, c.var.actor, {
     id: session.id,
@@ -103,138 +120,88 @@ function startSessionJob(c: Context<AppEnv>, session: SessionRow, size: number) 
   });
 }
 
+/** The archive mount: parts in any order, a status listing to resume from, completing starts a `tar` job. */
 export function resumableRoutes({ guard, base, answer }: ResumableOptions): Hono<AppEnv> {
-  const resumable = new Hono<AppEnv>();
+  const answerJob = (c: MountContext<SessionRow>, job: JobRow) => answer(c as unknown as Context<AppEnv>, job);
+  return mountRoutes({
+    path: "",
+    guard,
+    store: archiveSessions,
+    notFound: "upload not found",
+    body: createBody,
+    malformedJson: "malformed json request",
+    invalidBody: (issue) => `invalid body: ${issue?.path.join(".") || "(root)"}: ${issue?.message ?? "bad value"}`,
+    what: "archive",
+    check(c, body) {
+      if (!body.filename.endsWith(ARCHIVE_SUFFIX)) throw new HubError(400, "this file is not allowed");
+      const name = uploadTargetName("tar", body.filename, c.req.header("X-Original-Name"));
+      // The archive's size is refused before its metadata is read (the protocol checks it again, after the part size).
+      checkTotal(c.env, body.size, "archive");
+      const metadata = metadataFields(Object.entries(body.metadata ?? {}).map(([k, v]) => [`metadata-${k}`, v]));
+      return { name, metadata, size: body.size, partSize: body.partSize };
+    },
+    async open(c, { id, checked: { name, metadata }, partSize }) {
+      const key = inputKey(id);
+      return {
+        objectKey: key,
+        options: { httpMetadata: { contentType: "application/octet-stream" } },
+        async save(uploadId) {
+          await insertSession(c.env.DB, {
+            id,
+            user: c.var.actor.user,
+            repository: c.var.actor.repository,
+            name,
+            r2_key: key,
+            r2_upload_id: uploadId,
+            params: JSON.stringify({ metadata }),
+            part_size: partSize,
+            created: nowSeconds(),
+          });
+          c.header("Location", `${base}/${id}`);
+          return { id, name, partSize, url: `${base}/${id}` };
+        },
+      };
+    },
+    parts: { order: "any", maxParts: MAX_PARTS },
+    async recordPart(c, s, { part, size, etag }) {
+      await putPart(c.env.DB, s.id, { part_number: part, etag, size }, nowSeconds());
+      return { part, size, etag };
+    },
+    status: async (c, s) => sessionView(s.row, await listParts(c.env.DB, s.id), base),
+    async complete(c, { row: session }) {
+      const db = c.env.DB;
+      if (session.status === "completed") {
+        // A repeated complete (the first answer was lost): answer the job it started — or start it, if a failure
+        // came between the assembly and the job's record.
+        const job = await getJob(db, session.id);
+        if (job) return answerJob(c, job);
+        const assembled = await c.env.FLISTS.head(session.r2_key);
+        if (assembled) return answerJob(c, await startSessionJob(c, session, assembled.size));
+      }
+      if (session.status !== "open") throw new HubError(409, `upload is ${session.status}`);
+      const parts = await listParts(db, session.id);
+      checkParts(session, parts);
+      const size = parts.reduce((sum, p) => sum + p.size, 0);
 
-  resumable.post("/", guard, async (c) => {
-    let raw: unknown;
-    try {
-      raw = await c.req.json();
-    } catch {
-      throw new HubError(400, "malformed json request");
-    }
-    const parsed = createBody.safeParse(raw);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new HubError(400, `invalid body: ${issue?.path.join(".") || "(root)"}: ${issue?.message ?? "bad value"}`);
-    }
-    const body = parsed.data;
-    if (!body.filename.endsWith(ARCHIVE_SUFFIX)) throw new HubError(400, "this file is not allowed");
-    const name = uploadTargetName("tar", body.filename, c.req.header("X-Original-Name"));
-    const cap = uploadConfig.maxBytes(c.env);
-    if (body.size !== undefined && body.size > cap) throw new HubError(413, `archive larger than ${cap} bytes`);
-    const metadata = metadataFields(Object.entries(body.metadata ?? {}).map(([k, v]) => [`metadata-${k}`, v]));
-    const partMax = uploadConfig.partMaxBytes(c.env);
-    if (body.partSize !== undefined && body.partSize > partMax) {
-      throw new HubError(400, `partSize larger than ${partMax} bytes, the largest one request to this hub may carry`);
-    }
-    const partSize = body.partSize ?? Math.min(DEFAULT_PART_SIZE, partMax);
-
-    const id = crypto.randomUUID();
-    const key = inputKey(id);
-    const upload = await c.env.FLISTS.createMultipartUpload(key, {
-      httpMetadata: { contentType: "application/octet-stream" },
-    });
-    await insertSession(c.env.DB, {
-      id,
-      user: c.var.actor.user,
-      repository: c.var.actor.repository,
-      name,
-      r2_key: key,
-      r2_upload_id: upload.uploadId,
-      params: JSON.stringify({ metadata }),
-      part_size: partSize,
-      created: nowSeconds(),
-    });
-    c.header("Location", `${base}/${id}`);
-    return ok(c, { id, name, partSize, url: `${base}/${id}` }, 201);
+      try {
+        await multipart(c.env, c.var.session).complete(parts.map((p) => ({ partNumber: p.part_number, etag: p.etag })));
+      } catch (err) {
+        throw new HubError(400, `could not assemble the upload: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      if (!(await markCompleted(db, session.id, nowSeconds()))) {
+        // Another request completed or aborted the session meanwhile.
+        const job = await getJob(db, session.id);
+        if (job) return answerJob(c, job);
+        throw new HubError(409, "upload is being completed or was aborted");
+      }
+      const job = await startSessionJob(c, session, size);
+      await deleteParts(db, session.id).run();
+      return answerJob(c, job);
+    },
   });
-
-  resumable.get("/:id", guard, async (c) => {
-    const session = await callerSession(c);
-    return ok(c, sessionView(session, await listParts(c.env.DB, session.id), base));
-  });
-
-  resumable.put("/:id/:part", guard, async (c) => {
-    const session = await callerSession(c);
-    if (session.status !== "open") throw new HubError(409, `upload is ${session.status}`);
-    const partText = c.req.param("part");
-    if (!/^\d{1,5}$/.test(partText) || Number(partText) < 1 || Number(partText) > MAX_PARTS) {
-      throw new HubError(400, `invalid part: expected 1..${MAX_PARTS}`);
-    }
-    const part = Number(partText);
-    const raw = c.req.header("Content-Length");
-    if (raw === undefined || !/^\d{1,12}$/.test(raw.trim())) throw new HubError(411, "Content-Length required");
-    const size = Number(raw.trim());
-    if (size === 0 || !c.req.raw.body) throw new HubError(400, "empty part");
-    if (size > session.part_size) throw new HubError(413, `part larger than the upload's part size ${session.part_size}`);
-    const cap = uploadConfig.maxBytes(c.env);
-    if ((part - 1) * session.part_size + size > cap) throw new HubError(413, `archive larger than ${cap} bytes`);
-
-    const upload = c.env.FLISTS.resumeMultipartUpload(session.r2_key, session.r2_upload_id);
-    let uploaded: R2UploadedPart;
-    try {
-      uploaded = await upload.uploadPart(part, c.req.raw.body);
-    } catch (err) {
-      // Body shorter than its Content-Length, client gone, or the upload no longer exists in R2.
-      throw new HubError(400, `part ${part} not stored: ${err instanceof Error ? err.message : String(err)}`);
-    }
-    await putPart(c.env.DB, session.id, { part_number: part, etag: uploaded.etag, size }, nowSeconds());
-    return ok(c, { part, size, etag: uploaded.etag });
-  });
-
-  resumable.post("/:id/complete", guard, async (c) => {
-    const session = await callerSession(c);
-    const db = c.env.DB;
-    if (session.status === "completed") {
-      // A repeated complete (the first answer was lost): answer the job it started — or start it, if a failure
-      // came between the assembly and the job's record.
-      const job = await getJob(db, session.id);
-      if (job) return answer(c, job);
-      const assembled = await c.env.FLISTS.head(session.r2_key);
-      if (assembled) return answer(c, await startSessionJob(c, session, assembled.size));
-    }
-    if (session.status !== "open") throw new HubError(409, `upload is ${session.status}`);
-    const parts = await listParts(db, session.id);
-    checkParts(session, parts);
-    const size = parts.reduce((sum, p) => sum + p.size, 0);
-
-    const upload = c.env.FLISTS.resumeMultipartUpload(session.r2_key, session.r2_upload_id);
-    try {
-      await upload.complete(parts.map((p) => ({ partNumber: p.part_number, etag: p.etag })));
-    } catch (err) {
-      throw new HubError(400, `could not assemble the upload: ${err instanceof Error ? err.message : String(err)}`);
-    }
-    if (!(await markCompleted(db, session.id, nowSeconds()))) {
-      // Another request completed or aborted the session meanwhile.
-      const job = await getJob(db, session.id);
-      if (job) return answer(c, job);
-      throw new HubError(409, "upload is being completed or was aborted");
-    }
-    const job = await startSessionJob(c, session, size);
-    await deleteParts(db, session.id).run();
-    return answer(c, job);
-  });
-
-  resumable.delete("/:id", guard, async (c) => {
-    const session = await callerSession(c);
-    if (session.status !== "open") throw new HubError(409, `upload is ${session.status}`);
-    await abortSession(c.env, session);
-    return ok(c);
-  });
-
-  return resumable;
-}
-
-async function abortSession(env: Env, session: SessionRow): Promise<void> {
-  await env.FLISTS.resumeMultipartUpload(session.r2_key, session.r2_upload_id)
-    .abort()
-    .catch(() => undefined);
-  await markAborted(env.DB, session.id, nowSeconds());
 }
 
 /** Scheduled: aborts open sessions nobody touched for a day (R2 would keep their parts for a week). */
 export async function sweepUploads(env: Env): Promise<void> {
-  const sessions = await abandonedSessions(env.DB, nowSeconds() - ABANDONED_AFTER_SECONDS, 25);
-  for (const session of sessions) await abortSession(env, session);
+  await sweepAbandoned(env, archiveSessions, ABANDONED_AFTER_SECONDS);
 }
