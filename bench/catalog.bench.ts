@@ -1,5 +1,5 @@
 /**
- * Catalog benchmark (issue 2), against a real `wrangler dev` started with `scripts/start.ts` on its own port
+ * Catalog benchmark, against a real `wrangler dev` started with `scripts/start.ts` on its own port
  * and its own state directory (`bench/.data/catalog/`, git-ignored):
  *
  *  1. publish a few flist-shaped blobs (2 MB, 5 MB and a fixture) through `PUT /internal/publish`;

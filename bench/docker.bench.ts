@@ -1,5 +1,5 @@
 /**
- * Docker/OCI image conversion benchmark (issue 5): time to a published flist **through the hub**.
+ * Docker/OCI image conversion benchmark: time to a published flist **through the hub**.
  *
  *  1. build once (cached in bench/.data/docker, git-ignored) a ~200 MiB, 3-layer image with umoci: two layers of
  *     ~100 MiB each from ../shared/bench/gen-tree.py (seeds 1 and 2: half random bytes, half text, ~3000 files),
@@ -13,7 +13,7 @@
  *  4. the daemon-free baseline a user would script by hand: `skopeo copy docker://… oci:…`, `umoci unpack`,
  *     `zhub flist create <rootfs>` into an empty redis, each timed (wall, peak RSS with /usr/bin/time -v).
  *
- * Goal (issue 5): ours under 0.6× the baseline's total time, peak converter RSS under 300 MB. Figures are printed;
+ * Goal: ours under 0.6× the baseline's total time, peak converter RSS under 300 MB. Figures are printed;
  * the process exits non-zero only if a step fails or the two flists differ in content.
  *
  * `--engine` also runs the engine alone (`convertImage` + `writeFlist` in a child process, no hub) for comparison.

@@ -1,5 +1,5 @@
 /**
- * `zhub flist create` benchmark (issue 3), next to the reference figures of ../shared/bench/zflist-baseline.md:
+ * `zhub flist create` benchmark, next to the reference figures of ../shared/bench/zflist-baseline.md:
  *
  *  1. regenerate the 512 MiB, 2,997-file tree with ../shared/bench/gen-tree.py (fixed seed) into
  *     bench/.data/flist-create/tree (git-ignored) if absent, and tar.gz it exactly as the baseline says;

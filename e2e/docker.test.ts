@@ -1,5 +1,5 @@
 /**
- * Docker/OCI image conversion end to end (issue 5), through the running local stack (wrangler dev + converter +
+ * Docker/OCI image conversion end to end, through the running local stack (wrangler dev + converter +
  * redis-server, support/stack.ts) and real registries (Debian docker-registry on loopback, one of them behind
  * htpasswd basic auth): images built with umoci and pushed with skopeo are converted with
  * `POST /api/flist/me/docker`, the published flist is downloaded, read with the engine, and its tree and its files
@@ -149,7 +149,7 @@ describe("conversion through the hub", () => {
     expect(actual.get("home/app/notes.txt")).toMatch(/^file 600 1000:1000 /);
     expect(actual.get("hl/big-link")?.replace(/^file \S+ \S+ /, "")).toBe(actual.get("data/big")?.replace(/^file \S+ \S+ /, ""));
 
-    // Image configuration as flist metadata (DESIGN.md §3), the public backend of the stack.
+    // Image configuration as flist metadata (docs/compatibility.md §6.14), the public backend of the stack.
     const meta = (await (await fetch(`${stack.hubUrl}/api/flist/${USER}/${name}/metadata`)).json()) as Record<string, unknown>;
     expect(meta.entrypoint).toEqual(["/bin/tool", "serve", "--port=80"]);
     expect(meta.environ).toEqual({ PATH: "/usr/bin:/bin", GREETING: "hello=world" });

@@ -1,5 +1,5 @@
 /**
- * Every flist as an LXD image (issue 7), end to end over HTTPS: a directory is published as a flist (tarball
+ * Every flist as an LXD image, end to end over HTTPS: a directory is published as a flist (tarball
  * upload), `POST /api/flist/me/<name>/lxd` has the converter read its tree back from the chunk store into
  * rootfs.squashfs + lxd.tar.xz, the real `lxc` lists it under the alias `<repo>/<flist-name>` with the fingerprint
  * of the files the hub serves, and `unsquashfs` of the served squashfs gives the flist's exact tree.

@@ -1,5 +1,5 @@
 /**
- * The LXD/Incus image server end to end (issue 7) with the real `lxc` client (Debian lxd-client) against the local
+ * The LXD/Incus image server end to end with the real `lxc` client (Debian lxd-client) against the local
  * stack served over HTTPS with a throw-away certificate that only the test's processes trust (SSL_CERT_FILE for
  * lxc, --cacert for curl) and that is removed afterwards. Images are built here (mksquashfs, tar -J) and uploaded
  * with curl as docker-simplestreams-server documents it; the fingerprints lxc shows are checked against

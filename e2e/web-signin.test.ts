@@ -1,5 +1,5 @@
 /**
- * Browser tests of the sign-in (issue 6 "Sign-in"), Debian's Chromium against the real local stack, with the
+ * Browser tests of the sign-in, Debian's Chromium against the real local stack, with the
  * ThreeFold Connect stand-in (real keys) as the login service: a good sign-in, then a tampered state, a bad
  * signature and an unverified email refused; the session cookie's flags; the API ignoring it; sign-out; the
  * local one-click sign-in. Screenshots of each page at desktop and phone width go to e2e/.screenshots/.

@@ -1,5 +1,5 @@
 /**
- * The flist name the original hub gives a docker conversion (hub-api.md §3, `docker.py:83-84,167`), from the text as
+ * The flist name the original hub gives a docker conversion (docs/compatibility.md §2, `docker.py:83-84,167`), from the text as
  * typed: `:latest` added when there is no `:` at all, then every `:` and `/` becomes `-`, then `.flist`.
  * `localhost:5000/app` already has a `:` so it becomes `localhost-5000-app.flist`; `app@sha256:ab…` →
  * `app@sha256-ab….flist`. One derivation for the Worker (which answers with this name and checks it against the name

@@ -1,6 +1,6 @@
 /**
- * A finished flist handed to the Worker: `PUT /internal/publish/<repo>/<name>` (README "Internal publish
- * route"), multipart with the `.flist` as part `flist` and `PublishInfo` as JSON part `info`. The Worker parses
+ * A finished flist handed to the Worker: `PUT /internal/publish/<repo>/<name>` (docs/catalog-api.md
+ * "Internal publish route"), multipart with the `.flist` as part `flist` and `PublishInfo` as JSON part `info`. The Worker parses
  * the info with `publishInfoSchema` (worker/src/services/publish.ts), the converter builds its `z.input`
  * (converter/src/service/hub.ts) from the engine's listing (converter/src/flist/views.ts).
  */

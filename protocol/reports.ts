@@ -26,7 +26,7 @@ export function clampMessage(text: string, max: number): string {
 
 const attempt = z.number().int().positive();
 
-/** One progress event (hub-api.md §7.6 `update` shape). */
+/** One progress event (docs/compatibility.md §5.5 `update` shape). */
 export const progressEventSchema = z.object({
   status: z.literal("update"),
   message: z.string().transform((m) => clampMessage(m, EVENT_MESSAGE_MAX)),

@@ -21,7 +21,7 @@ describe("the chunk size cap of the Worker ⇄ converter contract", () => {
   });
 });
 
-describe("transform vectors (flist-format.md §4.6)", () => {
+describe("transform vectors (docs/flist-format.md §3.7)", () => {
   it("hello.txt", () => {
     const plain = enc.encode("hello world\n");
     expect(hex(snappy.compressSync(plain))).toBe("0c2c68656c6c6f20776f726c640a");

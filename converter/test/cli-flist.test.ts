@@ -232,7 +232,7 @@ describe("zhub flist create", () => {
     const summary = JSON.parse(run.stdout.toString()) as { stats: { regular: number; directory: number; pipeline: { chunks: number } } };
     expect(summary.stats).toMatchObject({ regular: 1, directory: 1, pipeline: { chunks: 1 } });
     const stat = await zhub("stat", "--json", out, "/sub/a.txt");
-    // flist-format.md §4.6: "hello world\n".
+    // docs/flist-format.md §3.7: "hello world\n".
     expect(JSON.parse(stat.stdout.toString()).response.chunks).toEqual([
       { key: "a5147f6e7cac3a7076f942cb5e00d896", decipher: "c0cdb4699cdaa9eea4c563a934f1d52b" },
     ]);

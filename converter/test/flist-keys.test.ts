@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ROOT_KEY, aclKey, aclString, dirKey } from "../src/flist/keys.ts";
 
-describe("directory keys (flist-format.md §1.3)", () => {
+describe("directory keys (docs/flist-format.md §1.3)", () => {
   it("matches the spec vectors", () => {
     expect(dirKey("")).toBe("cae66941d9efbd404e4d88758ea67670");
     expect(ROOT_KEY).toBe(dirKey(""));
@@ -20,7 +20,7 @@ describe("directory keys (flist-format.md §1.3)", () => {
   });
 });
 
-describe("ACL keys (flist-format.md §1.3)", () => {
+describe("ACL keys (docs/flist-format.md §1.3)", () => {
   const root = { user: "root", group: "root", uid: 0, gid: 0 };
   it("matches the spec vectors", () => {
     expect(aclKey({ ...root, mode: 0o755 })).toBe("d7683de000c13689");

@@ -7,7 +7,7 @@ import { writeFlist } from "../src/flist/writer.ts";
 import { flistPath } from "./support/flist-fixtures.ts";
 import { expectZflistViews } from "./support/flist-views.ts";
 
-describe("merge (zflist semantics, flist-format.md §5.1)", () => {
+describe("merge (zflist semantics, docs/flist-format.md §4)", () => {
   it("merge(main, overlay) lists exactly like zflist's merged.flist, in zflist's order", async () => {
     const main = await readFlist(flistPath("main"));
     const overlay = await readFlist(flistPath("overlay"));

@@ -33,7 +33,7 @@ describe("metadata values as zflist writes them", () => {
     expect(backendMetadata({ host: "127.0.0.1", port: 9911 })).toBe(rows("main").get("backend"));
   });
 
-  it("spec §1.4 shapes: default namespace, socket, port defaulting to in", () => {
+  it("docs/flist-format.md §1.4 shapes: default namespace, socket, port defaulting to in", () => {
     expect(backendMetadata({ host: "hub.grid.tf", port: 9900, namespace: "default" })).toBe('{"namespace": "default", "host": "hub.grid.tf", "port": 9900}');
     expect(backendMetadata({ host: "h", port: 9900, socket: "/run/zdb.sock" })).toBe('{"socket": "/run/zdb.sock", "host": "h", "port": 0}');
     expect(portMetadata([{ in: 22 }])).toBe('{"tcp/22": 22}');

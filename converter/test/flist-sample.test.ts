@@ -1,5 +1,5 @@
 /**
- * The zflist 2.3.0 worked example of flist-format.md §8.2 (sample.flist and the `sub` Dir message,
+ * The zflist 2.3.0 worked example of docs/flist-format.md §7 (sample.flist and the `sub` Dir message,
  * both embedded in the spec), read with our reader and codec.
  */
 import { createHash } from "node:crypto";
@@ -12,7 +12,7 @@ import type { FileNode, LinkNode, SpecialNode } from "../src/flist/model.ts";
 import { readFlist } from "../src/flist/reader.ts";
 import { lsView, metadataObject } from "../src/flist/views.ts";
 
-const spec = readFileSync(join(import.meta.dirname, "../../../shared/docs/flist-format.md"), "utf8");
+const spec = readFileSync(join(import.meta.dirname, "../../docs/flist-format.md"), "utf8");
 
 function block(after: string): string {
   const start = spec.indexOf("```", spec.indexOf(after)) + 3;
@@ -22,7 +22,7 @@ function block(after: string): string {
 const sample = Buffer.from(block("`sample.flist` (1,509 B"), "base64");
 const subDir = Buffer.from(block("`sub` Dir message (C, 312 B, hex)"), "hex");
 
-describe("flist-format.md §8.2 sample", () => {
+describe("docs/flist-format.md §7 sample", () => {
   it("is the documented archive", () => {
     expect(sample.length).toBe(1509);
     expect(createHash("md5").update(sample).digest("hex")).toBe("c7e0435b24f87c29340f6dc72b2dd998");

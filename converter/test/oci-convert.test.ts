@@ -130,7 +130,7 @@ describe("convertImage: layers, whiteouts, hardlinks, owners, modes", () => {
     expect(result.stats.symlink).toBe(3);
     expect(result.stats.special).toBe(2);
 
-    // Pull progress per layer, then build progress; hub-api.md §7.6 event shapes, never going backwards.
+    // Pull progress per layer, then build progress; docs/compatibility.md §5.5 event shapes, never going backwards.
     expect(events.every((e) => e.status === "update" && typeof e.message === "string")).toBe(true);
     for (let i = 1; i <= 4; i++) expect(events.some((e) => e.message.startsWith(`Downloading layer ${i} / 4 [`))).toBe(true);
     expect(events.map((e) => e.progress)).toEqual([...events.map((e) => e.progress)].sort((a, b) => a - b));

@@ -1,6 +1,6 @@
 /**
  * The pure parts of image conversion: reference parsing and normalisation (Docker CLI rules), flist naming
- * (hub-api.md §3), WWW-Authenticate parsing, platform choice, config → metadata, `/.startup.toml`, registry policy.
+ * (docs/compatibility.md §2), WWW-Authenticate parsing, platform choice, config → metadata, `/.startup.toml`, registry policy.
  */
 import { describe, expect, it } from "vitest";
 import { parseChallenges } from "../src/oci/auth.ts";
@@ -91,7 +91,7 @@ describe("parseReference", () => {
   });
 });
 
-describe("flistName (hub-api.md §3, docker row)", () => {
+describe("flistName (docs/compatibility.md §2, docker row)", () => {
   it.each([
     ["ubuntu", "ubuntu-latest.flist"],
     ["ubuntu:22.04", "ubuntu-22.04.flist"],

@@ -1,6 +1,6 @@
 /**
  * A local stand-in for the ThreeFold Connect login service (login.threefold.me) as the hub sees it, with real
- * keys (hub-api.md §6.1):
+ * keys (docs/compatibility.md §4.4):
  *
  *   GET /api/users/<doubleName>   {"doubleName", "publicKey": base64 Ed25519}   (404 for unknown users)
  *   GET /?appid&publickey&state&redirecturl&scope

@@ -39,9 +39,9 @@ export interface Env {
   HUB_REQUEST_MAX_BYTES?: string;
   /** Largest chunk accepted by `PUT /api/chunks/<hash>` (bytes; default 4 MiB). */
   HUB_CHUNK_MAX_BYTES: string;
-  /** "true": re-uploading an image file replaces it (needs deletes too); else kept as `name-1.ext` (issue 7). */
+  /** "true": re-uploading an image file replaces it (needs deletes too); else kept as `name-1.ext`. */
   HUB_IMAGES_ALLOW_OVERWRITES?: string;
-  /** "true": image versions and products may be deleted (issue 7). */
+  /** "true": image versions and products may be deleted. */
   HUB_IMAGES_ALLOW_DELETES?: string;
   /**
    * Production: the converter reached through a binding instead of `HUB_CONVERTER_URL` — a service binding

@@ -1,5 +1,5 @@
 /**
- * Naming rules of the catalog (hub-api.md §3 plus docs/names.md): `foo` and `foo.flist` address the same flist;
+ * Naming rules of the catalog (docs/compatibility.md §2 plus docs/names.md): `foo` and `foo.flist` address the same flist;
  * links and flists are stored with the `.flist` suffix, taglinks and tags without it. The name rule itself is
  * protocol/name-rule.ts (one rule for every kind of name, shared with the converter); this module turns it into
  * the Worker's 400s and zod schemas. Every name coming from a URL, a header, a form or a JSON body goes through

@@ -1,5 +1,5 @@
 /**
- * Authorization matrix (issue 2): every mutating route × every way of not being allowed to use it → the right
+ * Authorization matrix: every mutating route × every way of not being allowed to use it → the right
  * 4xx, a JSON error envelope, and the catalog unchanged — compared as a full dump of every D1 table (found
  * through sqlite_master, so tables added later are covered too) plus the R2 object list, after every request.
  *
@@ -101,7 +101,7 @@ function imageForm(filename: string): Pick<Route, "body" | "headers"> {
   };
 }
 
-/** hub-api.md §5.3 with the DESIGN.md decisions (GET kept, POST accepted), plus the auth routes. In control order. */
+/** docs/compatibility.md §3.4 with the §6.4 decisions (GET kept, POST accepted), plus the auth routes. In control order. */
 const ROUTES: Route[] = [
   { label: "link (GET)", method: "GET", path: "/api/flist/me/main/link/l1" },
   { label: "link (POST)", method: "POST", path: "/api/flist/me/main/link/l2" },
@@ -118,7 +118,7 @@ const ROUTES: Route[] = [
   { label: "promote (POST)", method: "POST", path: "/api/flist/me/promote/other/app/p2" },
   { label: "restore (POST)", method: "POST", path: "/api/flist/me/main/restore/1" },
   { label: "delete (DELETE)", method: "DELETE", path: "/api/flist/me/r2" },
-  // Publishing routes (issue 4): asynchronous, so the control request returns once the job is queued.
+  // Publishing routes: asynchronous, so the control request returns once the job is queued.
   {
     label: "upload (POST)",
     method: "POST",
@@ -157,7 +157,7 @@ const ROUTES: Route[] = [
     body: () => randomBytes(64),
     effect: "converter",
   },
-  // LXD/Incus image server (issue 7): created by the first row, removed by the last two in the control pass.
+  // LXD/Incus image server: created by the first row, removed by the last two in the control pass.
   {
     label: "image curl upload (POST /images/)",
     method: "POST",

@@ -1,5 +1,5 @@
 /**
- * requireActor(): the original `@apicall` order (hub-api.md §6.3) plus expiry, revocation and membership,
+ * requireActor(): the original `@apicall` order (docs/compatibility.md §4.2) plus expiry, revocation and membership,
  * exercised through the real middleware and the real auth routes on a D1 with the real migrations.
  */
 import { beforeAll, describe, expect, it } from "vitest";

@@ -1,5 +1,5 @@
 /**
- * Token format compatibility with the original hub (hub-api.md §6.2). Every constant here comes from an
+ * Token format compatibility with the original hub (docs/compatibility.md §4.1). Every constant here comes from an
  * independent computation: RFC 8032 §7.1 test vectors, and tokens minted once with Node's `node:crypto`
  * `sign(null, payload, key)` over payloads printed by Python's `json.dumps` — not from this code.
  */

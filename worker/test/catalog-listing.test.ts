@@ -1,5 +1,5 @@
 /**
- * Listings (hub-api.md §5.2, §5.4): `/api/flist/<repo>`, tags, `/api/flist`, `/api/repositories`,
+ * Listings (docs/compatibility.md §3.2, §3.3): `/api/flist/<repo>`, tags, `/api/flist`, `/api/repositories`,
  * `/api/fileslist`, with link chains, loops, dangling links, tags and taglinks.
  */
 import { beforeAll, describe, expect, it } from "vitest";

@@ -1,4 +1,4 @@
-/** Authenticated mutations under /api/flist/me (hub-api.md §5.3 with the DESIGN.md §3 fixes). */
+/** Authenticated mutations under /api/flist/me (docs/compatibility.md §3.4 with the §6 fixes). */
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { kbString } from "../src/catalog/format";

@@ -1,5 +1,5 @@
 /**
- * Replays 0-hub-gw's token check (0-hub-gw main.go verifyTokenHub; clients-and-zdb.md §5 test 13):
+ * Replays 0-hub-gw's token check (0-hub-gw main.go verifyTokenHub; docs/clients.md §5 test 13):
  * `GET /api/flist/me` with `Authorization: bearer <token>` (lower-case scheme, no cookie); accept unless the
  * JSON body says `"status": "error"`, username from `payload.username`.
  */

@@ -1,6 +1,6 @@
 /**
  * Replays zosbase flistd (pkg/flist/flist.go `FlistHash`, `downloadFlist`, `downloadInNamespace`;
- * clients-and-zdb.md §1.2, §5 tests 5–6): one pre-dialed connection, keep-alive off, so the first answer must
+ * docs/clients.md §2.2, §5 tests 5–6): one pre-dialed connection, keep-alive off, so the first answer must
  * be the final one: a direct 200 (no redirect to follow, no retry), `.md5` of 32 lowercase hex, 404 when missing.
  */
 import { beforeAll, describe, expect, it } from "vitest";

@@ -1,6 +1,6 @@
 /**
  * Replays the grid SDKs (tfgrid-sdk-go grid-client/workloads/flist.go `ValidateFlist`/`GetFlistChecksum`, and
- * the dashboard's select_vm_image.vue; clients-and-zdb.md §5 tests 7–8): `HEAD <flist>` must be 200, `.md5`
+ * the dashboard's select_vm_image.vue; docs/clients.md §5 tests 7–8): `HEAD <flist>` must be 200, `.md5`
  * (TrimSpace) is the checksum pinned as `flist_checksum`, and the browser fetch needs CORS.
  */
 import { beforeAll, describe, expect, it } from "vitest";

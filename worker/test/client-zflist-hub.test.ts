@@ -1,5 +1,5 @@
 /**
- * Replays `zflist hub …` (0-flist zflist/actions_hub.c; clients-and-zdb.md §4, §5 test 12): bearer token plus
+ * Replays `zflist hub …` (0-flist zflist/actions_hub.c; docs/clients.md §3.1, §5 test 12): bearer token plus
  * the `active-user` cookie, every mutating call answering HTTP 200, readlink through `/light`.
  */
 import { env } from "cloudflare:workers";

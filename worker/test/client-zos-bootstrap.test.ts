@@ -1,5 +1,5 @@
 /**
- * Replays zos `bootstrap/bootstrap/src/hub.rs` (clients-and-zdb.md §1.4, §5 tests 1–3): health probe on
+ * Replays zos `bootstrap/bootstrap/src/hub.rs` (docs/clients.md §2.4, §5 tests 1–3): health probe on
  * `/api/flist`, strict serde of `/api/flist/<repo>` entries, `list_tag` (404 ⇒ None), download `<hub>/<target>`.
  */
 import { beforeAll, describe, expect, it } from "vitest";

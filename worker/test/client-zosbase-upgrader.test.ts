@@ -1,5 +1,5 @@
 /**
- * Replays zosbase `pkg/upgrade/hub/hub.go` (clients-and-zdb.md §1.3, §5 tests 2–4, 9): find the run-mode
+ * Replays zosbase `pkg/upgrade/hub/hub.go` (docs/clients.md §2.3, §5 tests 2–4, 9): find the run-mode
  * taglink, `TagLink.Destination`, `ListTag`, `Symlink.Destination`, `Info` (/light, md5 required),
  * `Download` (200, gunzip + untar of regular top-level members), md5 equality with `.md5`, `Regular.Files`.
  */

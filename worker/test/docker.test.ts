@@ -1,5 +1,5 @@
 /**
- * `POST /api/flist/me/docker` (issue 5) through the whole Worker: form and JSON bodies, names as the original hub,
+ * `POST /api/flist/me/docker` through the whole Worker: form and JSON bodies, names as the original hub,
  * synchronous and async answers, the converter's failure status passed through, and registry credentials sealed
  * at rest (never in the job row, its events or its view), opened only in the spec sent to the converter, and gone
  * from the row once the job ends. The converter's side is played through the Worker's real internal routes.
@@ -49,7 +49,7 @@ async function everythingAbout(id: string): Promise<string> {
   return JSON.stringify(row) + JSON.stringify(events.results) + (await view.text());
 }
 
-describe("names (hub-api.md §3)", () => {
+describe("names (docs/compatibility.md §2)", () => {
   it("follows the original's docker naming", () => {
     expect(dockerFlistName("ubuntu")).toBe("ubuntu-latest.flist");
     expect(dockerFlistName("threefolddev/ubuntu:22.04")).toBe("threefolddev-ubuntu-22.04.flist");

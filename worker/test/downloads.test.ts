@@ -1,4 +1,4 @@
-/** Downloads (DESIGN.md "Downloads"): direct 200 from R2, validators, ranges, caching, .md5/.txt/.json. */
+/** Downloads (docs/design.md §2.5): direct 200 from R2, validators, ranges, caching, .md5/.txt/.json. */
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { fetchHub, fixtureBytes, json, md5Hex, me, migrate, publish } from "./support/hub";

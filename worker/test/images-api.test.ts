@@ -1,5 +1,5 @@
 /**
- * The LXD/Incus image server (issue 7) through the whole application: the curl upload form, the JSON API,
+ * The LXD/Incus image server through the whole application: the curl upload form, the JSON API,
  * the simplestreams index and its combined hashes (recomputed here with WebCrypto over meta ‖ root), the file
  * downloads (Range/ETag/304), ownership, and the overwrite/delete settings.
  */

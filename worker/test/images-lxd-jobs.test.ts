@@ -1,5 +1,5 @@
 /**
- * The `lxd` job routes (issue 7) inside workerd: `POST /api/flist/me/<name>/lxd` creates a job pinned to the flist's
+ * The `lxd` job routes inside workerd: `POST /api/flist/me/<name>/lxd` creates a job pinned to the flist's
  * sha256; the converter's internal image routes refuse unknown jobs, missing secrets and attempts that are not the
  * job's current running one (the happy path runs end to end in e2e/lxd-flist.test.ts).
  */

@@ -1,5 +1,5 @@
 /**
- * The job state machine (issue 4, docs/jobs-protocol.md): dispatch through the real Queue, duplicate deliveries,
+ * The job state machine (docs/jobs-protocol.md): dispatch through the real Queue, duplicate deliveries,
  * lease expiry → re-dispatch (sweep and lazy reads), bounded attempts → failed, stale attempts → 409, one publish
  * whatever the number of deliveries, failure reports. The converter's answers are the only thing stood in for.
  */

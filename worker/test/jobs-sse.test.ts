@@ -1,5 +1,5 @@
 /**
- * Progress channels (hub-api.md §7.6, DESIGN.md §3): `/listen/<id>` with the original's frames, any number of
+ * Progress channels (docs/compatibility.md §5.5, §6.16): `/listen/<id>` with the original's frames, any number of
  * listeners, replay from the start, the stream ending with the job; `/api/jobs/<id>/events` with ids and
  * Last-Event-ID; `GET /api/jobs/<id>` and `GET /api/jobs`.
  */

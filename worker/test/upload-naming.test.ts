@@ -1,5 +1,5 @@
 /**
- * Upload naming rules (hub-api.md §3): Werkzeug `secure_filename` on the form's file name, `X-Original-Name`
+ * Upload naming rules (docs/compatibility.md §2): Werkzeug `secure_filename` on the form's file name, `X-Original-Name`
  * reduced to its basename only, `.tar.gz` stripped for archives, `.flist` kept for homemade flists, and the
  * catalog's own name rules on the result.
  */

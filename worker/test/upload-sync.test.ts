@@ -1,5 +1,5 @@
 /**
- * Synchronous answers (DESIGN.md §3): by default a publishing request waits for its job and answers like the
+ * Synchronous answers (docs/compatibility.md §6.17): by default a publishing request waits for its job and answers like the
  * original (`payload.name` + `payload.files`); failures are the error envelope with the job's message (merge
  * included: the original's 500 + "success" is fixed); `Prefer: respond-async` answers 202.
  * The test plays the converter: it waits for the dispatch, then publishes or fails through the internal routes.

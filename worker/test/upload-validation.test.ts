@@ -1,5 +1,5 @@
 /**
- * Validation of the publishing routes (hub-api.md §5.3 messages, 4xx statuses): missing/empty/not-allowed files,
+ * Validation of the publishing routes (docs/compatibility.md §6.6 messages, 4xx statuses): missing/empty/not-allowed files,
  * metadata fields, the form cap (413 pointing to the streamed routes, with or without Content-Length), and every
  * merge error. A refused request creates no job and changes nothing.
  */

@@ -1,5 +1,5 @@
 /**
- * The flist page's "Make an LXD image" button (issue 7): shown to the owner only, `POST <page>/lxd` refused
+ * The flist page's "Make an LXD image" button: shown to the owner only, `POST <page>/lxd` refused
  * without the session's CSRF token or for another repository, and with both it starts the same `lxd` job as
  * `POST /api/flist/me/<name>/lxd` and sends the browser to the job page. Once the job is done (the converter's side
  * played through the real internal image routes), the page shows the image's alias and the `lxc` commands.

@@ -1,5 +1,5 @@
 /**
- * Website pages (issue 6) rendered by the whole app: home, repository, tag, flist page, `.md` redirect, error
+ * Website pages rendered by the whole app: home, repository, tag, flist page, `.md` redirect, error
  * pages, static assets; status codes, escaping, the CSP header, links, and that downloads and API errors are
  * untouched by the site.
  */

@@ -1,5 +1,5 @@
 /**
- * The publish pages' web routes (issue 6): signed-in pages, and the session + CSRF authenticated actions that
+ * The publish pages' web routes: signed-in pages, and the session + CSRF authenticated actions that
  * start the same jobs as the API routes (staged input, job record, dispatch), a job followed to its flist page.
  * The converter is the only thing stood in for (support/jobs.ts).
  */

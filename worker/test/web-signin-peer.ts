@@ -1,7 +1,7 @@
 /**
  * A ThreeFold Connect peer with real keys, portable (WebCrypto-free: @noble/curves + tweetnacl), used by the
  * workerd tests and by the browser tests' stand-in server (e2e/support/tfconnect.ts). It builds the
- * `signedAttempt` exactly as login.threefold.me does for the hub (hub-api.md §6.1):
+ * `signedAttempt` exactly as login.threefold.me does for the hub (docs/compatibility.md §4.4):
  *
  *   ?signedAttempt = JSON {"doubleName", "signedAttempt": base64(ed25519_sign(user key, JSON {
  *       "doubleName", "signedState", "appId", "randomRoom", "selectedImageId",

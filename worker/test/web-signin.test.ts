@@ -1,5 +1,5 @@
 /**
- * ThreeFold Connect sign-in (hub-api.md §6.1, done right): the state bound to the browser, the signed attempt
+ * ThreeFold Connect sign-in (docs/compatibility.md §4.4, done right): the state bound to the browser, the signed attempt
  * verified with the key the login service publishes, the payload decrypted, unverified email refused; the
  * session cookie's flags; logout; the session never authenticating the API. The login service is a real
  * protocol peer with real keys (web-signin-peer.ts), reached through the Worker's outbound fetch.

@@ -15,7 +15,7 @@ export class MissingChunkError extends Error {
 /**
  * Yields the plain bytes of each block in order (concatenated: the file). Every chunk is checked twice:
  * the stored value must hash to `block.hash` (an untrusted store cannot substitute another value) and the
- * plain piece must hash to `block.key` (flist-format.md §4.5). Errors name the block index and chunk.
+ * plain piece must hash to `block.key` (docs/flist-format.md §3.6). Errors name the block index and chunk.
  */
 export async function* readBlocks(store: ChunkStore, blocks: Block[], opts: ReadOptions = {}): AsyncGenerator<Uint8Array> {
   const ahead = Math.max(1, opts.prefetch ?? 4);

@@ -1,19 +1,19 @@
 /**
- * The per-chunk transform of flist-format.md §4.2 (libflist `libflist_chunk_encrypt`), and its inverse (§4.5).
+ * The per-chunk transform of docs/flist-format.md §3.2 (libflist `libflist_chunk_encrypt`), and its inverse (§3.6).
  *
  *   key  = BLAKE2b-128(plain)     decipher key (FileBlock.key)
  *   enc  = XXTEA(snappy(plain), key)
  *   hash = BLAKE2b-128(enc)       store key (FileBlock.hash)
  *
  * The compressed bytes must equal libsnappy 1.1.9's so that `hash` equals zflist's and chunks dedup against
- * data already on the hub (§4.6): see ./snappy.ts for why npm `snappy` alone is not enough.
+ * data already on the hub (docs/flist-format.md §3.7): see ./snappy.ts for why npm `snappy` alone is not enough.
  */
 import snappy from "snappy";
 import { blake2b128 } from "../crypto/blake2b.ts";
 import { maxCompressedLength, snappyCompress } from "./snappy.ts";
 import { xxteaDecrypt, xxteaEncrypt, xxteaEncryptedLength, xxteaEncryptInto } from "./xxtea.ts";
 
-/** libflist CHUNK_SIZE: files are cut into pieces of exactly this size, only the last one shorter (§4.1). */
+/** libflist CHUNK_SIZE: files are cut into pieces of exactly this size, only the last one shorter (docs/flist-format.md §3.1). */
 export const CHUNK_SIZE = 512 * 1024;
 
 export interface EncryptedChunk {

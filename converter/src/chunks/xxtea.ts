@@ -1,5 +1,5 @@
 /**
- * XXTEA exactly as libflist uses it (flist-format.md §4.3: xxtea-c's `_bkey` entry points).
+ * XXTEA exactly as libflist uses it (docs/flist-format.md §3.3: xxtea-c's `_bkey` entry points).
  *
  * Hand-written rather than taken from npm because (a) the variant matters byte for byte (the plaintext
  * length is appended as an extra word, the key is NOT NUL-truncated the way xxtea-c's FIXED_KEY path is),

@@ -1,5 +1,5 @@
 /**
- * The `.flist` container (flist-format.md §1.1): gzip(tar) with the member `./flistdb.sqlite3`.
+ * The `.flist` container (docs/flist-format.md §1.1): gzip(tar) with the member `./flistdb.sqlite3`.
  *
  * Reading streams the input through gunzip and tar-stream and keeps only the database member, with
  * caps on the expanded bytes so a gzip bomb fails early. Writing emits exactly `./` (directory) and

@@ -1,6 +1,6 @@
 /**
  * Cap'n Proto encoding of the two entry kinds of the flist database (`Dir` and `ACI`,
- * flist-format.md §2), as plain records. The generated `flist.ts` (capnp-es) does the wire work:
+ * docs/flist-format.md §2), as plain records. The generated `flist.ts` (capnp-es) does the wire work:
  * it reads multi-segment messages, far pointers and negative offsets as written by c-capnproto,
  * and writes single-segment unpacked messages, which zflist, rfs and 0-fs accept.
  */

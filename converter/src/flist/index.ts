@@ -1,5 +1,5 @@
 /**
- * The flist engine's public API (legacy Zero-OS `.flist`, flist-format.md): keys, reader, writer,
+ * The flist engine's public API (legacy Zero-OS `.flist`, docs/flist-format.md): keys, reader, writer,
  * zflist views, metadata values, merge. Each module's header documents its rules.
  */
 export { ROOT_KEY, aclKey, aclString, cleanLocation, dirKey, toHex } from "./keys.ts";

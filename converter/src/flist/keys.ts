@@ -1,5 +1,5 @@
 /**
- * Entry keys of the flist database (flist-format.md §1.3).
+ * Entry keys of the flist database (docs/flist-format.md §1.3).
  *
  * - Directory key: BLAKE2b-128 of the directory path relative to the flist root, without leading
  *   or trailing "/" (the root is ""). Readers such as 0-fs hash the path themselves instead of

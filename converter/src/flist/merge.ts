@@ -1,6 +1,6 @@
 /**
  * Merging flists with zflist's semantics (`zflist open A; zflist merge B; …`,
- * `libflist/flist_merger.c`, flist-format.md §5.1): the first flist wins.
+ * `libflist/flist_merger.c`, docs/flist-format.md §4): the first flist wins.
  *
  * In every directory present in both trees:
  * 1. directories pass: each sub-directory of the later tree is merged recursively into the earlier

@@ -1,8 +1,8 @@
 /**
- * The `metadata` table values exactly as zflist writes them (flist-format.md §1.4,
+ * The `metadata` table values exactly as zflist writes them (docs/flist-format.md §1.4,
  * `zflist/actions_metadata.c`): jansson `json_dumps(value, 0)` text (", " and ": " separators,
  * insertion order, UTF-8 left unescaped), built with zflist's key orders, so a flist we write
- * carries byte-identical metadata rows. Also the `backend` check the writer applies (§9: `host`
+ * carries byte-identical metadata rows. Also the `backend` check the writer applies (docs/flist-format.md §5: `host`
  * and an integer `port` are mandatory, rfs v1 fails without them).
  */
 

@@ -1,7 +1,7 @@
 /**
  * The in-memory shape of a flist tree, shared by the reader, the writer, ingestion
  * (tar/directory → tree) and merge. It mirrors the Cap'n Proto `Dir`/`Inode` records of
- * flist-format.md §2 without their encoding details (keys, ACL records, XOR defaults).
+ * docs/flist-format.md §2, without their encoding details (keys, ACL records, XOR defaults).
  */
 
 /** One 512 KiB piece of a regular file. */
@@ -61,7 +61,7 @@ export interface SpecialNode extends NodeBase {
 
 export type FlistNode = DirNode | FileNode | LinkNode | SpecialNode;
 
-/** The `metadata` table: key → raw TEXT value (JSON for the known keys, see flist-format.md §1.4). */
+/** The `metadata` table: key → raw TEXT value (JSON for the known keys, see docs/flist-format.md §1.4). */
 export type Metadata = Map<string, string>;
 
 export interface FlistTree {

@@ -1,5 +1,5 @@
 /**
- * Reads a legacy `.flist` (flist-format.md §1–§3): gzip(tar) → SQLite (`entries`, `metadata`) →
+ * Reads a legacy `.flist` (docs/flist-format.md §1–§2): gzip(tar) → SQLite (`entries`, `metadata`) →
  * Cap'n Proto `Dir` records, into the shared {@link FlistTree} model.
  *
  * API:

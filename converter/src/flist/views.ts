@@ -70,7 +70,7 @@ export interface StatResponse {
 export interface StatOptions {
   /**
    * zflist prints `device: ""` for every special (its reader decodes `Special.data` wrongly,
-   * flist-format.md §2.3). `"zflist"` (default) mirrors that; `"data"` shows the stored
+   * docs/flist-format.md §2.3). `"zflist"` (default) mirrors that; `"data"` shows the stored
    * "major,minor" / "(nothing)".
    */
   device?: "zflist" | "data";

@@ -1,5 +1,5 @@
 /**
- * Writes a {@link FlistTree} as a legacy `.flist` following flist-format.md §9 to the letter:
+ * Writes a {@link FlistTree} as a legacy `.flist` following docs/flist-format.md §5 to the letter:
  *
  * - gzip(tar) with the members `./` (directory, 0755) and `./flistdb.sqlite3` (0644);
  * - SQLite in rollback-journal mode (never WAL) with exactly the `entries` and `metadata` tables of
@@ -143,7 +143,7 @@ function plan(tree: FlistTree): Plan {
   const backend = tree.metadata.get("backend");
   if (backend !== undefined) {
     const parsed = parseBackend(backend);
-    if (typeof parsed === "string") throw new FlistTreeError(`${parsed} (flist-format.md §9): ${backend}`);
+    if (typeof parsed === "string") throw new FlistTreeError(`${parsed} (docs/flist-format.md §5): ${backend}`);
   }
   checkNode(tree.root, "");
   addAcl(tree.root);

@@ -1,5 +1,5 @@
 /**
- * The rules every ingested entry must satisfy (DESIGN.md §4: archives are hostile until proven otherwise), and the
+ * The rules every ingested entry must satisfy (docs/compatibility.md §7.2: archives are hostile until proven otherwise), and the
  * error they raise. Each violation names the entry and the rule, so a user can fix the archive, and it is thrown
  * before anything is published (chunks already stored are harmless: they are content-addressed).
  */

@@ -1,5 +1,5 @@
 /**
- * A flist as an LXD/Incus container image (issue 7, "Every flist as an LXD container image"): the flist's tree
+ * A flist as an LXD/Incus container image: the flist's tree
  * read back from the chunk store into `rootfs.squashfs` (Debian squashfs-tools), with a generated `metadata.yaml`
  * in `lxd.tar.xz` (architecture, creation date, description; no templates).
  *

@@ -30,7 +30,7 @@ import { flistName, formatReference, parseReference } from "./reference.ts";
 import { RegistryClient } from "./registry.ts";
 import { startupToml } from "./startup.ts";
 
-/** hub-api.md §7.6 `update` events. */
+/** docs/compatibility.md §5.5 `update` events. */
 export interface ProgressEvent {
   status: "update";
   message: string;
@@ -307,7 +307,7 @@ function idNames(content: Buffer | undefined): Map<number, string> {
   return names;
 }
 
-/** The hub imports /.README.md, then /.README (the last wins), as for uploads (hub-api.md §7.2, §7.5 step 6). */
+/** The hub imports /.README.md, then /.README (the last wins), as for uploads (docs/compatibility.md §5.1, §5.4). */
 function readmeOf(tree: LayerTree, rootChildren: FlistNode[]): string | undefined {
   let readme: string | undefined;
   for (const name of README_NAMES) {

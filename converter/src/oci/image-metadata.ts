@@ -1,6 +1,6 @@
 /**
- * Image configuration → flist metadata rows (DESIGN.md §3: "entrypoint, cmd, env, workdir, ports and volumes go
- * into flist metadata"), using zflist's value layouts (flist-format.md §1.4) for the keys it defines:
+ * Image configuration → flist metadata rows (docs/compatibility.md §6.14: "entrypoint, cmd, env, workdir, ports and volumes go
+ * into flist metadata"), using zflist's value layouts (docs/flist-format.md §1.4) for the keys it defines:
  *
  * | key | value | from |
  * |---|---|---|

@@ -1,5 +1,5 @@
 /**
- * Docker/OCI image conversion (issue 5): `convertImage(reference, options)` → flist tree, name, stats, metadata.
+ * Docker/OCI image conversion: `convertImage(reference, options)` → flist tree, name, stats, metadata.
  * See convert.ts for the flow, registry.ts/auth.ts/policy.ts for the registry side, outbound.ts for how it reaches
  * the network (the outbound guard, docs/outbound.md), layers.ts for whiteouts.
  */

@@ -9,7 +9,7 @@
  * - `index.docker.io` and `registry-1.docker.io` are Docker Hub too;
  * - no tag and no digest means `:latest`; a digest wins over a tag (`app:v1@sha256:…` pulls by digest).
  *
- * The flist name follows the original hub (hub-api.md §3), computed from the text as typed, not the normalised
+ * The flist name follows the original hub (docs/compatibility.md §2), computed from the text as typed, not the normalised
  * form: `threefolddev/ubuntu:22.04` → `threefolddev-ubuntu-22.04.flist`.
  */
 import { dockerFlistName } from "../../../protocol/docker-name.ts";

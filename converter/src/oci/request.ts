@@ -1,6 +1,6 @@
 /**
  * What the docker route/job hands the converter, validated with zod, and the HTTP status for each failure, so
- * `POST /api/flist/me/docker` answers consistently (DESIGN.md §4: clear 4xx for bad input, nothing published).
+ * `POST /api/flist/me/docker` answers consistently (docs/compatibility.md §7: clear 4xx for bad input, nothing published).
  *
  * Credentials are part of the request only: whoever carries this object must not persist it (job rows, event
  * logs, R2 staging in clear) nor log it.

@@ -1,6 +1,6 @@
 /**
- * `/.startup.toml` as the original hub's docker conversion wrote it (hub-api.md §7.5, pytoml output), written
- * only on request: the metadata rows are the primary record now (DESIGN.md §3).
+ * `/.startup.toml` as the original hub's docker conversion wrote it (docs/compatibility.md §5.4, pytoml output), written
+ * only on request: the metadata rows are the primary record now (docs/compatibility.md §6.14).
  *
  * ```
  * [startup]
@@ -19,7 +19,7 @@
  *
  * Same rules as the original for `name` (Entrypoint[0], else Cmd[0], else `/bin/sh`), `dir` (WorkingDir or `/`)
  * and `env`; one fix: `args` is the rest of Entrypoint followed by Cmd (the original dropped Cmd when the
- * entrypoint had several elements, hub-api.md §13 #19). With no arguments the `args` line is left out (pytoml
+ * entrypoint had several elements, docs/compatibility.md §5.4). With no arguments the `args` line is left out (pytoml
  * wrote a comment in its place).
  */
 import type { ImageConfig } from "./manifest.ts";

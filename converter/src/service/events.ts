@@ -1,5 +1,5 @@
 /**
- * Progress events of one job attempt, sent to the Worker in order (hub-api.md §7.6 shapes).
+ * Progress events of one job attempt, sent to the Worker in order (docs/compatibility.md §5.5 shapes).
  *
  * - At most one call in flight; updates arriving meanwhile are coalesced to the latest of their phase, so a fast
  *   job never queues hundreds of calls and the Worker sees progress in order. A phase is the message up to its first

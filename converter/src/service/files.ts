@@ -9,7 +9,7 @@ import { HubError } from "./hub.ts";
 
 /**
  * The largest `.flist` the converter accepts as input: what the Worker's publish route accepts (it parses the
- * body in memory, README "Internal publish route").
+ * body in memory, docs/catalog-api.md "Internal publish route").
  */
 export { MAX_FLIST_BYTES } from "../../../protocol/publish.ts";
 

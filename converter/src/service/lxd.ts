@@ -1,5 +1,5 @@
 /**
- * `lxd` jobs (issue 7): a published flist as an LXD container image. The flist pinned by the Worker (its sha256 in
+ * `lxd` jobs: a published flist as an LXD container image. The flist pinned by the Worker (its sha256 in
  * the spec's metadata) is downloaded by content address, its tree read back from the chunk store into
  * rootfs.squashfs with a generated lxd.tar.xz (converter/src/lxd/image.ts), and both are handed to the Worker's
  * internal image routes (metadata first, as lxd.tar.xz and incus.tar.xz), which store them as `<repo>:<flist-name>:amd64:default`; then `done`.
@@ -88,7 +88,7 @@ export async function runLxd(ctx: JobContext, spec: LxdJob): Promise<void> {
   });
   ctx.events.update("Uploading the image", 90);
   const base = `/internal/images/jobs/${encodeURIComponent(spec.id)}`;
-  // The same metadata tarball under both names: LXD reads lxd.tar.xz, Incus incus.tar.xz (peers.md §1.1).
+  // The same metadata tarball under both names: LXD reads lxd.tar.xz, Incus incus.tar.xz (docs/design.md §4.1).
   const files = [["lxd.tar.xz", image.metadata], ["incus.tar.xz", image.metadata], ["rootfs.squashfs", image.rootfs]] as const;
   const limit = await requestLimit(ctx);
   for (const [name, p] of files) {

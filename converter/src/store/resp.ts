@@ -8,7 +8,7 @@
  * failed because its connection died is retried once on a fresh connection (every command here is
  * idempotent), then fails with a StoreError naming the redacted address.
  *
- * Protocol notes (clients-and-zdb.md §3): RESP2 only (0-db has no HELLO), no CLIENT SETINFO, no ready-check
+ * Protocol notes (docs/clients.md §4.6): RESP2 only (0-db has no HELLO), no CLIENT SETINFO, no ready-check
  * INFO parsing; 0-db `SET` answers the key, or nil when the value is unchanged, Redis answers OK: all three
  * mean success. `EXISTS` is sent one key per command (0-db's EXISTS takes one key) and pipelined.
  */

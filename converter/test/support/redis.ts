@@ -1,7 +1,7 @@
 /**
  * Starts Debian's real `redis-server` for a test, on 127.0.0.1 with a free port, no persistence, in a
  * temporary directory; `stop()` terminates exactly that process. Shared by every converter test that needs a
- * chunk store (clients-and-zdb.md §3.4: Redis stands in for 0-db).
+ * chunk store (docs/clients.md §4.5: Redis stands in for 0-db).
  */
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";

@@ -1,5 +1,5 @@
 /**
- * `requireActor()`: the original hub's `@apicall` (hub-api.md §6.3) for every `/api/flist/me/*` route, plus
+ * `requireActor()`: the original hub's `@apicall` (docs/compatibility.md §4.2) for every `/api/flist/me/*` route, plus
  * token expiry, revocation and organisation membership. On success `c.var.actor` is `{ user, repository }`:
  * `user` is the token subject, `repository` the repository "me" means for this request.
  *

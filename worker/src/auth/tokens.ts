@@ -1,5 +1,5 @@
 /**
- * Hub API tokens, byte-compatible with the original hub (hub-api.md §6.2):
+ * Hub API tokens, byte-compatible with the original hub (docs/compatibility.md §4.1):
  *
  *   token = base64url-with-padding( ed25519_signature(64 bytes) ‖ payload )
  *   payload = Python `json.dumps([user, int(time.time())])`, e.g. `["alice.3bot", 1679215770]`

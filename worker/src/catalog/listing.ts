@@ -1,5 +1,5 @@
 /**
- * Builds the original hub's listing objects (hub-api.md §5.4) from catalog rows. Pure functions: the
+ * Builds the original hub's listing objects (docs/compatibility.md §3.3) from catalog rows. Pure functions: the
  * exact field names, order and types are what Zero-OS nodes parse (strict serde), so they live in one place.
  */
 import type { ListingRows, ResolvedLinkRow, TagListingRows } from "./store/rows";

@@ -89,7 +89,7 @@ async function digests(file: Blob): Promise<{ sha256: string; md5: string }> {
   return { sha256: hex(await sha.digest), md5: hex(await md5.digest) };
 }
 
-/** The first two bytes of every .flist (a gzip'd tar). The Worker never parses further (DESIGN.md). */
+/** The first two bytes of every .flist (a gzip'd tar). The Worker never parses further (docs/design.md §2.1). */
 async function looksLikeGzip(file: Blob): Promise<boolean> {
   const head = new Uint8Array(await file.slice(0, 2).arrayBuffer());
   return head[0] === 0x1f && head[1] === 0x8b;

@@ -1,5 +1,5 @@
 /**
- * Mutations of `/api/flist/me/*` (hub-api.md §5.3 with the DESIGN.md §3 fixes). `me` is the acting repository
+ * Mutations of `/api/flist/me/*` (docs/compatibility.md §3.4 with the §6 fixes). `me` is the acting repository
  * (`c.var.actor.repository`); every write lands in it only. Names arrive validated and normalised. Each
  * operation checks, then writes all its rows in one transaction; an overwritten entry is kept in history.
  */

@@ -1,5 +1,5 @@
 /**
- * `POST /api/flist/me/docker` bodies (hub-api.md §5.3, issue 5): the original's form field `image`, or JSON
+ * `POST /api/flist/me/docker` bodies (docs/compatibility.md §3.4): the original's form field `image`, or JSON
  * `{image, platform?, startupToml?, username?, password?, token?}`, both validated by one zod schema. Messages
  * name the field at fault, never a credential's value.
  */

@@ -1,5 +1,5 @@
 /**
- * `POST /api/flist/me/docker` (hub-api.md §5.3, DESIGN.md §3): converts a registry image into a flist of the
+ * `POST /api/flist/me/docker` (docs/compatibility.md §3.4, §6): converts a registry image into a flist of the
  * acting repository. Body: the original's form field `image` (multipart or urlencoded, plus the optional fields
  * below), or JSON `{image, platform?, startupToml?, username?, password?, token?}`. Synchronous by default (the
  * answer is `{"status":"success","payload":{"name":"<name>.flist","files":{regular,…}}}`); `?async=1` or

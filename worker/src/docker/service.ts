@@ -1,6 +1,6 @@
 /**
- * Starting a docker conversion job (issue 5), for the API route and the website's docker page alike: the request
- * is validated, the target name computed as the original hub did (hub-api.md §3), the registry credentials
+ * Starting a docker conversion job, for the API route and the website's docker page alike: the request
+ * is validated, the target name computed as the original hub did (docs/compatibility.md §2), the registry credentials
  * sealed for this job id (credentials.ts), then the job is created and queued like every other publishing job
  * (jobs/start.ts `startJob`). No input is staged: the converter pulls the image itself.
  */

@@ -8,7 +8,7 @@
  * order): sha256(meta ‖ root) cannot be formed from a hash of root, so the root object is streamed once from R2
  * through the new metadata's state. Uploading the metadata first (as the seed's README advises) avoids it.
  *
- * Overwrites and deletes follow docker-simplestreams-server (peers.md §1.3): without HUB_IMAGES_ALLOW_OVERWRITES a
+ * Overwrites and deletes follow docker-simplestreams-server (docs/design.md §4.2): without HUB_IMAGES_ALLOW_OVERWRITES a
  * re-upload is kept beside the first as `name-1.ext`, `name-2.ext`…; with it, the file is replaced, which needs
  * HUB_IMAGES_ALLOW_DELETES too (else 405 "Deletion not permitted").
  */

@@ -1,5 +1,5 @@
 /**
- * Every flist as an LXD container image (issue 7): `POST /api/flist/me/<name>/lxd` starts an `lxd` job; the
+ * Every flist as an LXD container image: `POST /api/flist/me/<name>/lxd` starts an `lxd` job; the
  * converter (converter/src/service/lxd.ts) reads the flist's tree back from the chunk store into rootfs.squashfs
  * with a generated lxd.tar.xz and hands both to the internal routes below, which store them as image
  * `<repo>:<flist-name>:amd64:default` (version: the job's creation minute) with alias `<repo>/<flist-name>`, owned

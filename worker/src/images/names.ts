@@ -1,6 +1,6 @@
 /**
  * Image paths as docker-simplestreams-server names them: `<os>/<release>/<arch>/<variant>/<YYYYMMDD_HH:MM>/<file>`,
- * the file types LXD/Incus pair (peers.md §1.1), and the architecture names their `osarch` parses.
+ * the file types LXD/Incus pair (docs/design.md §4.1), and the architecture names their `osarch` parses.
  */
 import { z } from "zod";
 import { nameSchema, textProblem } from "../names";

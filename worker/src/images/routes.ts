@@ -1,5 +1,5 @@
 /**
- * The LXD/Incus image server (issue 7, README "LXD/Incus image server"):
+ * The LXD/Incus image server (docs/images.md):
  * - public: `GET /streams/v1/index.json`, `GET /streams/v1/images.json` (from D1), the files at their item
  *   `path` `images/<os>/<release>/<arch>/<variant>/<version>/<file>` (Range/ETag/304/edge cache as flists),
  *   `GET /api/images` (the products as JSON);

@@ -1,5 +1,5 @@
 /**
- * `streams/v1/index.json` and `streams/v1/images.json`, built from D1 on each request (peers.md §1.1): products
+ * `streams/v1/index.json` and `streams/v1/images.json`, built from D1 on each request (docs/design.md §4.1): products
  * keyed `<os>:<release>:<arch>:<variant>`, versions `YYYYMMDD_HH:MM`, items keyed by file name with `ftype`,
  * `path`, `sha256`, `size`, and on each metadata item (`lxd.tar.xz` for LXD, `incus.tar.xz` for Incus) the
  * combined sha256(metadata ‖ root) per root type, which the clients take as the image fingerprint.

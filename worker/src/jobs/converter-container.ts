@@ -13,7 +13,7 @@ import type { Env } from "../env";
 /** The port the converter listens on inside its container (converter/Dockerfile `CONVERTER_PORT`). */
 export const CONVERTER_CONTAINER_PORT = 8788;
 
-/** Converter variables copied from the Worker's environment when they are set there (README "Production wiring"). */
+/** Converter variables copied from the Worker's environment when they are set there (docs/self-hosting.md "Appendix: production wiring"). */
 const PASSED_THROUGH = [
   "HUB_CHUNK_STORE",
   "HUB_BACKEND",

@@ -1,5 +1,5 @@
 /**
- * Registry credentials of a docker job, never stored in clear (issue 5): the request's credentials are sealed
+ * Registry credentials of a docker job, never stored in clear: the request's credentials are sealed
  * with AES-256-GCM under a key derived by HKDF-SHA-256 from `INTERNAL_SECRET` (a Worker secret, never in D1),
  * with the job id as additional data (a ciphertext copied into another job's row does not open). Only the sealed
  * text goes into the job's `params`; it is opened when the job is dispatched, sent to the converter over the

@@ -1,6 +1,6 @@
 /**
  * Reading and waiting on jobs. Every read of an unfinished job whose lease expired dispatches it again first
- * (lazily, DESIGN.md §2 "No job is lost"), so a job whose converter died moves on as soon as anyone looks at it,
+ * (lazily, docs/design.md §2.2), so a job whose converter died moves on as soon as anyone looks at it,
  * even without a queue delivery or a cron tick.
  */
 import type { Env } from "../env";

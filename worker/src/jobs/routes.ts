@@ -39,7 +39,7 @@ jobRoutes.get("/api/jobs/:id/events", async (c) => {
   return new Response(jobEventStream(c.env, id, { style: "events", afterSeq }), { headers: SSE_HEADERS });
 });
 
-// The original's route and shapes (hub-api.md §7.6): `data: <json>\n\n` frames only.
+// The original's route and shapes (docs/compatibility.md §5.5): `data: <json>\n\n` frames only.
 jobRoutes.get("/listen/:id", async (c) => {
   const id = c.req.param("id");
   // Flask `jsonify` order (sorted keys), as the original's 404.

@@ -1,5 +1,5 @@
 /**
- * Server-sent events of a job, read from its durable event log (DESIGN.md §3): any number of listeners, each
+ * Server-sent events of a job, read from its durable event log (docs/compatibility.md §6.16): any number of listeners, each
  * replaying from the start (or from `Last-Event-ID`), the stream ending after the job's final `info`/`error`
  * event. Listeners poll D1 — one batched round trip (new events + the job row) per poll, the interval growing
  * while nothing happens, so a long job costs few queries. A listener is also a reader: it re-dispatches a job

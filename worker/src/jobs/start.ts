@@ -1,5 +1,5 @@
 /**
- * Starting a publishing job from a request and answering it (DESIGN.md §3): the input is staged in R2 first,
+ * Starting a publishing job from a request and answering it (docs/compatibility.md §6.17): the input is staged in R2 first,
  * then the job is recorded and queued. By default the request waits for the job and answers like the original;
  * `?async=1` or `Prefer: respond-async` answers 202 at once with the job's URLs.
  */
@@ -75,7 +75,7 @@ export type ContentsReader = (sha256: string) => Promise<unknown | null>;
 
 /**
  * 202 with the job (async), or waits for it: success → the original's envelope for `kind`; failure → the error
- * envelope with the job's message (the original answered 500 + "success" for merges: fixed, DESIGN.md §3).
+ * envelope with the job's message (the original answered 500 + "success" for merges: fixed, docs/compatibility.md §6.8).
  * A `flist` job answers `contents`' listing (the counts without it, or when the listing is gone).
  */
 export async function answerJob(c: Context<AppEnv>, job: JobRow, contents?: ContentsReader): Promise<Response> {
@@ -94,7 +94,7 @@ export async function answerJob(c: Context<AppEnv>, job: JobRow, contents?: Cont
   }
   const result = JSON.parse(done.result ?? "{}") as JobResult;
   if (done.kind === "merge") return ok(c);
-  // DESIGN.md §3: the original put the stats in `payload.name`; here `name` is the flist, the stats are `files`.
+  // docs/compatibility.md §6.7: the original put the stats in `payload.name`; here `name` is the flist, the stats are `files`.
   if (done.kind === "docker") return ok(c, { name: done.name, files: result.counts });
   if (done.kind === "flist") {
     // The original answered zflist `check`'s output, which includes the full `content` listing.

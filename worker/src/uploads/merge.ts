@@ -1,5 +1,5 @@
 /**
- * Merge requests (hub-api.md §5.3, §7.4): the body is a JSON array of `repo/name[.flist]` sources, first = base,
+ * Merge requests (docs/compatibility.md §3.4, §5.3): the body is a JSON array of `repo/name[.flist]` sources, first = base,
  * checked in the original's order with its messages. Each source must resolve (links followed) to a flist and is
  * pinned to the bytes it has now, so the merge reads exactly what was asked for even if a name moves meanwhile.
  */

@@ -1,5 +1,5 @@
 /**
- * Target names of uploads (hub-api.md §3): the multipart file name goes through Werkzeug's `secure_filename`,
+ * Target names of uploads (docs/compatibility.md §2): the multipart file name goes through Werkzeug's `secure_filename`,
  * `X-Original-Name` is only reduced to its basename (zflist sends the full local path), then `.tar.gz` is stripped
  * (archives) and `.flist` added. The result must still pass the catalog's name rules (a clear 400 otherwise).
  */
@@ -44,7 +44,7 @@ export function uploadTargetName(kind: "tar" | "flist", filename: string, origin
   return flistName(base, "name");
 }
 
-/** Keys an upload's `metadata-<key>` fields may not set: the converter writes them itself (hub-api.md §7.2). */
+/** Keys an upload's `metadata-<key>` fields may not set: the converter writes them itself (docs/compatibility.md §5.1). */
 export { PROTECTED_METADATA };
 const MAX_METADATA_FIELDS = 64;
 const MAX_METADATA_VALUE = 64 * 1024;

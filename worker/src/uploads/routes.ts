@@ -1,11 +1,11 @@
 /**
- * Publishing routes under `/api/flist/me` (hub-api.md §5.3, DESIGN.md §3): `upload` (tar.gz, multipart form),
+ * Publishing routes under `/api/flist/me` (docs/compatibility.md §3.4, §6): `upload` (tar.gz, multipart form),
  * `upload-flist` (homemade .flist), `merge/<target>`, and the streamed raw upload `PUT upload/<filename>` for
  * archives too large for a form. The resumable protocol lives in resumable.ts. Every route stages its input, starts
  * a job (jobs/start.ts) and answers when it ends, or at once with 202 when asked to.
  *
  * Validation messages are the original's ("no file found", "this file is not allowed", "malformed json request",
- * …) but with 4xx statuses instead of its 500s: they are the caller's errors (DESIGN.md §4).
+ * …) but with 4xx statuses instead of its 500s: they are the caller's errors (docs/compatibility.md §6.6).
  */
 import { Hono, type Context } from "hono";
 import { requireActor } from "../auth/middleware";

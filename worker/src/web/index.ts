@@ -1,5 +1,5 @@
 /**
- * The website (issue 6): server-rendered pages (hono/jsx) plus one static script and stylesheet.
+ * The website: server-rendered pages (hono/jsx) plus one static script and stylesheet.
  * Mounted in app.ts after the `/api/...` groups and before the downloads, so `/<repo>/<name>.flist` and friends
  * keep working; pages that share a first segment with a repository name win, as in the original.
  *

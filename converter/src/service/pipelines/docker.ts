@@ -1,7 +1,7 @@
 /**
- * `docker` jobs (issue 5, hub-api.md §7.5 without a Docker daemon): the image is pulled from its registry by the
+ * `docker` jobs (docs/compatibility.md §5.4, without a Docker daemon): the image is pulled from its registry by the
  * converter itself and streamed layer by layer into the chunk store and one tree (converter/src/oci), then the
- * flist is written and published under the name the Worker chose (the original hub's naming, hub-api.md §3).
+ * flist is written and published under the name the Worker chose (the original hub's naming, docs/compatibility.md §2).
  *
  * Progress: the engine's pull events (`Downloading layer i / n [x MB / y MB]`, 5..88) then build events
  * (`Building flist: …`, 90..98) go to the Worker as they come; `publish` ends with `Image ready !` (100).

@@ -1,5 +1,5 @@
 /**
- * `flist` jobs (hub-api.md §7.3, homemade flist upload): the uploaded `.flist` is read completely (structure
+ * `flist` jobs (docs/compatibility.md §5.2, homemade flist upload): the uploaded `.flist` is read completely (structure
  * check), every chunk it references must be in the store, and then the uploaded bytes are published unchanged
  * (whatever `backend` the uploader set stays, as in the original).
  */

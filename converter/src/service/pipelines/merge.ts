@@ -1,5 +1,5 @@
 /**
- * `merge` jobs (hub-api.md §7.4): the sources are downloaded from the hub (by sha256 when pinned), merged with
+ * `merge` jobs (docs/compatibility.md §5.3): the sources are downloaded from the hub (by sha256 when pinned), merged with
  * zflist's semantics (the first wins on every name; the result keeps the first flist's metadata) and published.
  */
 import path from "node:path";

@@ -6,7 +6,7 @@ import type { JobSpec } from "../spec.ts";
 export const READY_MESSAGE = "Image ready !";
 
 export async function publish(ctx: JobContext, spec: JobSpec, flistPath: string, tree: FlistTree): Promise<void> {
-  // The original hub's last update before the final `info` event (hub-api.md §7.2), then every event is out
+  // The original hub's last update before the final `info` event (docs/compatibility.md §5.5), then every event is out
   // before the publish, so the Worker's `info` event comes last in the log.
   ctx.events.update(READY_MESSAGE, 100);
   await ctx.events.flush();

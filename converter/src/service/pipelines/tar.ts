@@ -1,5 +1,5 @@
 /**
- * `tar` jobs (hub-api.md §7.2): the staged `.tar`/`.tar.gz` streams from the Worker straight into the engine
+ * `tar` jobs (docs/compatibility.md §5.1): the staged `.tar`/`.tar.gz` streams from the Worker straight into the engine
  * (no copy of the archive on disk or in memory), chunks go to the store while the archive is read, then the
  * flist gets the upload's metadata fields and the public backend, and is published.
  */
@@ -15,7 +15,7 @@ import type { TarJob } from "../spec.ts";
 import { publish } from "./publish.ts";
 import { paced } from "../../streams/paced.ts";
 
-/** Keys the hub sets itself; an upload's `metadata-<key>` fields cannot override them (hub-api.md §7.2 step 5). */
+/** Keys the hub sets itself; an upload's `metadata-<key>` fields cannot override them (docs/compatibility.md §5.1). */
 export { PROTECTED_METADATA };
 
 /**

@@ -1,5 +1,5 @@
 /**
- * Download routes (hub-api.md §5.1): `/<repo>/<name>.flist`, `.flist.md5`, `.txt`, `.json` and
+ * Download routes (docs/compatibility.md §3.1): `/<repo>/<name>.flist`, `.flist.md5`, `.txt`, `.json` and
  * `/<repo>/tags/<tag>/<name>.flist`. Registered last: the `/api/...` and `/internal/...` routes win.
  */
 import { Hono } from "hono";
@@ -43,7 +43,7 @@ downloads.get("/:repo/:file", async (c) => {
     const source = `${publicUrl(c.env, c.req.url)}/${repo}/${name}`;
     const storage = storageUrl(c.env);
     if (info[2] === "json") {
-      // The original meant to answer this object but always failed with a 500 (hub-api.md §13.3).
+      // The original meant to answer this object but always failed with a 500 (docs/compatibility.md §6.9).
       return c.json({ flist: name, uploader: repo, source, storage, checksum: blob.md5 });
     }
     return c.text(

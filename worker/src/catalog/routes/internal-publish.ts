@@ -3,7 +3,7 @@
  * Authenticated with `Authorization: Bearer <INTERNAL_SECRET>`. Body: multipart/form-data with
  *   - `flist`: the .flist file bytes;
  *   - `info`:  JSON `{"jobId"?: string, "contents": <zflist find response>, "metadata": {key: value}}`.
- * Answers `{"status":"success","payload":{repository,name,sha256,md5,size}}`. See README "Internal publish route".
+ * Answers `{"status":"success","payload":{repository,name,sha256,md5,size}}`. See docs/catalog-api.md "Internal publish route".
  */
 import { Hono } from "hono";
 import { requireInternal } from "../../auth/internal";

@@ -1,5 +1,5 @@
 /**
- * Authenticated API `/api/flist/me/*` (hub-api.md §5.3, DESIGN.md §3): `me` is the acting repository chosen by
+ * Authenticated API `/api/flist/me/*` (docs/compatibility.md §3.4, §6): `me` is the acting repository chosen by
  * the auth middleware. The original's mutating GET routes are kept (zflist uses them) and also accept POST;
  * HEAD never mutates. `GET /api/flist/me` itself (the token check) belongs to the auth routes.
  */

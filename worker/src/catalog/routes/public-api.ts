@@ -1,5 +1,5 @@
 /**
- * Public catalog API (hub-api.md §5.2): listings, `/light`, `/taglink`, `/metadata`, contents, history,
+ * Public catalog API (docs/compatibility.md §3.2): listings, `/light`, `/taglink`, `/metadata`, contents, history,
  * and the content-addressed blob URLs. No authentication; every error is the JSON envelope.
  */
 import { Hono, type Context } from "hono";

@@ -1,5 +1,5 @@
 /**
- * Serving .flist bytes (DESIGN.md "Downloads"): always a direct 200/206 streamed from R2 (Zero-OS nodes
+ * Serving .flist bytes (docs/design.md §2.5): always a direct 200/206 streamed from R2 (Zero-OS nodes
  * cannot follow redirects), with Content-Length, ETag = quoted md5, Last-Modified, Range/206, 304 on
  * If-None-Match / If-Modified-Since, and an edge cache keyed by content: every name that resolves to the same
  * bytes shares one cache entry, stored under the immutable blob URL.

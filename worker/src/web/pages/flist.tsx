@@ -208,7 +208,7 @@ function HistorySection({
 }
 
 /**
- * The flist as an LXD/Incus image (issue 7): its alias and the `lxc` commands once an `lxd` job made it, and for
+ * The flist as an LXD/Incus image: its alias and the `lxc` commands once an `lxd` job made it, and for
  * the owner the button that starts one (POST `<page>/lxd`, session + CSRF; the browser then follows the job).
  */
 function LxdSection({

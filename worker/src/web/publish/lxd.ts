@@ -1,5 +1,5 @@
 /**
- * The flist page's "Make an LXD image" button (issue 7): `POST /<repo>/<name>.flist.html/lxd`, authorised by the
+ * The flist page's "Make an LXD image" button: `POST /<repo>/<name>.flist.html/lxd`, authorised by the
  * session (owner = the session's acting repository) and its CSRF token instead of an API token. It starts the
  * job through the same `startLxdJob` as `POST /api/flist/me/<name>/lxd` (images/lxd-jobs.ts), then sends the
  * browser to the job page `/jobs/<id>`, which follows its events.

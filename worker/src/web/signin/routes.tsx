@@ -1,5 +1,5 @@
 /**
- * Sign-in routes (hub-api.md §5.1, §6.1), mounted at "/" by the website:
+ * Sign-in routes (docs/compatibility.md §3.1, §4.4), mounted at "/" by the website:
  *
  *   GET  /login-method          the sign-in page (ThreeFold Connect; the local one-click sign-in on a local run)
  *   GET  /login?next=/path      → 302 to ThreeFold Connect, state bound to this browser

@@ -1,5 +1,5 @@
 /**
- * ThreeFold Connect ("3bot login", hub-api.md §6.1), done right:
+ * ThreeFold Connect ("3bot login", docs/compatibility.md §4.4), done right:
  *
  *   1. /login redirects to `<login service>/?appid&publickey&state&redirecturl&scope` (the original's shape), the
  *      `state` also kept in a short-lived signed cookie bound to this browser (state.ts);
