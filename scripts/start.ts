@@ -132,7 +132,7 @@ async function main(): Promise<void> {
   ).catch((err: Error) => {
     for (const line of migrationLines) console.error(`[migrations] ${line}`);
     // The message's first line: the rest is the end of the output just printed.
-    return fail(err.message.split("\n")[0] ?? err.message);
+    return fail((err.message.split("\n")[0] ?? err.message).replace(/:$/, ""));
   });
   console.error(`npm start: D1 migrations ${describeMigrations(migrations)}`);
 
