@@ -2,7 +2,9 @@
  * `npm start` itself (scripts/start.ts), with temporary state and free ports: its start-up lines list the embedded
  * 0-db server on HUB_BACKEND (here with a namespace and HUB_BACKEND_PASSWORD), which answers as 0-db (public reads,
  * writes with the password) and serves what the hub publishes to the real zflist; SIGTERM stops it all, the
- * backend port included. A taken backend port is refused before anything starts. (Like `npm start`, it creates the
+ * backend port included. Its default output is the few lines a user needs: no stack trace (wrangler's offline
+ * requests are off), one line for the migrations. A taken backend port is refused before anything starts. (Like
+ * `npm start`, it creates the
  * git-ignored `.dev.vars` when missing and otherwise only reads it.)
  */
 import fs from "node:fs";
@@ -27,14 +29,18 @@ afterAll(async () => {
   if (work) await fs.promises.rm(work, { recursive: true, force: true });
 });
 
-function npmStart(env: Record<string, string>, lines: string[], errors: string[]): Child {
+/** `all`: stdout's and stderr's lines together, in the order they came. */
+function npmStart(env: Record<string, string>, lines: string[], errors: string[], all: string[] = []): Child {
   return startChild(process.execPath, ["--import", "tsx", path.join(ROOT, "scripts", "start.ts")], {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: process.env.TMPDIR, ...env },
     group: true,
     // The token printed on stdout is read back, so the lines are not redacted here.
     raw: true,
     // stdout (the service lines, URL, token) and stderr both arrive here; stderr lines are the prefixed ones.
-    onLine: (line) => (/^(\[|npm start:)/.test(line) ? errors : lines).push(line),
+    onLine: (line) => {
+      all.push(line);
+      (/^(\[|npm start:)/.test(line) ? errors : lines).push(line);
+    },
   });
 }
 
@@ -54,10 +60,12 @@ describe("npm start (scripts/start.ts)", () => {
     const state = path.join(work, "state");
     const lines: string[] = [];
     const errors: string[] = [];
+    const all: string[] = [];
     const child = npmStart(
       { HUB_PORT: String(hubPort), CONVERTER_PORT: String(converterPort), HUB_BACKEND: backend, HUB_BACKEND_PASSWORD: PASSWORD, HUB_PERSIST_DIR: state },
       lines,
       errors,
+      all,
     );
     const log = () => [...lines, ...errors.slice(-60)].join("\n");
     try {
@@ -72,6 +80,17 @@ describe("npm start (scripts/start.ts)", () => {
       const worker = lines.find((l) => l.startsWith("worker "));
       expect(worker).toMatch(new RegExp(`^worker +listening on http://127\\.0\\.0\\.1:${hubPort} \\(.*state in ${state.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\)$`));
       expect(lines.join("\n")).not.toContain(PASSWORD);
+
+      // The few lines a user needs, up to the token: no stack trace (wrangler's Request.cf fetch fails offline),
+      // no banner, no migration tables (one line instead: a new state gets every migration), no request lines.
+      const shown = all.slice(0, all.indexOf(token) + 1);
+      const text = shown.join("\n");
+      expect(shown.filter((l) => /^\s+at /.test(l) || /ENOTFOUND|Request\.cf|⛅️/.test(l)), text).toEqual([]);
+      expect(shown.filter((l) => /[┌├└│]|\.sql\b/.test(l)), text).toEqual([]);
+      expect(errors.filter((l) => l.startsWith("npm start: D1 migrations")), text).toEqual([
+        expect.stringMatching(/^npm start: D1 migrations ([1-9]\d*) applied \(\1 in all\)$/),
+      ]);
+      expect(shown.length, text).toBeLessThanOrEqual(15);
 
       // 0-db's answers on the backend address.
       const conn = await RawResp.connect(backendPort);
@@ -108,6 +127,20 @@ describe("npm start (scripts/start.ts)", () => {
       expect(exit.code, log()).toBe(0);
       expect(errors).toContain("npm start: SIGTERM, stopping");
       for (const port of [backendPort, converterPort, hubPort]) expect(await portIsFree(port), `port ${port}`).toBe(true);
+    } finally {
+      await child.stop("SIGKILL", 1000);
+    }
+  });
+
+  it("refuses an unknown HUB_LOG before starting anything", async () => {
+    const lines: string[] = [];
+    const errors: string[] = [];
+    const [hubPort, converterPort] = [await freePort(), await freePort()];
+    const child = npmStart({ HUB_PORT: String(hubPort), CONVERTER_PORT: String(converterPort), HUB_LOG: "loud", HUB_PERSIST_DIR: path.join(work, "log") }, lines, errors);
+    try {
+      expect((await child.exited).code).toBe(1);
+      expect(errors).toEqual(['npm start: HUB_LOG must be "verbose" or unset, got "loud"']);
+      expect(lines).toEqual([]);
     } finally {
       await child.stop("SIGKILL", 1000);
     }

@@ -76,6 +76,8 @@ describe("npm start (scripts/start.ts)", () => {
         HUB_PORT: String(port),
         CONVERTER_PORT: String(converterPort),
         HUB_PERSIST_DIR: path.join(work, "state"),
+        // wrangler's request lines are relayed only then (scripts/lib/relay.ts).
+        HUB_LOG: "verbose",
         WRANGLER_LOG_PATH: path.join(work, "wrangler-logs"),
       },
       stdio: ["ignore", "pipe", "pipe"],

@@ -2,7 +2,7 @@
  * `npm start`: the whole hub on this machine, no account, no external service.
  *
  *  1. local secrets in `.dev.vars` (signing seed + internal secret), generated once;
- *  2. D1 migrations applied to the local database;
+ *  2. D1 migrations applied to the local database (one line saying how many; wrangler's output only if it fails);
  *  3. the converter service on 127.0.0.1:$CONVERTER_PORT (default $HUB_PORT + 1), writing chunks to
  *     $HUB_CHUNK_STORE (default: a file store in `<state>/chunks`), flists naming the public backend $HUB_BACKEND
  *     (default: wrangler.toml's); a file store is served by an embedded 0-db server on $HUB_BACKEND (in this
@@ -14,6 +14,10 @@
  *  5. once the Worker answers HTTP: one line per service, the URL on a line of its own, then a ready API token for
  *     the user $HUB_LOCAL_USER (default `local`) on the last line;
  *  6. Ctrl-C / SIGTERM stop everything (also when a service dies, or when the `npm` process is killed).
+ *
+ * Of the services' output, stderr relays what a user must see (scripts/lib/relay.ts): wrangler's warnings and
+ * errors, the converter's job lines. HUB_LOG=verbose relays all of it, wrangler's request lines and the
+ * migrations' tables included.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -23,8 +27,9 @@ import { signToken } from "../worker/src/auth/tokens.ts";
 import { startChunkServer } from "./lib/chunk-server.ts";
 import { ROOT, ensureDevVars, wranglerVar } from "./lib/devvars.ts";
 import { LOCAL_WORKER_VARS } from "./lib/local-vars.ts";
-import { applyMigrations } from "./lib/migrations.ts";
+import { applyMigrations, describeMigrations } from "./lib/migrations.ts";
 import { type Front, startFront } from "./lib/front.ts";
+import { converterLine, logMode, wranglerLines } from "./lib/relay.ts";
 import { type Child, WRANGLER, converterCommand, freePort, portIsFree, startChild, waitForHttp, wranglerEnv } from "./lib/processes.ts";
 
 const HOST = "127.0.0.1";
@@ -98,6 +103,7 @@ async function main(): Promise<void> {
   const backend = process.env.HUB_BACKEND || wranglerVar("HUB_BACKEND") || fail("no HUB_BACKEND in the environment or wrangler.toml");
   const url = `http://${HOST}:${port}`;
   const converterUrl = `http://${HOST}:${converterPort}`;
+  const verbose = (logMode(process.env.HUB_LOG) ?? fail(`HUB_LOG must be "verbose" or unset, got ${JSON.stringify(process.env.HUB_LOG)}`)) === "verbose";
 
   const { vars, created } = ensureDevVars();
   if (created.length > 0) console.error(`npm start: generated ${created.join(", ")} in .dev.vars`);
@@ -118,9 +124,17 @@ async function main(): Promise<void> {
   }
   const converterStore = chunkServer?.url ?? chunkStore;
 
-  console.error("npm start: applying D1 migrations to the local database");
-  // Progress to stderr: stdout carries only the service lines, the URL and the token.
-  await applyMigrations(persistDir, (line) => console.error(`[migrations] ${line}`)).catch((err: Error) => fail(err.message));
+  // Progress to stderr: stdout carries only the service lines, the URL and the token. wrangler prints its tables
+  // once per migration: kept back, unless it fails (then they tell why) or HUB_LOG=verbose.
+  const migrationLines: string[] = [];
+  const migrations = await applyMigrations(persistDir, (line) =>
+    verbose ? console.error(`[migrations] ${line}`) : migrationLines.push(line),
+  ).catch((err: Error) => {
+    for (const line of migrationLines) console.error(`[migrations] ${line}`);
+    // The message's first line: the rest is the end of the output just printed.
+    return fail((err.message.split("\n")[0] ?? err.message).replace(/:$/, ""));
+  });
+  console.error(`npm start: D1 migrations ${describeMigrations(migrations)}`);
 
   const children: Child[] = [];
   let front: Front | undefined;
@@ -152,7 +166,9 @@ async function main(): Promise<void> {
       CONVERTER_HOST: HOST,
       CONVERTER_PORT: String(converterPort),
     },
-    onLine: (line) => console.error(`[converter] ${line}`),
+    onLine: (line) => {
+      if (verbose || converterLine(line)) console.error(`[converter] ${line}`);
+    },
   });
   children.push(converter);
   watch(converter, "the converter");
@@ -161,6 +177,7 @@ async function main(): Promise<void> {
   // .dev.vars; the converter's address and the backend as --var (they are not secrets).
   const persist = persistDir ? ["--persist-to", persistDir] : [];
   const workerPort = await freePort(HOST);
+  const wranglerShown = verbose ? () => true : wranglerLines();
   const dev = startChild(
     WRANGLER,
     [
@@ -175,9 +192,17 @@ async function main(): Promise<void> {
       "--var", `HUB_LOCAL_SIGNIN_USER:${user}`,
       ...Object.entries(LOCAL_WORKER_VARS).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
       "--show-interactive-dev-session=false",
+      // Verbose: wrangler's own default level (or $WRANGLER_LOG), its request lines included.
+      ...(verbose ? [] : ["--log-level", "warn"]),
       ...persist,
     ],
-    { env: wranglerEnv(), group: true, onLine: (line) => console.error(`[wrangler] ${line}`) },
+    {
+      env: wranglerEnv(),
+      group: true,
+      onLine: (line) => {
+        if (wranglerShown(line)) console.error(`[wrangler] ${line}`);
+      },
+    },
   );
   children.push(dev);
   watch(dev, "wrangler dev");

@@ -120,9 +120,21 @@ export async function waitForHttp(url: string, child: Child, what: string, timeo
   throw new Error(`${what}: no HTTP answer from ${url} after ${timeoutMs / 1000} s`);
 }
 
-/** Process environment for wrangler: no telemetry, no prompts. */
+/**
+ * Process environment for wrangler: no telemetry, no prompts, and none of the requests wrangler makes on its own
+ * at start, which fail offline: the banner's update check against the npm registry (WRANGLER_HIDE_BANNER, as
+ * scripts/deploy/wrangler.ts does) and miniflare's fetch of https://workers.cloudflare.com/cf.json for the
+ * `Request.cf` object (CLOUDFLARE_CF_FETCH_ENABLED=false: its fixed placeholder instead; the Worker reads no
+ * `request.cf`), which printed a `getaddrinfo ENOTFOUND` stack trace at every start without a network.
+ */
 export function wranglerEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...base, CI: "1", WRANGLER_SEND_METRICS: "false" };
+  const env: NodeJS.ProcessEnv = {
+    ...base,
+    CI: "1",
+    WRANGLER_SEND_METRICS: "false",
+    WRANGLER_HIDE_BANNER: "true",
+    CLOUDFLARE_CF_FETCH_ENABLED: "false",
+  };
   // Secrets reach the Worker through .dev.vars / --env-file only, never through wrangler's own environment.
   delete env.HUB_SIGNING_SEED;
   delete env.INTERNAL_SECRET;
