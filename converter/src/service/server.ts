@@ -33,7 +33,7 @@ export async function startConverter(config: ConverterConfig, options: ServiceOp
   const store = new SharedStore(config.chunkStore);
   const hub = new HubClient(config.hubUrl, config.internalSecret);
   const runner = new JobRunner({ config, hub, store: () => store.get(), secrets, log, ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}) });
-  const app = converterApp({ runner, store: () => store.get(), internalSecret: config.internalSecret, secrets, log });
+  const app = converterApp({ runner, store: () => store.get(), internalSecret: config.internalSecret, secrets, log, hubUrl: config.hubUrl });
 
   const server = createAdaptorServer({
     fetch: app.fetch,
