@@ -1,7 +1,8 @@
 /**
  * The converter's HTTP routes (docs/jobs-protocol.md "Converter endpoints") as a Hono app: `GET /health` (open;
  * `?deep=1` checks the chunk store and the hub),
- * and, behind the internal bearer secret, `POST /jobs`, `POST /chunks/missing`, `PUT /chunks/<hex>`. Served by
+ * and, behind the internal bearer secret, `POST /jobs`, `POST /chunks/missing`, `PUT /chunks/<hex>`, `GET /metrics`
+ * (Prometheus text, metrics.ts). Served by
  * server.ts on Node (`@hono/node-server`); tests may call `app.request()`. Every answer is the hub's JSON
  * envelope; request bodies are read as Node streams (http.ts), never buffered beyond their small caps.
  */
@@ -12,6 +13,7 @@ import { StoreError, type ChunkStore } from "../store/index.ts";
 import { makeBearerCheck } from "./auth.ts";
 import { chunkRoutes } from "./chunks.ts";
 import { checkHealth } from "./health.ts";
+import type { ConverterMetrics } from "./metrics.ts";
 import { scrub } from "./errors.ts";
 import { HttpError, type ServiceEnv, drainBody, errorJson, json, nodeBody } from "./http.ts";
 import { InlineInput } from "./inline.ts";
@@ -29,6 +31,8 @@ export interface AppDeps {
   hubUrl?: string;
   /** Per dependency check of `GET /health?deep=1` (default 2000 ms). */
   healthTimeoutMs?: number;
+  /** Served as `GET /metrics` (behind the secret); no route without it. */
+  metrics?: ConverterMetrics;
 }
 
 /** Job specs are small (names, metadata fields, a list of sources). */
@@ -121,6 +125,12 @@ export function converterApp(deps: AppDeps): Hono<ServiceEnv> {
   app.all("/jobs", methodNotAllowed);
 
   app.route("/", chunkRoutes(deps.store));
+
+  const { metrics } = deps;
+  if (metrics) {
+    app.get("/metrics", (c) => c.body(metrics.render(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }));
+    app.all("/metrics", methodNotAllowed);
+  }
 
   app.notFound((c) => {
     drainBody(c);
