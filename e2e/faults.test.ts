@@ -1,7 +1,7 @@
 /**
  * Faults on the real local stack: the chunk store stopped during an upload, the same queue message delivered
- * twice, and hostile archives (path traversal, a gzip bomb, a truncated archive). Each time: the job ends with
- * a clear reason, and the catalog is exactly what it was (listing, md5 and history of the name it targeted).
+ * twice, and hostile archives (path traversal, a gzip bomb, a truncated archive, a text file). Each time: the job
+ * ends with a clear reason, and the catalog is exactly what it was (listing, md5 and history of the name it targeted).
  * The converter killed in the middle of a job (lease expiry) is in faults-lease.test.ts (its own stack).
  */
 import { createGzip } from "node:zlib";
@@ -122,6 +122,11 @@ describe("hostile archives", () => {
       label: "truncated archive",
       make: async (file) => fs.promises.writeFile(file, fs.readFileSync(fixture("tree-main.tar.gz")).subarray(0, 300_000)),
       reason: /^invalid archive: .*truncated.*\[rule: truncated\]$/,
+    },
+    {
+      label: "no archive at all (a text file named .tar.gz)",
+      make: (file) => fs.promises.writeFile(file, "my notes, not an archive\n"),
+      reason: /^invalid archive: archive: not a tar or tar\.gz archive: the file looks like plain text; accepted: \.tar\.gz \(gzip-compressed tar\) or \.tar \[rule: not-an-archive\]$/,
     },
   ];
 

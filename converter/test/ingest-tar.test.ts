@@ -220,12 +220,55 @@ describe("hostile archives fail with the entry and the rule", () => {
     const random = Buffer.alloc(4096);
     for (let i = 0; i < random.length; i++) random[i] = (i * 2654435761) >>> 24;
     await expectRule(random, "not-an-archive", "archive");
-    await expectRule(Buffer.from("hello, not an archive at all"), "truncated");
+    await expectRule(Buffer.from("hello, not an archive at all"), "not-an-archive", "archive");
     await expectRule(Buffer.concat([Buffer.from("BZh91AY&SY"), random]), "not-an-archive");
     await expectRule(gzipSync(random), "not-an-archive");
     const gz = gzipSync(await makeTar([{ name: "a", data: "x".repeat(100000) }]));
     for (let i = 30; i < 60; i++) gz[i] = gz[i]! ^ 0xff;
     await expectRule(gz, "bad-gzip");
+  });
+
+  it("names what an input that is no tar looks like, and the accepted formats", async () => {
+    const accepted = "; accepted: .tar.gz (gzip-compressed tar) or .tar [rule: not-an-archive]";
+    const random = Buffer.alloc(4096);
+    for (let i = 0; i < random.length; i++) random[i] = (i * 2654435761) >>> 24;
+    const tarball = await makeTar([{ name: "a.txt", data: "a" }]);
+    const cases: [string, Buffer, string][] = [
+      ["text", Buffer.from("hello, not an archive at all\n"), "not a tar or tar.gz archive: the file looks like plain text"],
+      ["utf-8 text", Buffer.from("h\u00e9llo \u2603 ".repeat(100)), "not a tar or tar.gz archive: the file looks like plain text"],
+      ["html", Buffer.from("\n<!DOCTYPE html><html><body>Not found</body></html>"), "not a tar or tar.gz archive: the file looks like an HTML page"],
+      ["zip", Buffer.concat([Buffer.from([0x50, 0x4b, 0x03, 0x04]), random]), "not a tar or tar.gz archive: the file starts like a zip archive"],
+      ["xz", Buffer.concat([Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]), random]), "not a tar or tar.gz archive: the file starts like an xz-compressed file"],
+      ["zstd", Buffer.concat([Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), random]), "not a tar or tar.gz archive: the file starts like a zstd-compressed file"],
+      ["bzip2", Buffer.concat([Buffer.from("BZh91AY&SY"), random]), "not a tar or tar.gz archive: the file starts like a bzip2-compressed file"],
+      ["binary", random, "not a tar or tar.gz archive: the file starts with neither a gzip signature nor a tar header"],
+      ["gzip'd text", gzipSync(Buffer.from("just some text\n".repeat(100))), "not a tar.gz archive: the file is gzip-compressed, but what it holds looks like plain text, not a tar archive"],
+      ["gzip'd zip", gzipSync(Buffer.concat([Buffer.from([0x50, 0x4b, 0x03, 0x04]), random])), "not a tar.gz archive: the file is gzip-compressed, but what it holds starts like a zip archive, not a tar archive"],
+      ["tar.gz.gz", gzipSync(gzipSync(tarball)), "not a tar.gz archive: the file is gzip-compressed, but what it holds starts like gzip-compressed data, not a tar archive"],
+    ];
+    for (const [label, input, message] of cases) {
+      const e = await expectRule(input, "not-an-archive", "archive");
+      expect(e.message, label).toBe(`archive: ${message}${accepted}`);
+    }
+  });
+
+  it("ends that message with the caller's accepted formats (image layers)", async () => {
+    const reader = new ArchiveReader(Readable.from([Buffer.from("plain text")]), { accepted: "a layer is a tar" });
+    const err = await (async () => {
+      for await (const _ of reader.entries()) void _;
+    })().catch((e: unknown) => e);
+    expect((err as Error).message).toBe("archive: not a tar or tar.gz archive: the file looks like plain text; a layer is a tar [rule: not-an-archive]");
+  });
+
+  it("still reads what it read before: plain and gzip'd tars, empty inputs; short tars stay truncated", async () => {
+    const tarball = await makeTar([{ name: "a.txt", data: "a" }]);
+    for (const input of [tarball, gzipSync(tarball), Buffer.alloc(0), gzipSync(Buffer.alloc(0)), Buffer.alloc(1024)]) {
+      await expect(readTree(input)).resolves.toBeDefined();
+    }
+    // Cut before the ustar magic can be seen: it may be a tar, the parser says truncated.
+    await expectRule(tarball.subarray(0, 200), "truncated");
+    await expectRule(Buffer.alloc(100), "truncated");
+    await expectRule(gzipSync(tarball.subarray(0, 300)), "truncated");
   });
 
   it("gzip bombs: caps on expanded bytes and on entries", async () => {

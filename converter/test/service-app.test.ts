@@ -4,7 +4,7 @@ import { MAX_CHUNK_BYTES } from "../../protocol/chunks.ts";
 import type { JobSpec } from "../../protocol/job-spec.ts";
 import { converterApp } from "../src/service/app.ts";
 import type { JobRunner } from "../src/service/jobs.ts";
-import type { ChunkStore } from "../src/store/index.ts";
+import { StoreError, type ChunkStore } from "../src/store/index.ts";
 
 const SECRET = "app-test-secret";
 const auth = { authorization: `Bearer ${SECRET}` };
@@ -28,6 +28,33 @@ describe("converter app", () => {
     expect([res.status, res.headers.get("content-type"), await res.json()]).toEqual([200, "application/json", { status: "ok" }]);
     expect((await a.request("/health", { method: "HEAD" })).status).toBe(200);
     expect(await (await a.request("/health", { method: "POST" })).json()).toEqual({ status: "error", message: "method not allowed" });
+  });
+
+  it("checks the chunk store on /health?deep=1, with a short timeout, and answers 503 naming it", async () => {
+    const runner = {} as unknown as JobRunner;
+    const make = (store: () => Promise<ChunkStore>) =>
+      converterApp({ runner, store, internalSecret: SECRET, secrets: [SECRET, "store-pw"], log: () => {}, healthTimeoutMs: 200 });
+    const up = { exists: async (keys: Uint8Array[]) => keys.map(() => false) } as unknown as ChunkStore;
+    let res = await make(async () => up).request("/health?deep=1");
+    expect([res.status, await res.json()]).toEqual([200, { status: "ok", checks: { chunkStore: { ok: true, ms: expect.any(Number) } } }]);
+    // Without ?deep the store is not touched.
+    res = await make(() => new Promise(() => {})).request("/health");
+    expect([res.status, await res.json()]).toEqual([200, { status: "ok" }]);
+
+    res = await make(() => new Promise(() => {})).request("/health?deep=1");
+    expect([res.status, await res.json()]).toEqual([
+      503,
+      {
+        status: "error",
+        message: "chunkStore: the chunk store did not answer within 200 ms",
+        checks: { chunkStore: { ok: false, ms: expect.any(Number), error: "the chunk store did not answer within 200 ms" } },
+      },
+    ]);
+    res = await make(async () => {
+      throw new StoreError("zdb://:***@db:9900/ns", "refused authentication (store-pw is wrong)");
+    }).request("/health?deep=1");
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { message: string }).message).toBe("chunkStore: chunk store zdb://:***@db:9900/ns: refused authentication (*** is wrong)");
   });
 
   it("requires the secret everywhere else, then routes", async () => {

@@ -177,6 +177,22 @@ describe("tar jobs", () => {
     expect(rig.peer.publishes.get(spec.id)).toBeUndefined();
   });
 
+  it("fails an input that is no archive, saying what it looks like and what is accepted", async () => {
+    const file = path.join(rig.work, "notes.tar.gz");
+    fs.writeFileSync(file, "these are my notes, not an archive\n");
+    const spec = tarJob(file, { name: "notes.flist" });
+    expect((await rig.submit(spec)).status).toBe(202);
+    const outcome = await rig.peer.outcome(spec.id);
+    expect(outcome).toMatchObject({
+      kind: "fail",
+      fail: {
+        message:
+          "invalid archive: archive: not a tar or tar.gz archive: the file looks like plain text; accepted: .tar.gz (gzip-compressed tar) or .tar [rule: not-an-archive]",
+      },
+    });
+    expect(rig.peer.publishes.get(spec.id)).toBeUndefined();
+  });
+
   it("fails when the input is gone", async () => {
     const spec = { id: jobId("noinput"), attempt: 1, kind: "tar", repository: "alice", name: "x.flist", metadata: {} };
     expect((await rig.submit(spec)).status).toBe(202);

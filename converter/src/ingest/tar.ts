@@ -1,5 +1,6 @@
 /**
- * One streaming pass over a `.tar` or `.tar.gz`: sniffs the gzip magic, gunzips with node:zlib, parses with
+ * One streaming pass over a `.tar` or `.tar.gz`: sniffs the gzip magic (and refuses, naming what it looks like, an
+ * input that is no tar: sniff.ts), gunzips with node:zlib, parses with
  * tar-stream (USTAR, GNU long names/links, PAX attributes), and yields normalised entries. Nothing is buffered
  * beyond the stream's own windows: a file's bytes are handed to the consumer as they arrive.
  *
@@ -24,6 +25,7 @@ import {
 } from "./rules.ts";
 import type { EntryAttrs } from "./tree.ts";
 import { peek } from "../streams/peek.ts";
+import { ACCEPTED_FORMATS, GZIP_MAGIC, SNIFF_BYTES, notTar, startsWith } from "./sniff.ts";
 
 interface EntryBase {
   /** The member name as written in the archive, for messages. */
@@ -47,6 +49,8 @@ export interface ReadArchiveOptions {
   owners?: OwnerNames;
   /** Called with the compressed bytes read so far (for progress). */
   onSourceBytes?: (bytes: number) => void;
+  /** Ends the message refusing an input that is no tar (default: an upload's formats, sniff.ts). */
+  accepted?: string;
 }
 
 /** Totals of one pass, for stats and progress. */
@@ -61,13 +65,6 @@ export interface ArchiveCounters {
 type RawHeader = Omit<tar.Header, "pax" | "type"> & { type: string | null; pax?: Record<string, string> | null };
 /** An entry body as tar-stream yields it (its `Source` type is not exported). */
 type TarSource = tar.Extract extends AsyncIterable<infer S> ? S : never;
-
-const GZIP_MAGIC = [0x1f, 0x8b];
-const OTHER_COMPRESSION: Array<{ magic: number[]; name: string }> = [
-  { magic: [0x42, 0x5a, 0x68], name: "bzip2" },
-  { magic: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], name: "xz" },
-  { magic: [0x28, 0xb5, 0x2f, 0xfd], name: "zstd" },
-];
 
 /**
  * Reads a raw or gzip'd tar and yields its entries in archive order. Use `explain(err)` on anything thrown while
@@ -163,17 +160,24 @@ export class ArchiveReader {
       this.counters.sourceBytes += n;
       this.options.onSourceBytes?.(this.counters.sourceBytes);
     });
-    const { head, all } = await peek(counted, 6);
+    const { head, all } = await peek(counted, SNIFF_BYTES);
+    const accepted = this.options.accepted ?? ACCEPTED_FORMATS;
     let tarBytes: AsyncIterable<Uint8Array>;
     if (startsWith(head, GZIP_MAGIC)) {
       this.counters.gzip = true;
       // 256 KiB output pieces: fewer, larger writes into the parser than zlib's 16 KiB default.
-      tarBytes = pipeline(Readable.from(all), createGunzip({ chunkSize: 256 * 1024 }), () => {});
-    } else {
-      const other = OTHER_COMPRESSION.find((c) => startsWith(head, c.magic));
-      if (other) {
-        throw IngestError.at("archive", "not-an-archive", `${other.name}-compressed archives are not supported (use tar or tar.gz)`);
+      const gunzipped = pipeline(Readable.from(all), createGunzip({ chunkSize: 256 * 1024 }), () => {});
+      // A gzip'd file that is no tar (a `.txt.gz` renamed): say so, rather than the parser's "truncated".
+      const inner = await peek(gunzipped, SNIFF_BYTES);
+      const looks = notTar(inner.head);
+      if (looks !== undefined) {
+        gunzipped.destroy();
+        throw IngestError.at("archive", "not-an-archive", `not a tar.gz archive: the file is gzip-compressed, but what it holds ${looks}, not a tar archive; ${accepted}`);
       }
+      tarBytes = inner.all;
+    } else {
+      const looks = notTar(head);
+      if (looks !== undefined) throw IngestError.at("archive", "not-an-archive", `not a tar or tar.gz archive: the file ${looks}; ${accepted}`);
       tarBytes = all;
     }
     for await (const chunk of tarBytes) {
@@ -295,10 +299,6 @@ async function* countBytes(
     onBytes(chunk.byteLength);
     yield chunk;
   }
-}
-
-function startsWith(bytes: Uint8Array, magic: number[]): boolean {
-  return bytes.length >= magic.length && magic.every((b, i) => bytes[i] === b);
 }
 
 function drained(writable: tar.Extract): Promise<void> {

@@ -13,6 +13,9 @@ import { peek } from "../streams/peek.ts";
 
 const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd];
 
+/** How a layer that is no tar is told apart (the message of ingest/sniff.ts ends with it). */
+const LAYER_FORMATS = "a layer is a tar, plain or gzip- or zstd-compressed";
+
 export async function applyLayer(
   tree: LayerTree,
   blob: AsyncIterable<Uint8Array>,
@@ -27,7 +30,7 @@ export async function applyLayer(
   }
   const tarBytes = isZstd ? unzstd(all, label) : all;
   // Owner names come from the image's own /etc/passwd afterwards (convert.ts), not from the build host's.
-  const reader = new ArchiveReader(tarBytes, { caps, owners: NO_OWNER_NAMES });
+  const reader = new ArchiveReader(tarBytes, { caps, owners: NO_OWNER_NAMES, accepted: LAYER_FORMATS });
   tree.beginLayer();
   try {
     for await (const entry of reader.entries()) await tree.apply(entry);

@@ -1,6 +1,8 @@
 /**
- * The converter's HTTP routes (docs/jobs-protocol.md "Converter endpoints") as a Hono app: `GET /health` (open),
- * and, behind the internal bearer secret, `POST /jobs`, `POST /chunks/missing`, `PUT /chunks/<hex>`. Served by
+ * The converter's HTTP routes (docs/jobs-protocol.md "Converter endpoints") as a Hono app: `GET /health` (open;
+ * `?deep=1` checks the chunk store and the hub),
+ * and, behind the internal bearer secret, `POST /jobs`, `POST /chunks/missing`, `PUT /chunks/<hex>`, `GET /metrics`
+ * (Prometheus text, metrics.ts). Served by
  * server.ts on Node (`@hono/node-server`); tests may call `app.request()`. Every answer is the hub's JSON
  * envelope; request bodies are read as Node streams (http.ts), never buffered beyond their small caps.
  */
@@ -10,6 +12,8 @@ import { INLINE_SPEC_HEADER, INPUT_SIZE_HEADER, jobSpecSchema } from "../../../p
 import { StoreError, type ChunkStore } from "../store/index.ts";
 import { makeBearerCheck } from "./auth.ts";
 import { chunkRoutes } from "./chunks.ts";
+import { checkHealth } from "./health.ts";
+import type { ConverterMetrics } from "./metrics.ts";
 import { scrub } from "./errors.ts";
 import { HttpError, type ServiceEnv, drainBody, errorJson, json, nodeBody } from "./http.ts";
 import { InlineInput } from "./inline.ts";
@@ -23,6 +27,12 @@ export interface AppDeps {
   /** Replaced by `***` in every message and log line. */
   secrets: readonly string[];
   log: (line: string) => void;
+  /** The hub's base URL, checked by `GET /health?deep=1`; no hub check without it. */
+  hubUrl?: string;
+  /** Per dependency check of `GET /health?deep=1` (default 2000 ms). */
+  healthTimeoutMs?: number;
+  /** Served as `GET /metrics` (behind the secret); no route without it. */
+  metrics?: ConverterMetrics;
 }
 
 /** Job specs are small (names, metadata fields, a list of sources). */
@@ -75,7 +85,22 @@ export function converterApp(deps: AppDeps): Hono<ServiceEnv> {
   const authorized = makeBearerCheck(deps.internalSecret);
   const app = new Hono<ServiceEnv>();
 
-  app.get("/health", (c) => json(c, 200, { status: "ok" }));
+  // Liveness: the service is up (start-up scripts and the container's HEALTHCHECK wait on this). `?deep=1` adds
+  // the dependency checks of health.ts and answers 503 naming the one that fails.
+  app.get("/health", async (c) => {
+    const deep = c.req.query("deep");
+    if (deep !== "1" && deep !== "true") return json(c, 200, { status: "ok" });
+    const report = await checkHealth({
+      store: deps.store,
+      secrets,
+      ...(deps.hubUrl ? { hubUrl: deps.hubUrl } : {}),
+      ...(deps.healthTimeoutMs ? { timeoutMs: deps.healthTimeoutMs } : {}),
+    });
+    if (report.status === "ok") return json(c, 200, report);
+    const failing = Object.entries(report.checks).filter(([, r]) => !r.ok);
+    const message = failing.map(([name, r]) => `${name}: ${r.error ?? "failed"}`).join("; ");
+    return json(c, 503, { status: "error", message, checks: report.checks });
+  });
   app.all("/health", methodNotAllowed);
 
   app.use("*", async (c, next) => {
@@ -100,6 +125,12 @@ export function converterApp(deps: AppDeps): Hono<ServiceEnv> {
   app.all("/jobs", methodNotAllowed);
 
   app.route("/", chunkRoutes(deps.store));
+
+  const { metrics } = deps;
+  if (metrics) {
+    app.get("/metrics", (c) => c.body(metrics.render(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }));
+    app.all("/metrics", methodNotAllowed);
+  }
 
   app.notFound((c) => {
     drainBody(c);

@@ -26,6 +26,7 @@ import { runMerge } from "./pipelines/merge.ts";
 import { runTar } from "./pipelines/tar.ts";
 import { runLxd } from "./lxd.ts";
 import { InlineInputBroken, type InlineInput } from "./inline.ts";
+import type { ConverterMetrics, JobOutcome } from "./metrics.ts";
 import { type JobSpec, specSecrets } from "./spec.ts";
 
 class ShutdownError extends Error {
@@ -53,6 +54,8 @@ export interface JobRunnerOptions {
   log: (line: string) => void;
   /** Heartbeat of progress events (tests shorten it). */
   heartbeatMs?: number;
+  /** Counts each job's end and duration; reads the running and queued counts at each scrape. */
+  metrics?: ConverterMetrics;
 }
 
 export class JobRunner {
@@ -62,7 +65,9 @@ export class JobRunner {
   private readonly idleWaiters: (() => void)[] = [];
   private closed = false;
 
-  constructor(private readonly options: JobRunnerOptions) {}
+  constructor(private readonly options: JobRunnerOptions) {
+    options.metrics?.observeRunner(() => ({ running: this.running, queued: this.waiting.length }));
+  }
 
   /** Jobs known to this instance (queued or running). */
   get size(): number {
@@ -129,6 +134,7 @@ export class JobRunner {
       tracked.events.close(); // a running job closes its reporter when run() ends
       // run() never comes for it, so its end is said here (a running job says it when run() ends).
       this.log(tracked.spec, `${stopLine(reason) ?? `stopped: ${reason.message}`} (before it started)`);
+      this.options.metrics?.jobFinished(tracked.spec.kind, "stopped", undefined);
     }
     if (this.jobs.get(tracked.spec.id) === tracked) this.jobs.delete(tracked.spec.id);
     tracked.controller.abort(reason);
@@ -169,6 +175,7 @@ export class JobRunner {
     const started = performance.now();
     const log = (line: string) => this.log(spec, line);
     let tmpDir: string | undefined;
+    let outcome: JobOutcome = "failed";
     log("started");
     try {
       tmpDir = await mkdtemp(path.join(os.tmpdir(), "zhub-job-"));
@@ -179,11 +186,13 @@ export class JobRunner {
       else if (spec.kind === "docker") await runDocker(ctx, spec);
       else if (spec.kind === "lxd") await runLxd(ctx, spec);
       else await runMerge(ctx, spec);
+      outcome = "succeeded";
       log(`succeeded in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     } catch (err) {
       const reason = controller.signal.aborted ? controller.signal.reason : err;
       const stopped = stopLine(reason) ?? stopLine(err);
       if (stopped !== undefined) {
+        outcome = "stopped";
         log(stopped);
         return;
       }
@@ -201,6 +210,7 @@ export class JobRunner {
       input?.abandon();
       events.close();
       if (tmpDir) await rm(tmpDir, { recursive: true, force: true }).catch(() => {});
+      this.options.metrics?.jobFinished(spec.kind, outcome, (performance.now() - started) / 1000);
     }
   }
 }

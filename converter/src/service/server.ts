@@ -10,6 +10,7 @@ import { converterApp } from "./app.ts";
 import type { ConverterConfig } from "./config.ts";
 import { HubClient } from "./hub.ts";
 import { JobRunner } from "./jobs.ts";
+import { ConverterMetrics } from "./metrics.ts";
 import { SharedStore } from "./store.ts";
 
 export interface ConverterService {
@@ -30,10 +31,11 @@ export async function startConverter(config: ConverterConfig, options: ServiceOp
   const storeUrl = parseStoreUrl(config.chunkStore);
   const storePassword = storeUrl.kind === "file" ? null : storeUrl.password;
   const secrets = [config.internalSecret, ...(storePassword ? [storePassword, encodeURIComponent(storePassword)] : [])];
-  const store = new SharedStore(config.chunkStore);
+  const metrics = new ConverterMetrics();
+  const store = new SharedStore(config.chunkStore, metrics);
   const hub = new HubClient(config.hubUrl, config.internalSecret);
-  const runner = new JobRunner({ config, hub, store: () => store.get(), secrets, log, ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}) });
-  const app = converterApp({ runner, store: () => store.get(), internalSecret: config.internalSecret, secrets, log });
+  const runner = new JobRunner({ config, hub, store: () => store.get(), secrets, log, metrics, ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}) });
+  const app = converterApp({ runner, store: () => store.get(), internalSecret: config.internalSecret, secrets, log, hubUrl: config.hubUrl, metrics });
 
   const server = createAdaptorServer({
     fetch: app.fetch,

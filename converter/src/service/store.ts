@@ -5,14 +5,18 @@
  * store replaces dead connections by itself once open.
  */
 import { openStore, type ChunkStore } from "../store/index.ts";
+import { type ConverterMetrics, meteredStore, timedStoreCall } from "./metrics.ts";
 
 export class SharedStore {
   private opening: Promise<ChunkStore> | undefined;
 
-  constructor(private readonly url: string) {}
+  /** With `metrics`, every call through the store (and every attempt to open it) is timed and counted. */
+  constructor(private readonly url: string, private readonly metrics?: ConverterMetrics) {}
 
   get(): Promise<ChunkStore> {
-    this.opening ??= openStore(this.url, { poolSize: 8 }).catch((err: unknown) => {
+    const { metrics } = this;
+    const open = () => openStore(this.url, { poolSize: 8 });
+    this.opening ??= (metrics ? timedStoreCall(metrics, "open", open).then((store) => meteredStore(store, metrics)) : open()).catch((err: unknown) => {
       this.opening = undefined;
       throw err;
     });
