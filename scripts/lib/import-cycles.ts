@@ -10,7 +10,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import ts from "typescript";
 
-export const SOURCE_ROOTS = ["worker/src", "converter/src", "common", "protocol", "scripts"];
+export const SOURCE_ROOTS = ["worker/src", "converter/src", "protocol", "scripts"];
 
 export interface Cycles {
   /** Each a strongly connected set of files, as repository-relative paths. */
