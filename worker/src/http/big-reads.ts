@@ -4,6 +4,7 @@
  * A BYOB reader's `readAtLeast` (a workerd extension) gathers `bytes` per read instead. A body that is not a byte
  * stream (one made in JS) is read as it comes.
  */
+import { DRAIN_MAX } from "./drain";
 export interface BigReader {
   /** The next piece (at most `bytes`, the last one shorter), or undefined at the end. */
   read(): Promise<Uint8Array | undefined>;
@@ -64,4 +65,19 @@ function withDrain(reader: Omit<BigReader, "drain">): BigReader {
       }
     },
   };
+}
+
+/** Pieces of a streamed PUT body: each costs a hashing call and a write, so few large ones beat many 4 KiB ones. */
+const BODY_PIECE_BYTES = 1024 * 1024;
+
+/** The chunks of a request body of known length (a streamed PUT), gathered in large pieces. */
+export async function* bodyChunks(body: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const reader = bigReads(body, BODY_PIECE_BYTES);
+  let finished = false;
+  try {
+    for (let piece = await reader.read(); piece !== undefined; piece = await reader.read()) yield piece;
+    finished = true;
+  } finally {
+    if (!finished) await reader.drain(DRAIN_MAX);
+  }
 }

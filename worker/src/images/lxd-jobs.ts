@@ -24,7 +24,7 @@ import { appendFinalEvent, getJob, markSucceeded, type JobRow } from "../jobs/st
 import { resolveFlist } from "../catalog/read";
 import { answerJob, wantsAsync } from "../jobs/start";
 import { storeImageFile } from "./ingest";
-import { bodyChunks } from "./multipart";
+import { bodyChunks } from "../http/big-reads";
 import { imageKey, productKey, segmentSchema, type ImageKey } from "./names";
 import { imageUploadRoutes, uploadSchema } from "./resumable";
 import { applyOverride, deleteRows } from "./store";

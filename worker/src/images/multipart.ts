@@ -6,13 +6,10 @@
  * writes; the delimiter is checked when the stream ends, so a form of another shape fails instead of storing
  * stray bytes. The file must be the last part (it is the only part in the seed's flow).
  */
-import { bigReads } from "../http/big-reads";
-import { DRAIN_MAX, drainReader } from "../http/drain";
+import { drainReader } from "../http/drain";
 import { HubError } from "../http/errors";
 
 const HEAD_MAX = 64 * 1024;
-/** Pieces of a streamed PUT body: each costs a hashing call and a write, so few large ones beat many 4 KiB ones. */
-const BODY_PIECE_BYTES = 1024 * 1024;
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
@@ -162,17 +159,5 @@ async function* fileChunks(
   if (left > 0) throw new HubError(400, "truncated multipart body");
   if (tail.length !== closing.length || indexOf(tail, closing, 0) !== 0) {
     throw new HubError(400, "the file must be the last part of the form, closed by --boundary--\\r\\n");
-  }
-}
-
-/** The chunks of a request body of known length (streamed PUT), gathered in large pieces (http/big-reads.ts). */
-export async function* bodyChunks(body: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
-  const reader = bigReads(body, BODY_PIECE_BYTES);
-  let finished = false;
-  try {
-    for (let piece = await reader.read(); piece !== undefined; piece = await reader.read()) yield piece;
-    finished = true;
-  } finally {
-    if (!finished) await reader.drain(DRAIN_MAX);
   }
 }

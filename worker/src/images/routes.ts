@@ -17,7 +17,8 @@ import { CACHE_NAMED, serveFlist } from "../catalog/routes/serve-flist";
 import type { BlobRow } from "../catalog/store/rows";
 import { imagesConfig } from "./config";
 import { storeImageFile, storeMetadataJson, type FileInput } from "./ingest";
-import { bodyChunks, readStreamedForm } from "./multipart";
+import { bodyChunks } from "../http/big-reads";
+import { readStreamedForm } from "./multipart";
 import {
   imageKey,
   METADATA_JSON,

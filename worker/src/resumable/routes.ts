@@ -17,7 +17,7 @@ import type { Actor, AppEnv, Env } from "../env";
 import { HubError } from "../http/errors";
 import { ok } from "../http/respond";
 import { uploadConfig } from "../jobs/config";
-import { bodyChunks } from "../images/multipart";
+import { bodyChunks } from "../http/big-reads";
 import { abortSession, checkTotal, multipart, negotiatePartSize, type Session, type SessionStore } from "./protocol";
 
 type MountEnv<Row> = { Bindings: Env; Variables: { actor: Actor; session: Session<Row> } };
@@ -164,7 +164,7 @@ async function storeDirect(upload: R2MultipartUpload, part: number, body: Readab
   }
 }
 
-/** The body through `tap` to R2, in large pieces (images/multipart.ts `bodyChunks`); failures are passed on. */
+/** The body through `tap` to R2, in large pieces (http/big-reads.ts `bodyChunks`); failures are passed on. */
 async function storeTapped(
   upload: R2MultipartUpload,
   part: number,
