@@ -1,4 +1,4 @@
-# Legacy Zero-OS flist schema (flist-format.md §2.1; identical to 0-flist format/flist.capnp,
+# Legacy Zero-OS flist schema (docs/flist-format.md §2.1; identical to 0-flist format/flist.capnp,
 # rfs v1 schema/schema.capnp and 0-fs model.capnp). The file id fixes every node id.
 #
 # Regenerate the committed TypeScript (no compiler needed at runtime; the sed adds the `override`

@@ -5,7 +5,7 @@ Usage: flist-inspect.py <file.flist> <flist.capnp> [--decode]
 Prints JSON: tar members, sqlite header/journal facts, schema, key facts and, with --decode,
 `capnp decode` text of every entry (Dir for 32-hex keys, ACI for 16-hex keys) in
 db-entries-decoded.txt's format ("== <key> (<Type>)" blocks sorted by key), plus "violations":
-flist-format.md §9 rules checked on that text with Python's own BLAKE2b (Dir key = blake2b-128 of
+docs/flist-format.md §5 rules checked on that text with Python's own BLAKE2b (Dir key = blake2b-128 of
 its location, every SubDir.key and aclkey present, root parent = root key, blockSize 128).
 """
 import hashlib, json, os, re, sqlite3, subprocess, sys, tarfile, tempfile
