@@ -12,7 +12,7 @@ import type { FileNode, LinkNode, SpecialNode } from "../src/flist/model.ts";
 import { readFlist } from "../src/flist/reader.ts";
 import { lsView, metadataObject } from "../src/flist/views.ts";
 
-const spec = readFileSync(join(import.meta.dirname, "..", "..", "docs", "flist-format.md"), "utf8");
+const spec = readFileSync(join(import.meta.dirname, "../..", "docs/flist-format.md"), "utf8");
 
 function block(after: string): string {
   const start = spec.indexOf("```", spec.indexOf(after)) + 3;
