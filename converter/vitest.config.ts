@@ -4,6 +4,7 @@ export default defineProject({
   test: {
     name: "converter",
     include: ["test/**/*.test.ts"],
+    setupFiles: ["test/support/unhandled.ts"],
     environment: "node",
     testTimeout: 60_000,
   },

@@ -9,6 +9,7 @@ export default defineProject({
     // The image test has its own run (`npm run test:image`, e2e/image/vitest.config.ts).
     exclude: ["image/**", "**/node_modules/**"],
     environment: "node",
+    setupFiles: ["../converter/test/support/unhandled.ts"],
     fileParallelism: false,
     testTimeout: 300_000,
     hookTimeout: 240_000,

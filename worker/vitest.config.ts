@@ -3,6 +3,7 @@ import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineProject } from "vitest/config";
 import { buildSiteJs } from "../scripts/build-site-js.ts";
+import { startNoConverter } from "../e2e/support/no-converter.ts";
 
 const root = path.resolve(import.meta.dirname, "..");
 const fixturesDir = path.resolve(root, "../shared/fixtures/flists");
@@ -30,6 +31,7 @@ function loadFixtures(): Record<string, { flist: string; find: unknown; metadata
 
 // The pool reads wrangler.toml but does not run its `[build]` command: bundle the site's script here, as it does.
 await buildSiteJs();
+const noConverter = await startNoConverter();
 
 export default defineProject({
   plugins: [
@@ -42,9 +44,9 @@ export default defineProject({
           // Test-only secrets; real ones come from `wrangler secret put` / .dev.vars.
           HUB_SIGNING_SEED: "4242424242424242424242424242424242424242424242424242424242424242",
           INTERNAL_SECRET: "test-internal-secret",
-          // No converter runs inside workerd: a host that cannot resolve, so a dispatch a test does not answer
-          // itself (by intercepting fetch) fails like an unreachable converter instead of reaching a real one.
-          HUB_CONVERTER_URL: "http://converter.invalid",
+          // No converter runs beside workerd: a dispatch a test does not answer itself (support/jobs.ts) reaches
+          // a loopback stand-in that answers as a busy converter (e2e/support/no-converter.ts says why).
+          HUB_CONVERTER_URL: noConverter.url,
         },
       },
     })),
@@ -52,5 +54,6 @@ export default defineProject({
   test: {
     name: "worker",
     include: ["test/**/*.test.ts"],
+    setupFiles: ["test/support/unhandled.ts"],
   },
 });

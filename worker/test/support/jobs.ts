@@ -1,6 +1,6 @@
 /**
  * Helpers of the job and upload tests. Inside workerd there is no converter: `stubConverter()` intercepts the
- * Worker's outbound `fetch` to the converter address (`HUB_CONVERTER_URL` = http://converter.invalid in tests)
+ * Worker's outbound `fetch` to the converter address (`HUB_CONVERTER_URL`: e2e/support/no-converter.ts)
  * only to observe and answer those calls (`POST /jobs`, `/chunks/...`); every other request goes through. The
  * test then plays the converter's side through the Worker's real internal routes (events, publish, fail).
  *
@@ -14,7 +14,8 @@ import worker from "../../src/index";
 import type { JobRow } from "../../src/jobs/store";
 import { HUB, asUser, fetchHub, fixtureBytes, internalAuth, publishForm, type FixtureName } from "./hub";
 
-export const CONVERTER_HOST = "converter.invalid";
+/** host:port of the converter the Worker calls in these tests (worker/vitest.config.ts). */
+export const CONVERTER_HOST = new URL(env.HUB_CONVERTER_URL).host;
 
 export interface ConverterCall {
   method: string;
@@ -49,7 +50,7 @@ export function stubConverter(initial: ConverterAnswer = accepted): ConverterStu
   const spy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
     const request = new Request(input as RequestInfo, init);
     const url = new URL(request.url);
-    if (url.hostname !== CONVERTER_HOST) return realFetch(request);
+    if (url.host !== CONVERTER_HOST) return realFetch(request);
     const body = new Uint8Array(await request.arrayBuffer());
     let json: any = null;
     // A streamed upload's job carries its spec in X-Job-Spec (base64url JSON) and the archive as the body.
