@@ -6,6 +6,7 @@
  * the same words.
  */
 import {
+  ACCEPTED_FORMATS,
   GZIP_MAGIC,
   SNIFF_BYTES,
   UPLOAD_FORMATS,
@@ -72,6 +73,12 @@ export async function notAllowedArchive(filename: string, file: Blob): Promise<H
 }
 
 /**
+ * The converter's failure for the same input, word for word (its IngestError of the whole archive, rule
+ * `not-an-archive`: converter/src/ingest/rules.ts), so a client sees one message whichever route it used.
+ */
+const asConverterSays = (sentence: string) => new HubError(422, `invalid archive: archive: ${sentence} [rule: not-an-archive]`);
+
+/**
  * Refuses (422, the status of a job refusing its input: docs/compatibility.md §6.6) a correctly named archive
  * whose bytes cannot be a tar, in the converter's words, before any job is queued.
  */
@@ -79,13 +86,13 @@ export async function checkArchiveBytes(file: Blob): Promise<void> {
   const { head, inner } = await sniff(file);
   if (inner !== undefined) {
     const looks = notTar(inner);
-    if (looks !== undefined) throw new HubError(422, `invalid archive: ${notTarInsideGzipMessage(looks, UPLOAD_FORMATS)}`);
+    if (looks !== undefined) throw asConverterSays(notTarInsideGzipMessage(looks, ACCEPTED_FORMATS));
     return;
   }
   // A gzip whose head does not gunzip is left to the converter: it names the corruption precisely.
   if (startsWith(head, GZIP_MAGIC)) return;
   const looks = notTar(head);
-  if (looks !== undefined) throw new HubError(422, `invalid archive: ${notTarMessage(looks, UPLOAD_FORMATS)}`);
+  if (looks !== undefined) throw asConverterSays(notTarMessage(looks, ACCEPTED_FORMATS));
 }
 
 /** The refusal of a homemade flist upload by its name (a .flist is a gzip'd tar too, so its bytes say little). */
