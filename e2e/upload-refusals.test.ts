@@ -5,7 +5,10 @@
  *    declared or it comes chunked: the Worker drains the body before answering (http/drain.ts), so the client never
  *    sees a connection reset instead;
  *  - a streamed upload refused on its name is answered the same way, and creates nothing;
- *  - names cross the wire as UTF-8 bytes: `X-Original-Name: ☃-é.tar.gz` publishes `☃-é.flist`.
+ *  - names cross the wire as UTF-8 bytes: `X-Original-Name: ☃-é.tar.gz` publishes `☃-é.flist`;
+ *  - a wrong file says what it is: a text file named `.tar.gz` gets the same 422 and words from the Worker (form
+ *    upload, refused before any job) as from the real converter (streamed upload, a failed job); a zip named `.zip`
+ *    is named as a zip (form) or refused on its name alone (streamed).
  */
 import fs from "node:fs";
 import http from "node:http";
@@ -148,5 +151,42 @@ describe("names over the wire", () => {
     expect(status).toBe(200);
     expect(entries.map((e) => e.name)).toEqual(["☃-é.flist"]);
     expect((await fetch(`${stack.hubUrl}/${USER}/${encodeURIComponent("☃-é")}.flist`)).status).toBe(200);
+  });
+});
+
+describe("wrong files say what they are", () => {
+  const notes = Buffer.from("my notes, not an archive\n");
+  const NOT_AN_ARCHIVE =
+    "invalid archive: archive: not a tar or tar.gz archive: the file looks like plain text; accepted: .tar.gz (gzip-compressed tar) or .tar [rule: not-an-archive]";
+
+  async function formUpload(filename: string, bytes: Buffer): Promise<{ status: number; body: { status: string; message?: string } }> {
+    const form = new FormData();
+    form.append("file", new File([new Uint8Array(bytes)], filename));
+    const res = await fetch(`${stack.hubUrl}/api/flist/me/upload`, { method: "POST", headers: await stack.auth(USER), body: form });
+    return { status: res.status, body: (await res.json()) as { status: string; message?: string } };
+  }
+
+  it("a text file named .tar.gz: the Worker (form) and the converter (streamed) answer 422 in the same words", async () => {
+    const form = await formUpload("notes.tar.gz", notes);
+    expect(form).toEqual({ status: 422, body: { status: "error", message: NOT_AN_ARCHIVE } });
+    const streamed = await fetch(`${stack.hubUrl}/api/flist/me/upload/notes.tar.gz`, {
+      method: "PUT",
+      headers: await stack.auth(USER),
+      body: new Uint8Array(notes),
+    });
+    expect(streamed.status).toBe(422);
+    expect(await streamed.json()).toEqual({ status: "error", message: NOT_AN_ARCHIVE });
+  });
+
+  it("a zip: the form upload names it, the streamed one names what is accepted", async () => {
+    const zip = Buffer.concat([Buffer.from([0x50, 0x4b, 0x03, 0x04]), Buffer.alloc(600, 1)]);
+    const accepted = "accepted: a .tar.gz file (a gzip-compressed tar archive)";
+    expect(await formUpload("site.zip", zip)).toEqual({
+      status: 400,
+      body: { status: "error", message: `this file is not allowed: "site.zip" starts like a zip archive; ${accepted}` },
+    });
+    const streamed = await fetch(`${stack.hubUrl}/api/flist/me/upload/site.zip`, { method: "PUT", headers: await stack.auth(USER), body: new Uint8Array(zip) });
+    expect(streamed.status).toBe(400);
+    expect(await streamed.json()).toEqual({ status: "error", message: `this file is not allowed: "site.zip" does not end in .tar.gz; ${accepted}` });
   });
 });

@@ -109,12 +109,27 @@ describe("browsing", () => {
     await tree.locator("button.dir", { hasText: "deep/" }).click();
     await tree.locator("button.dir", { hasText: "l1/" }).click();
     await tree.locator('li[data-path="/deep/l1/l2"]').waitFor();
+    // Symlinks show their target (a link to a directory stays a link); an empty directory is a directory that
+    // opens on nothing. The converter sent the entries' types with the publish: no "types unknown" note.
+    expect(await tree.locator("[data-tree-untyped]").count()).toBe(0);
+    await tree.locator("button.dir", { hasText: "links/" }).click();
+    const dangling = tree.locator('li[data-path="/links/dangling"]');
+    await dangling.waitFor();
+    expect(await dangling.textContent()).toBe("dangling → ../does/not/exist.txtsymlink");
+    expect(await tree.locator('li[data-path="/links/dir-link"] button.dir').count()).toBe(0);
+    expect(await tree.locator('li[data-path="/links/dir-link"]').textContent()).toContain("→ ../data");
+    const empty = tree.locator('li[data-path="/empty-dir"]');
+    await empty.locator("button.dir").click();
+    await empty.locator("li.muted", { hasText: "(empty)" }).waitFor();
+    expect(await empty.locator(".meta").first().textContent()).toBe("0 entries");
     await screenshot(page, "web-flist.desktop");
 
     // The filter searches the whole flist, not only the opened levels.
     await page.fill('[data-tree-filter="tree"]', "leaf");
     const matches = page.locator("#tree [data-tree-matches]");
-    await matches.locator("li", { hasText: "/deep/l1/l2/l3/l4/l5/l6/leaf.txt" }).waitFor();
+    await matches.locator("li", { hasText: /^\/deep\/l1\/l2\/l3\/l4\/l5\/l6\/leaf\.txt/ }).waitFor();
+    // A matching symlink shows its target there too.
+    expect(await matches.locator('li[data-type="symlink"]').textContent()).toBe("/links/rel-to-leaf → ../deep/l1/l2/l3/l4/l5/l6/leaf.txt");
     expect(await tree.isHidden()).toBe(true);
     await page.fill('[data-tree-filter="tree"]', "");
     await tree.waitFor({ state: "visible" });

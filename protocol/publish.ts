@@ -35,7 +35,20 @@ export const contentsSchema = z.object({
 });
 export type ContentsListing = z.infer<typeof contentsSchema>;
 
-export const publishInfoSchema = z.object({
+/**
+ * What the contents listing does not say and the website's tree needs (docs/catalog-api.md "Entry types"): one
+ * letter per `contents.content` entry, in its order (`d` directory, `f` regular file, `l` symlink, `s` special),
+ * and the symlinks' targets in the order of their `l`s. Kept beside the listing, not in it: the listing is the
+ * zflist `find` shape clients parse (docs/clients.md).
+ */
+export const entryTypesSchema = z.object({
+  types: z.string().regex(/^[dfls]*$/, "one of d, f, l, s per entry"),
+  targets: z.array(z.string().max(4096)),
+});
+export type EntryTypes = z.infer<typeof entryTypesSchema>;
+
+export const publishInfoSchema = z
+  .object({
   /** Queue job id; the same id published twice is answered once. */
   jobId: z.string().min(1).max(200).optional(),
   /** The job attempt publishing (docs/jobs-protocol.md); required when `jobId` names a job of the jobs table. */
@@ -43,7 +56,21 @@ export const publishInfoSchema = z.object({
   contents: contentsSchema,
   /** Flist metadata key → value (JSON-decoded, as `zflist metadata <key>` prints it). */
   metadata: z.record(z.string(), z.unknown()).default({}),
-});
+  /** The entries' types (optional: publishers that predate it, or an operator's publish, send none). */
+  entries: entryTypesSchema.optional(),
+})
+  .superRefine((info, ctx) => {
+    const entries = info.entries;
+    if (!entries) return;
+    if (entries.types.length !== info.contents.content.length) {
+      ctx.addIssue({ code: "custom", path: ["entries", "types"], message: "one type per contents entry" });
+    }
+    let links = 0;
+    for (const t of entries.types) if (t === "l") links++;
+    if (entries.targets.length !== links) {
+      ctx.addIssue({ code: "custom", path: ["entries", "targets"], message: "one target per symlink" });
+    }
+  });
 export type PublishInfo = z.output<typeof publishInfoSchema>;
 export type PublishInfoInput = z.input<typeof publishInfoSchema>;
 

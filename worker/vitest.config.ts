@@ -11,19 +11,29 @@ const fixturesDir = path.resolve(root, "../shared/fixtures/flists");
 /**
  * Tests run inside workerd and cannot read the disk, so the reference fixtures are
  * handed over as a binding: for each flist its bytes (base64), the `find` listing
- * (the contents listing the converter computes) and its metadata key → value.
+ * (the contents listing the converter computes), its metadata key → value, and the real zflist's
+ * type (and symlink target) of every path, from its `stat` view.
  */
-function loadFixtures(): Record<string, { flist: string; find: unknown; metadata: Record<string, unknown> }> {
-  const out: Record<string, { flist: string; find: unknown; metadata: Record<string, unknown> }> = {};
+type Fixture = { flist: string; find: unknown; metadata: Record<string, unknown>; stat: Record<string, { type: string; linkto?: string }> };
+function loadFixtures(): Record<string, Fixture> {
+  const out: Record<string, Fixture> = {};
   for (const name of ["main", "overlay", "meta", "edited", "merged", "empty"]) {
     const expected = path.join(fixturesDir, `${name}.flist.expected`);
     const read = (f: string) => JSON.parse(fs.readFileSync(path.join(expected, f), "utf8")).response;
     const metadata: Record<string, unknown> = {};
     for (const key of read("metadata.json") as string[]) metadata[key] = read(`metadata-${key}.json`).value;
+    const stat: Fixture["stat"] = {};
+    const views = JSON.parse(fs.readFileSync(path.join(expected, "stat.json"), "utf8")) as {
+      path: string;
+      type: string;
+      output: { response: { linkto?: string } };
+    }[];
+    for (const v of views) stat[v.path] = { type: v.type, ...(v.output.response.linkto !== undefined ? { linkto: v.output.response.linkto } : {}) };
     out[name] = {
       flist: fs.readFileSync(path.join(fixturesDir, `${name}.flist`)).toString("base64"),
       find: read("find.json"),
       metadata,
+      stat,
     };
   }
   return out;

@@ -5,8 +5,9 @@ import { decodeDir } from "../src/flist/codec.ts";
 import { dirKey } from "../src/flist/keys.ts";
 import { readFlist } from "../src/flist/reader.ts";
 import type { FlistTree } from "../src/flist/model.ts";
-import { findView, lsView, metadataGetView, metadataListView, metadataObject, statView, zflistJson } from "../src/flist/views.ts";
-import { FUNK, REFERENCE_FLISTS, flistPath, funkExpected } from "./support/flist-fixtures.ts";
+import { entryTypes, findView, lsView, metadataGetView, metadataListView, metadataObject, statView, zflistJson } from "../src/flist/views.ts";
+import { entryTypesSchema } from "../../protocol/publish.ts";
+import { FUNK, REFERENCE_FLISTS, expectedCases, flistPath, funkExpected } from "./support/flist-fixtures.ts";
 import { expectZflistViews } from "./support/flist-views.ts";
 
 describe.each(REFERENCE_FLISTS)("zflist views of %s.flist", (name) => {
@@ -17,6 +18,31 @@ describe.each(REFERENCE_FLISTS)("zflist views of %s.flist", (name) => {
   it("find, ls, stat, metadata and error cases equal zflist's JSON", () => {
     expectZflistViews(tree, name);
   });
+});
+
+describe.each(REFERENCE_FLISTS)("entry types of %s.flist (the hub's tree, protocol/publish.ts)", (name) => {
+  it("one letter per find entry, the type zflist's stat gives it, symlink targets as its linkto", async () => {
+    const tree = await readFlist(flistPath(name));
+    const entries = entryTypesSchema.parse(entryTypes(tree));
+    const find = findView(tree).content;
+    const stat = new Map(expectedCases(name, "stat.json").map((c) => [c.path, c.output.response as { linkto?: string }]));
+    const types = new Map(expectedCases(name, "stat.json").map((c) => [c.path, (c as unknown as { type: string }).type]));
+    expect(entries.types).toHaveLength(find.length);
+    const letter = (type: string | undefined) =>
+      type === "directory" ? "d" : type === "regular file" ? "f" : type === "symlink" ? "l" : "s";
+    expect(entries.types).toBe(find.map((e) => letter(types.get(e.path))).join(""));
+    expect(entries.targets).toEqual(find.filter((e) => types.get(e.path) === "symlink").map((e) => stat.get(e.path)?.linkto));
+  });
+});
+
+it("main.flist: its symlinks and its empty directory are typed as such", async () => {
+  const tree = await readFlist(flistPath("main"));
+  const find = findView(tree).content;
+  const { types, targets } = entryTypes(tree);
+  const typeOf = (path: string) => types[find.findIndex((e) => e.path === path)];
+  expect(typeOf("/empty-dir")).toBe("d");
+  expect(typeOf("/links/dangling")).toBe("l");
+  expect(targets).toContain("../does/not/exist.txt");
 });
 
 describe("views details", () => {

@@ -9,7 +9,7 @@ import { createGunzip } from "node:zlib";
 import tar from "tar-stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readBlocks } from "../src/chunks/read.ts";
-import { findView, readFlist, type DirNode, type FileNode } from "../src/flist/index.ts";
+import { entryTypes, findView, readFlist, type DirNode, type FileNode } from "../src/flist/index.ts";
 import { openStore, type ChunkStore } from "../src/store/index.ts";
 import { MISSING_CHUNKS_MESSAGE } from "../src/service/pipelines/flist.ts";
 import { EventReporter } from "../src/service/events.ts";
@@ -84,6 +84,11 @@ describe("tar jobs", () => {
     // store byte for byte.
     const tree = await readFlist(publish.flist);
     expect(findView(tree)).toEqual(publish.info.contents);
+    // The entries' types beside the listing (protocol/publish.ts): the tarball's symlinks and empty directory.
+    expect(publish.info.entries).toEqual(entryTypes(tree));
+    const types = publish.info.entries!.types;
+    const at = (p: string) => types[publish.info.contents.content.findIndex((e) => e.path === p)];
+    expect([at("/empty-dir"), at("/links/dangling"), at("/hello.txt")]).toEqual(["d", "l", "f"]);
     const files = await tarFiles(tarball);
     expect(files.size).toBeGreaterThan(30);
     for (const [name, bytes] of files) {

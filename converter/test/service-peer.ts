@@ -17,7 +17,7 @@ export interface RecordedPublish {
   repository: string;
   name: string;
   flist: Buffer;
-  info: { jobId?: string; attempt?: number; contents: { content: { path: string; size: number }[] } & Record<string, unknown>; metadata: Record<string, unknown> };
+  info: { jobId?: string; attempt?: number; contents: { content: { path: string; size: number }[] } & Record<string, unknown>; metadata: Record<string, unknown>; entries?: { types: string; targets: string[] } };
 }
 
 export interface RecordedFail {

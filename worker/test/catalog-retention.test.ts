@@ -17,21 +17,25 @@ beforeAll(migrate);
 const DAY = 86_400;
 
 async function published(repo: string, name: string, fixture: FixtureName): Promise<string> {
-  const res = await publish(repo, name, fixture);
+  const res = await publish(repo, name, fixture, { entries: true });
   expect(res.status, JSON.stringify(res.body)).toBe(200);
   return res.body.payload.sha256 as string;
 }
 
-async function stored(sha256: string): Promise<{ row: boolean; flist: boolean; contents: boolean; url: number }> {
+async function stored(sha256: string): Promise<{ row: boolean; flist: boolean; contents: boolean; entries: boolean; url: number }> {
   const row = await env.DB.prepare("SELECT 1 FROM blobs WHERE sha256 = ?1").bind(sha256).first();
-  const [flist, contents] = await Promise.all([env.FLISTS.head(`blobs/${sha256}`), env.FLISTS.head(`blobs/${sha256}.contents.json`)]);
+  const [flist, contents, entries] = await Promise.all([
+    env.FLISTS.head(`blobs/${sha256}`),
+    env.FLISTS.head(`blobs/${sha256}.contents.json`),
+    env.FLISTS.head(`blobs/${sha256}.entries.json`),
+  ]);
   const res = await fetchHub(`/api/blobs/${sha256}.flist`);
   await res.body?.cancel();
-  return { row: row !== null, flist: flist !== null, contents: contents !== null, url: res.status };
+  return { row: row !== null, flist: flist !== null, contents: contents !== null, entries: entries !== null, url: res.status };
 }
 
-const everything = { row: true, flist: true, contents: true, url: 200 };
-const nothing = { row: false, flist: false, contents: false, url: 404 };
+const everything = { row: true, flist: true, contents: true, entries: true, url: 200 };
+const nothing = { row: false, flist: false, contents: false, entries: false, url: 404 };
 
 describe("by default (HUB_HISTORY_RETENTION_DAYS unset)", () => {
   it("keeps every version and every flist a version refers to, however old", async () => {
@@ -95,7 +99,7 @@ describe("the collector's own rules", () => {
     // Touched just now by a publish reusing it: kept until the grace has passed.
     await catalogStore(env).touchBlob(sha, later);
     expect(await catalogStore(env).deleteGarbageBlob(sha, later - BLOB_GRACE_SECONDS)).toBeNull();
-    expect(await catalogStore(env).deleteGarbageBlob(sha, later + 1)).toEqual({ blob_key: `blobs/${sha}`, contents_key: `blobs/${sha}.contents.json` });
+    expect(await catalogStore(env).deleteGarbageBlob(sha, later + 1)).toEqual({ sha256: sha, blob_key: `blobs/${sha}`, contents_key: `blobs/${sha}.contents.json` });
   });
 
   it("with retention on, a publish reusing a flist touches it first, and its objects are in R2 afterwards", async () => {

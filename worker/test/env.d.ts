@@ -7,7 +7,16 @@ declare global {
   namespace Cloudflare {
     interface Env extends HubEnv {
       TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
-      TEST_FIXTURES: Record<string, { flist: string; find: FindListing; metadata: Record<string, unknown> }>;
+      TEST_FIXTURES: Record<
+        string,
+        {
+          flist: string;
+          find: FindListing;
+          metadata: Record<string, unknown>;
+          /** The real zflist's `stat` of every path: its type name ("directory", "symlink"…) and link target. */
+          stat: Record<string, { type: string; linkto?: string }>;
+        }
+      >;
     }
     // Types `exports.default` of "cloudflare:workers" in tests (what `wrangler types` would generate).
     interface GlobalProps {

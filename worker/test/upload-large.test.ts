@@ -66,7 +66,7 @@ describe("streamed raw upload", () => {
     expect(chunked.status).toBe(411);
     expect(chunked.body.message).toBe("Content-Length required");
     const zip = await call("raw", "PUT", "/upload/x.zip?async=1", randomBytes(10));
-    expect(zip).toMatchObject({ status: 400, body: { message: "this file is not allowed" } });
+    expect(zip).toMatchObject({ status: 400, body: { message: 'this file is not allowed: "x.zip" does not end in .tar.gz; accepted: a .tar.gz file (a gzip-compressed tar archive)' } });
     const empty = await call("raw", "PUT", "/upload/x.tar.gz?async=1", new Uint8Array(0));
     expect(empty).toMatchObject({ status: 400, body: { message: "empty archive" } });
     const res = await withEnv({ HUB_UPLOAD_MAX_BYTES: "1000" }, "/api/flist/me/upload/x.tar.gz?async=1", {

@@ -9,7 +9,12 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { app } from "../src/app";
 import type { Env } from "../src/env";
 import { asUser, dumpCatalog, migrate, publish } from "./support/hub";
-import { fakeArchive, postUpload, randomBytes, stubConverter, uploadForm } from "./support/jobs";
+import { fakeArchive, postUpload, randomBytes, stubConverter, tarOf, uploadForm } from "./support/jobs";
+import { UPLOAD_FORMATS } from "../../protocol/archive-sniff";
+
+async function gzip(bytes: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
+  return new Uint8Array(await new Response(new Blob([bytes]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer());
+}
 
 const stub = stubConverter();
 // Not restored: the real Queue may still deliver this file's messages after its last test.
@@ -60,8 +65,20 @@ describe("upload and upload-flist file checks", () => {
           { "Content-Type": "multipart/form-data; boundary=X" },
           "no file selected",
         ],
-        [uploadForm(await fakeArchive(), "a.zip"), {}, "this file is not allowed"],
-        [uploadForm(await fakeArchive(), path === "/upload" ? "a.flist" : "a.tar.gz"), {}, "this file is not allowed"],
+        [
+          uploadForm(await fakeArchive(), "a.zip"),
+          {},
+          path === "/upload"
+            ? `this file is not allowed: "a.zip" is a gzip-compressed tar archive; ${UPLOAD_FORMATS}`
+            : `this file is not allowed: "a.zip" does not end in .flist; accepted: a .flist file`,
+        ],
+        [
+          uploadForm(await fakeArchive(), path === "/upload" ? "a.flist" : "a.tar.gz"),
+          {},
+          path === "/upload"
+            ? `this file is not allowed: "a.flist" is a gzip-compressed tar archive; ${UPLOAD_FORMATS}`
+            : `this file is not allowed: "a.tar.gz" does not end in .flist; accepted: a .flist file`,
+        ],
         [uploadForm(new Uint8Array(0), good), {}, path === "/upload" ? "empty archive" : "empty flist"],
       ];
       for (const [body, headers, message] of cases) {
@@ -73,6 +90,69 @@ describe("upload and upload-flist file checks", () => {
       expect(await dumpCatalog()).toEqual(before);
     });
   }
+
+  it("/upload: a refused name says what the file is and what is accepted; nothing queued", async () => {
+    const jobs = await jobCount();
+    const text = new TextEncoder().encode("my notes, not an archive\n");
+    const zip = new Uint8Array([0x50, 0x4b, 0x03, 0x04, ...randomBytes(600)]);
+    const cases: [Uint8Array<ArrayBuffer>, string, string][] = [
+      [zip, "site.zip", `"site.zip" starts like a zip archive`],
+      [tarOf("hello"), "rootfs.tar", `"rootfs.tar" is a plain (uncompressed) tar archive; ${UPLOAD_FORMATS} (gzip it, or create it with tar -czf)`],
+      [await gzip(text), "notes.gz", `"notes.gz" is gzip-compressed, but what it holds looks like plain text, not a tar archive`],
+      [text, "notes.txt", `"notes.txt" looks like plain text`],
+      [new Uint8Array(0), "nothing.zip", `"nothing.zip" is empty`],
+      [await fakeArchive(), "app.tgz", `"app.tgz" is a gzip-compressed tar archive`],
+    ];
+    for (const [bytes, filename, what] of cases) {
+      const res = await postUpload("checks", "/upload", uploadForm(bytes, filename));
+      expect(res.status, filename).toBe(400);
+      const message = what.includes("accepted:") ? `this file is not allowed: ${what}` : `this file is not allowed: ${what}; ${UPLOAD_FORMATS}`;
+      expect(res.body).toEqual({ status: "error", message });
+    }
+    expect(await jobCount()).toBe(jobs);
+  });
+
+  it("/upload: a .tar.gz whose bytes are no tar is refused with 422 in the converter's words; a plain tar goes on", async () => {
+    const jobs = await jobCount();
+    const text = new TextEncoder().encode("my notes, not an archive\n");
+    // Word for word what the converter answers for the same bytes (converter/test/service-jobs.test.ts, e2e/faults.test.ts).
+    const accepted = "accepted: .tar.gz (gzip-compressed tar) or .tar [rule: not-an-archive]";
+    const cases: [Uint8Array<ArrayBuffer>, string][] = [
+      [text, `invalid archive: archive: not a tar or tar.gz archive: the file looks like plain text; ${accepted}`],
+      [
+        await gzip(text),
+        `invalid archive: archive: not a tar.gz archive: the file is gzip-compressed, but what it holds looks like plain text, not a tar archive; ${accepted}`,
+      ],
+      [
+        new Uint8Array([0x50, 0x4b, 0x03, 0x04, ...randomBytes(600)]),
+        `invalid archive: archive: not a tar or tar.gz archive: the file starts like a zip archive; ${accepted}`,
+      ],
+    ];
+    for (const [bytes, message] of cases) {
+      const res = await postUpload("checks", "/upload", uploadForm(bytes, "app.tar.gz"));
+      expect(res.status, message).toBe(422);
+      expect(res.body).toEqual({ status: "error", message });
+    }
+    expect(await jobCount()).toBe(jobs);
+    // The converter reads a plain tar whatever its name (protocol/archive-sniff.ts): the Worker lets it through.
+    const plain = await postUpload("checks", "/upload", uploadForm(tarOf("hello"), "plain.tar.gz"), { async: true });
+    expect(plain.status).toBe(202);
+    expect(await jobCount()).toBe(jobs + 1);
+  });
+
+  it("streamed and resumable uploads refuse a name before reading a byte, naming the accepted format", async () => {
+    const auth = await asUser("checks");
+    const streamed = await withEnv({}, "/api/flist/me/upload/site.zip", { method: "PUT", headers: { ...auth, "Content-Length": "4" }, body: "PK\x03\x04" });
+    expect(streamed.status).toBe(400);
+    expect(await streamed.json()).toEqual({ status: "error", message: `this file is not allowed: "site.zip" does not end in .tar.gz; ${UPLOAD_FORMATS}` });
+    const resumable = await withEnv({}, "/api/flist/me/uploads", {
+      method: "POST",
+      headers: { ...auth, "Content-Type": "application/json" },
+      body: JSON.stringify({ filename: "rootfs.tar", size: 1024 }),
+    });
+    expect(resumable.status).toBe(400);
+    expect(await resumable.json()).toEqual({ status: "error", message: `this file is not allowed: "rootfs.tar" does not end in .tar.gz; ${UPLOAD_FORMATS}` });
+  });
 
   it("metadata-<key> fields: protected keys ignored, bad keys refused", async () => {
     const bad = await postUpload("checks", "/upload", uploadForm(await fakeArchive(), "m.tar.gz", { "metadata-a b": "x" }));
@@ -125,7 +205,7 @@ describe("the form cap", () => {
   });
 
   it("accepts a form under the cap", async () => {
-    const { body, type } = await formBytes(uploadForm(randomBytes(1024), "ok.tar.gz"));
+    const { body, type } = await formBytes(uploadForm(await fakeArchive("x".repeat(1024)), "ok.tar.gz"));
     const res = await withEnv(small, "/api/flist/me/upload?async=1", {
       method: "POST",
       headers: { ...(await asUser("cap")), "Content-Type": type },

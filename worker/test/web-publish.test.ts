@@ -118,7 +118,7 @@ describe("upload action", () => {
   it("answers readable JSON errors for a wrong file type or an empty file", async () => {
     const zip = await send("PUT", "/upload/app.zip", "x", alice);
     expect(zip.status).toBe(400);
-    expect(await zip.json()).toEqual({ status: "error", message: "this file is not allowed: choose a .tar.gz archive" });
+    expect(await zip.json()).toEqual({ status: "error", message: 'this file is not allowed: "app.zip" does not end in .tar.gz; accepted: a .tar.gz file (a gzip-compressed tar archive)' });
     const empty = await send("PUT", "/upload/app.tar.gz", new Uint8Array(0), alice);
     expect(empty.status).toBe(400);
     const flistZip = await send("PUT", "/upload-flist/app.tar.gz", "x", alice);

@@ -13,7 +13,7 @@
  * Failures throw {@link FlistViewError} carrying zflist's `function` and `message`;
  * `zflistJson` wraps a view into zflist's `{success, error, response}` envelope.
  */
-import type { ContentsListing, FileCounts } from "../../../protocol/publish.ts";
+import type { ContentsListing, EntryTypes, FileCounts } from "../../../protocol/publish.ts";
 import { cleanLocation, toHex } from "./keys.ts";
 import type { DirNode, FlistNode, FlistTree, SpecialType } from "./model.ts";
 
@@ -112,8 +112,8 @@ function joinPath(location: string, name: string): string {
   return location === "" ? name : `${location}/${name}`;
 }
 
-export function findView(tree: FlistTree): FindResponse {
-  const result: FindResponse = { content: [], regular: 0, symlink: 0, directory: 0, special: 0, failure: 0, fullsize: 0 };
+/** Every entry depth-first in contents order, with its path (`/a/b`). */
+function walk(tree: FlistTree, visit: (node: FlistNode, path: string) => void): void {
   // Explicit stack instead of recursion: real flists can nest deeper than is comfortable.
   const stack: { dir: DirNode; location: string; index: number }[] = [{ dir: tree.root, location: "", index: 0 }];
   while (stack.length > 0) {
@@ -125,11 +125,18 @@ export function findView(tree: FlistTree): FindResponse {
     }
     top.index += 1;
     const path = joinPath(top.location, node.name);
-    result.content.push({ size: node.size, path: `/${path}` });
+    visit(node, `/${path}`);
+    if (node.kind === "dir") stack.push({ dir: node, location: path, index: 0 });
+  }
+}
+
+export function findView(tree: FlistTree): FindResponse {
+  const result: FindResponse = { content: [], regular: 0, symlink: 0, directory: 0, special: 0, failure: 0, fullsize: 0 };
+  walk(tree, (node, path) => {
+    result.content.push({ size: node.size, path });
     switch (node.kind) {
       case "dir":
         result.directory += 1;
-        stack.push({ dir: node, location: path, index: 0 });
         break;
       case "file":
         result.regular += 1;
@@ -142,8 +149,21 @@ export function findView(tree: FlistTree): FindResponse {
         result.special += 1;
         break;
     }
-  }
+  });
   return result;
+}
+
+const TYPE_LETTERS = { dir: "d", file: "f", link: "l", special: "s" } as const;
+
+/** The entries' types for the hub's tree (protocol/publish.ts `entryTypesSchema`), in `findView`'s order. */
+export function entryTypes(tree: FlistTree): EntryTypes {
+  const letters: string[] = [];
+  const targets: string[] = [];
+  walk(tree, (node) => {
+    letters.push(TYPE_LETTERS[node.kind]);
+    if (node.kind === "link") targets.push(node.target);
+  });
+  return { types: letters.join(""), targets };
 }
 
 /** The hub's contents listing (protocol/publish.ts): the `find` response, computed once when publishing. */

@@ -1,6 +1,6 @@
 /**
  * One streaming pass over a `.tar` or `.tar.gz`: sniffs the gzip magic (and refuses, naming what it looks like, an
- * input that is no tar: sniff.ts), gunzips with node:zlib, parses with
+ * input that is no tar: protocol/archive-sniff.ts, shared with the Worker), gunzips with node:zlib, parses with
  * tar-stream (USTAR, GNU long names/links, PAX attributes), and yields normalised entries. Nothing is buffered
  * beyond the stream's own windows: a file's bytes are handed to the consumer as they arrive.
  *
@@ -25,7 +25,15 @@ import {
 } from "./rules.ts";
 import type { EntryAttrs } from "./tree.ts";
 import { peek } from "../streams/peek.ts";
-import { ACCEPTED_FORMATS, GZIP_MAGIC, SNIFF_BYTES, notTar, startsWith } from "./sniff.ts";
+import {
+  ACCEPTED_FORMATS,
+  GZIP_MAGIC,
+  SNIFF_BYTES,
+  notTar,
+  notTarInsideGzipMessage,
+  notTarMessage,
+  startsWith,
+} from "../../../protocol/archive-sniff.ts";
 
 interface EntryBase {
   /** The member name as written in the archive, for messages. */
@@ -49,7 +57,7 @@ export interface ReadArchiveOptions {
   owners?: OwnerNames;
   /** Called with the compressed bytes read so far (for progress). */
   onSourceBytes?: (bytes: number) => void;
-  /** Ends the message refusing an input that is no tar (default: an upload's formats, sniff.ts). */
+  /** Ends the message refusing an input that is no tar (default: ACCEPTED_FORMATS, protocol/archive-sniff.ts). */
   accepted?: string;
 }
 
@@ -172,12 +180,12 @@ export class ArchiveReader {
       const looks = notTar(inner.head);
       if (looks !== undefined) {
         gunzipped.destroy();
-        throw IngestError.at("archive", "not-an-archive", `not a tar.gz archive: the file is gzip-compressed, but what it holds ${looks}, not a tar archive; ${accepted}`);
+        throw IngestError.at("archive", "not-an-archive", notTarInsideGzipMessage(looks, accepted));
       }
       tarBytes = inner.all;
     } else {
       const looks = notTar(head);
-      if (looks !== undefined) throw IngestError.at("archive", "not-an-archive", `not a tar or tar.gz archive: the file ${looks}; ${accepted}`);
+      if (looks !== undefined) throw IngestError.at("archive", "not-an-archive", notTarMessage(looks, accepted));
       tarBytes = all;
     }
     for await (const chunk of tarBytes) {

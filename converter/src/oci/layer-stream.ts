@@ -13,7 +13,7 @@ import { peek } from "../streams/peek.ts";
 
 const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd];
 
-/** How a layer that is no tar is told apart (the message of ingest/sniff.ts ends with it). */
+/** How a layer that is no tar is told apart (the message of protocol/archive-sniff.ts ends with it). */
 const LAYER_FORMATS = "a layer is a tar, plain or gzip- or zstd-compressed";
 
 export async function applyLayer(

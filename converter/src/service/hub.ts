@@ -39,7 +39,7 @@ export interface Download {
 }
 
 /** What a pipeline hands over besides the file: the `info` part without the job's id and attempt. */
-export type PublishInfo = Pick<PublishInfoInput, "contents" | "metadata">;
+export type PublishInfo = Pick<PublishInfoInput, "contents" | "metadata" | "entries">;
 
 /** The Worker's answer, as far as it came (every field is only shown in a log line). */
 export type PublishResult = Partial<ContractPublishResult>;
@@ -200,7 +200,7 @@ export class HubClient {
 
   /** `PUT /internal/publish/<repo>/<name>` with the flist file and its info (jobId + attempt make it idempotent). */
   async publish(jobId: string, attempt: number, repository: string, name: string, flistPath: string, info: PublishInfo, signal?: AbortSignal): Promise<PublishResult> {
-    const infoBody: PublishInfoInput = { jobId, attempt, contents: info.contents, metadata: info.metadata };
+    const infoBody: PublishInfoInput = { jobId, attempt, contents: info.contents, metadata: info.metadata, entries: info.entries };
     const infoJson = JSON.stringify(infoBody);
     const blob = await fs.openAsBlob(flistPath, { type: "application/gzip" });
     const res = await this.call(

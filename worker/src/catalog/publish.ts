@@ -1,6 +1,6 @@
 /**
  * Publishing: the one way a flist enters the catalog. The converter (or an operator, or a test) hands over
- * the .flist bytes plus what it computed (contents listing in zflist `find` shape, metadata); the Worker
+ * the .flist bytes plus what it computed (contents listing in zflist `find` shape, entries' types, metadata); the Worker
  * hashes the bytes, stores them content-addressed in R2 and writes every D1 row in one batch.
  *
  * Atomic: R2 objects are written first under content-derived keys (harmless if the batch then fails: a retry
@@ -139,7 +139,12 @@ export async function publishFlist(
   const collecting = historyRetentionDays(env) > 0;
   if (collecting) await store.touchBlob(sha256, nowSeconds());
   const putObjects = () =>
-    Promise.all([store.putFlist(sha256, md5, file), store.putContents(sha256, listingJson(info.contents))]);
+    Promise.all([
+      store.putFlist(sha256, md5, file),
+      store.putContents(sha256, listingJson(info.contents)),
+      // Beside the listing, which keeps the zflist shape clients parse (docs/catalog-api.md "Entry types").
+      info.entries ? store.putEntryTypes(sha256, JSON.stringify(info.entries)) : undefined,
+    ]);
   await putObjects();
 
   const result: PublishResult = { repository, name, sha256, md5, size: file.size };

@@ -63,12 +63,15 @@ export function pairs(source: FormData | URLSearchParams): [string, unknown][] {
   return out;
 }
 
-/** The `file` part, checked in the original's order. */
-export function filePart(form: FormData, suffix: string): File {
+/**
+ * The `file` part, checked in the original's order; `refuse` answers the error for a name without `suffix` (the
+ * archive route's says what the file is: uploads/file-check.ts).
+ */
+export async function filePart(form: FormData, suffix: string, refuse: (name: string, file: File) => Promise<HubError>): Promise<File> {
   const file = form.get("file");
   // workerd parses a part with `filename=""` (a browser's empty file input) as an empty text value.
   if (file === "" || (file instanceof File && file.name === "")) throw new HubError(400, "no file selected");
   if (!(file instanceof File)) throw new HubError(400, "no file found");
-  if (!file.name.endsWith(suffix)) throw new HubError(400, "this file is not allowed");
+  if (!file.name.endsWith(suffix)) throw await refuse(file.name, file);
   return file;
 }

@@ -26,6 +26,7 @@ import type { JobRow } from "../jobs/store";
 import { checkTotal, multipart, partSizeSchema, sweepAbandoned, type Session, type SessionStore } from "../resumable/protocol";
 import { resumableRoutes as mountRoutes, type MountContext } from "../resumable/routes";
 import { startJob } from "../jobs/start";
+import { notAllowedArchiveName } from "./file-check";
 import { ARCHIVE_SUFFIX, metadataFields, uploadTargetName } from "./naming";
 import {
   abandonedSessions,
@@ -133,7 +134,8 @@ export function resumableRoutes({ guard, base, answer }: ResumableOptions): Hono
     invalidBody: (issue) => `invalid body: ${issue?.path.join(".") || "(root)"}: ${issue?.message ?? "bad value"}`,
     what: "archive",
     check(c, body) {
-      if (!body.filename.endsWith(ARCHIVE_SUFFIX)) throw new HubError(400, "this file is not allowed");
+      // No byte is here yet (parts come later): the refusal names the accepted format only.
+      if (!body.filename.endsWith(ARCHIVE_SUFFIX)) throw notAllowedArchiveName(body.filename);
       const name = uploadTargetName("tar", body.filename, c.req.header("X-Original-Name"));
       // The archive's size is refused before its metadata is read (the protocol checks it again, after the part size).
       checkTotal(c.env, body.size, "archive");

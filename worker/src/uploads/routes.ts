@@ -5,7 +5,8 @@
  * a job (jobs/start.ts) and answers when it ends, or at once with 202 when asked to.
  *
  * Validation messages are the original's ("no file found", "this file is not allowed", "malformed json request",
- * …) but with 4xx statuses instead of its 500s: they are the caller's errors (docs/compatibility.md §6.6).
+ * …) but with 4xx statuses instead of its 500s: they are the caller's errors (docs/compatibility.md §6.6). A refused
+ * file name also names the accepted format, and what the file is when its bytes are at hand (file-check.ts).
  */
 import { Hono, type Context } from "hono";
 import { requireActor } from "../auth/middleware";
@@ -16,6 +17,7 @@ import { MAX_FLIST_BYTES } from "../catalog/publish";
 import { contentLength, filePart, pairs, readForm } from "./form";
 import { startJob } from "../jobs/start";
 import { answerUpload } from "./jobs";
+import { checkArchiveBytes, notAllowedArchive, notAllowedArchiveName, notAllowedFlist } from "./file-check";
 import { catalogStore } from "../catalog/store/d1-r2";
 import { MAX_MERGE_BODY, mergeTarget, parseSources, resolveSources } from "./merge";
 import { ARCHIVE_SUFFIX, FLIST_UPLOAD_SUFFIX, metadataFields, uploadTargetName } from "./naming";
@@ -26,10 +28,11 @@ export const uploads = new Hono<AppEnv>();
 
 uploads.post("/upload", requireActor(), async (c) => {
   const form = await readForm(c);
-  const file = filePart(form, ARCHIVE_SUFFIX);
+  const file = await filePart(form, ARCHIVE_SUFFIX, notAllowedArchive);
   const name = uploadTargetName("tar", file.name, c.req.header("X-Original-Name"));
   const metadata = metadataFields(pairs(form));
   if (file.size === 0) throw new HubError(400, "empty archive");
+  await checkArchiveBytes(file);
   const job = await startJob(c.env, c.var.actor, {
     kind: "tar",
     name,
@@ -41,7 +44,7 @@ uploads.post("/upload", requireActor(), async (c) => {
 
 uploads.post("/upload-flist", requireActor(), async (c) => {
   const form = await readForm(c);
-  const file = filePart(form, FLIST_UPLOAD_SUFFIX);
+  const file = await filePart(form, FLIST_UPLOAD_SUFFIX, notAllowedFlist);
   const name = uploadTargetName("flist", file.name, c.req.header("X-Original-Name"));
   if (file.size === 0) throw new HubError(400, "empty flist");
   if (file.size > MAX_FLIST_BYTES) throw new HubError(413, `flist larger than ${MAX_FLIST_BYTES} bytes`);
@@ -58,7 +61,8 @@ uploads.post("/upload-flist", requireActor(), async (c) => {
 // at the same time to the converter, which converts it while it arrives (streamed.ts).
 uploads.put("/upload/:filename", requireActor(), async (c) => {
   const filename = c.req.param("filename");
-  if (!filename.endsWith(ARCHIVE_SUFFIX)) throw new HubError(400, "this file is not allowed");
+  // The body is not read to describe it: a refused request's body is drained, not sniffed (http/drain.ts).
+  if (!filename.endsWith(ARCHIVE_SUFFIX)) throw notAllowedArchiveName(filename);
   const name = uploadTargetName("tar", filename, c.req.header("X-Original-Name"));
   const size = contentLength(c);
   const cap = uploadConfig.streamedMaxBytes(c.env);

@@ -44,16 +44,38 @@ export async function publish(
   repo: string,
   name: string,
   fixture: FixtureName = "main",
-  options: { jobId?: string; metadata?: Record<string, unknown>; bytes?: Uint8Array<ArrayBuffer> } = {},
+  options: { jobId?: string; metadata?: Record<string, unknown>; bytes?: Uint8Array<ArrayBuffer>; entries?: boolean } = {},
 ): Promise<{ status: number; body: any }> {
   const f = env.TEST_FIXTURES[fixture]!;
-  const info = { jobId: options.jobId, contents: f.find, metadata: options.metadata ?? f.metadata };
+  const info = {
+    jobId: options.jobId,
+    contents: f.find,
+    metadata: options.metadata ?? f.metadata,
+    ...(options.entries ? { entries: fixtureEntryTypes(fixture) } : {}),
+  };
   const res = await fetchHub(`/internal/publish/${encodeURIComponent(repo)}/${encodeURIComponent(name)}`, {
     method: "PUT",
     headers: internalAuth,
     body: publishForm(options.bytes ?? fixtureBytes(fixture), info),
   });
   return { status: res.status, body: await res.json() };
+}
+
+/**
+ * The publish info's entry types (protocol/publish.ts) of a fixture, from what the real zflist's `stat` says of
+ * each path (not from this repository's converter), in the order of its `find` listing.
+ */
+export function fixtureEntryTypes(fixture: FixtureName): { types: string; targets: string[] } {
+  const f = env.TEST_FIXTURES[fixture]!;
+  const letter = (type: string) => (type === "directory" ? "d" : type === "regular file" ? "f" : type === "symlink" ? "l" : "s");
+  const targets: string[] = [];
+  let types = "";
+  for (const { path } of f.find.content) {
+    const stat = f.stat[path]!;
+    types += letter(stat.type);
+    if (stat.type === "symlink") targets.push(stat.linkto!);
+  }
+  return { types, targets };
 }
 
 export async function md5Hex(bytes: ArrayBuffer | Uint8Array<ArrayBuffer>): Promise<string> {

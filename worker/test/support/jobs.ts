@@ -140,8 +140,33 @@ export function randomBytes(size: number): Uint8Array<ArrayBuffer> {
 }
 
 /** A gzip'd byte string: the Worker never looks inside archives, the converter does. */
-export async function fakeArchive(text = "not really a tar"): Promise<Uint8Array<ArrayBuffer>> {
-  const stream = new Blob([text]).stream().pipeThrough(new CompressionStream("gzip"));
+/** A one-member ustar archive holding `text` as `file.txt`: enough for the Worker's sniffing (uploads/file-check.ts). */
+export function tarOf(text: string): Uint8Array<ArrayBuffer> {
+  const data = new TextEncoder().encode(text);
+  const header = new Uint8Array(512);
+  const put = (at: number, value: string) => header.set(new TextEncoder().encode(value), at);
+  put(0, "file.txt");
+  put(100, "0000644\0");
+  put(108, "0000000\0");
+  put(116, "0000000\0");
+  put(124, `${data.length.toString(8).padStart(11, "0")}\0`);
+  put(136, "00000000000\0");
+  put(148, "        ");
+  put(156, "0");
+  put(257, "ustar\0");
+  put(263, "00");
+  const sum = header.reduce((a, b) => a + b, 0);
+  put(148, `${sum.toString(8).padStart(6, "0")}\0 `);
+  const padded = Math.ceil(data.length / 512) * 512;
+  const tar = new Uint8Array(512 + padded + 1024);
+  tar.set(header);
+  tar.set(data, 512);
+  return tar;
+}
+
+/** A gzip'd tar (tarOf): converted by the stub converters only, but a real archive to the Worker's checks. */
+export async function fakeArchive(text = "not really a flist source"): Promise<Uint8Array<ArrayBuffer>> {
+  const stream = new Blob([tarOf(text)]).stream().pipeThrough(new CompressionStream("gzip"));
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 

@@ -1,5 +1,5 @@
-/** The last step of every pipeline: hand the flist, its listing and its metadata to the Worker. */
-import { contentsListing, metadataObject, type FlistTree } from "../../flist/index.ts";
+/** The last step of every pipeline: hand the flist, its listing, its entries' types and its metadata to the Worker. */
+import { contentsListing, entryTypes, metadataObject, type FlistTree } from "../../flist/index.ts";
 import type { JobContext } from "../context.ts";
 import type { JobSpec } from "../spec.ts";
 
@@ -16,7 +16,7 @@ export async function publish(ctx: JobContext, spec: JobSpec, flistPath: string,
     spec.repository,
     spec.name,
     flistPath,
-    { contents: contentsListing(tree), metadata: metadataObject(tree) },
+    { contents: contentsListing(tree), metadata: metadataObject(tree), entries: entryTypes(tree) },
     ctx.signal,
   );
   ctx.log(`published ${spec.repository}/${result.name ?? spec.name} (${result.size ?? "?"} bytes, sha256 ${result.sha256 ?? "?"})`);

@@ -114,6 +114,10 @@ export interface CatalogStore {
   /** Writes the .flist bytes; R2 re-checks the MD5, so a corrupted transfer is refused. */
   putFlist(sha256: string, md5: string, body: Blob): Promise<void>;
   putContents(sha256: string, listingJson: string): Promise<void>;
+  /** The entries' types (protocol/publish.ts), JSON text; only publishes that sent them have one. */
+  putEntryTypes(sha256: string, entriesJson: string): Promise<void>;
+  /** The entries' types of the blob `sha256`, parsed; null when its publisher sent none. */
+  entryTypesJson(sha256: string): Promise<unknown | null>;
   /** Whether both objects of the blob are in R2. */
   hasObjects(sha256: string): Promise<boolean>;
   /** The .flist bytes (a range of them), null when the object is missing. */

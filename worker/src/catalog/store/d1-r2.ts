@@ -5,7 +5,8 @@
  * purpose is to list everything. An operation's writes are one `db.batch([...])`, which D1 runs as a single
  * transaction: it changes all of its rows or none.
  *
- * R2 layout: every distinct .flist is stored once under its SHA-256, its contents listing next to it. Entries,
+ * R2 layout: every distinct .flist is stored once under its SHA-256, its contents listing and its entries' types
+ * (when the publisher sent them) next to it. Entries,
  * links, promotes and renames only point at these keys (no byte is ever copied).
  */
 import type { Env } from "../../env";
@@ -41,6 +42,11 @@ function blobKey(sha256: string): string {
 
 function contentsKey(sha256: string): string {
   return `blobs/${sha256}.contents.json`;
+}
+
+/** The entries' types beside the listing (protocol/publish.ts `entryTypesSchema`); absent for older publishes. */
+function entriesKey(sha256: string): string {
+  return `blobs/${sha256}.entries.json`;
 }
 
 // ---- read queries -----------------------------------------------------------------------------------
@@ -153,7 +159,7 @@ const UNREFERENCED = `NOT EXISTS (SELECT 1 FROM entries e WHERE e.blob = blobs.s
 
 /** Deletes the row of ?1 if no entry or version refers to it and it was not touched since ?2 (the plan test reads it). */
 export const DELETE_GARBAGE_SQL = `DELETE FROM blobs WHERE sha256 = ?1 AND touched < ?2 AND ${UNREFERENCED}
-                                   RETURNING blob_key, contents_key`;
+                                   RETURNING sha256, blob_key, contents_key`;
 
 // ---- write statements -------------------------------------------------------------------------------
 
@@ -504,6 +510,15 @@ class D1R2CatalogStore implements CatalogStore {
     await this.bucket.put(contentsKey(sha256), listingJson, { httpMetadata: { contentType: "application/json" } });
   }
 
+  async putEntryTypes(sha256: string, entriesJson: string): Promise<void> {
+    await this.bucket.put(entriesKey(sha256), entriesJson, { httpMetadata: { contentType: "application/json" } });
+  }
+
+  async entryTypesJson(sha256: string): Promise<unknown | null> {
+    const object = await this.bucket.get(entriesKey(sha256));
+    return object ? ((await object.json()) as unknown) : null;
+  }
+
   async hasObjects(sha256: string): Promise<boolean> {
     const [blob, contents] = await Promise.all([this.bucket.head(blobKey(sha256)), this.bucket.head(contentsKey(sha256))]);
     return blob !== null && contents !== null;
@@ -545,6 +560,6 @@ class D1R2CatalogStore implements CatalogStore {
   }
 
   async deleteObjects(garbage: GarbageBlob): Promise<void> {
-    await this.bucket.delete([garbage.blob_key, garbage.contents_key]);
+    await this.bucket.delete([garbage.blob_key, garbage.contents_key, entriesKey(garbage.sha256)]);
   }
 }

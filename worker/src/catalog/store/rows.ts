@@ -110,6 +110,7 @@ export interface TagListingRows {
 
 /** A garbage blob's R2 keys, answered once its row is deleted (catalog/retention.ts). */
 export interface GarbageBlob {
+  sha256: string;
   blob_key: string;
   contents_key: string;
 }

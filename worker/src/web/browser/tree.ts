@@ -11,19 +11,22 @@ const PAGE = 200;
 interface TreeEntry {
   name: string;
   path: string;
-  type: "directory" | "file";
+  type: "directory" | "file" | "symlink" | "special";
   size: number;
   children?: number;
+  target?: string;
 }
 
 interface TreeLevel {
+  /** False for a flist published before the hub recorded entry types: symlinks and empty directories look like files. */
+  typed: boolean;
   total: number;
   offset: number;
   entries: TreeEntry[];
 }
 
 interface TreeMatches {
-  matches: { path: string; size: number }[];
+  matches: { path: string; size: number; type?: TreeEntry["type"]; target?: string }[];
   truncated: boolean;
 }
 
@@ -53,11 +56,24 @@ function treeItem(base: string, entry: TreeEntry): HTMLLIElement {
       li.appendChild(sub);
       void loadLevel(base, entry.path, 0, sub);
     });
-  } else {
+  } else if (entry.type === "symlink") {
+    li.setAttribute("data-type", "symlink");
     li.appendChild(document.createTextNode(entry.name));
-    li.appendChild(el("span", { class: "meta", text: humanSize(entry.size) }));
+    li.appendChild(el("span", { class: "link-target", text: ` → ${entry.target ?? ""}` }));
+    li.appendChild(el("span", { class: "meta", text: "symlink" }));
+  } else {
+    li.setAttribute("data-type", entry.type);
+    li.appendChild(document.createTextNode(entry.name));
+    li.appendChild(el("span", { class: "meta", text: entry.type === "special" ? "special file" : humanSize(entry.size) }));
   }
   return li;
+}
+
+/** One filter match: a symlink shows its target, a special file says so. */
+function matchItem(m: TreeMatches["matches"][number]): HTMLLIElement {
+  if (m.type === "symlink") return el("li", { "data-type": "symlink" }, [m.path, el("span", { class: "link-target", text: ` → ${m.target ?? ""}` })]);
+  const meta = m.type === "directory" ? "directory" : m.type === "special" ? "special file" : humanSize(m.size);
+  return el("li", {}, [m.path, el("span", { class: "meta", text: meta })]);
 }
 
 async function loadLevel(base: string, path: string, offset: number, ul: HTMLUListElement): Promise<void> {
@@ -72,6 +88,15 @@ async function loadLevel(base: string, path: string, offset: number, ul: HTMLULi
     return;
   }
   loading.remove();
+  if (path === "/" && offset === 0 && !body.typed) {
+    ul.appendChild(
+      el("li", {
+        class: "muted",
+        "data-tree-untyped": "",
+        text: "This flist was published before the hub recorded entry types: symlinks and empty directories show as files (republish it to see them).",
+      }),
+    );
+  }
   for (const entry of body.entries) ul.appendChild(treeItem(base, entry));
   if (body.total === 0) ul.appendChild(el("li", { class: "muted", text: "(empty)" }));
   const next = body.offset + body.entries.length;
@@ -107,7 +132,7 @@ function initFilter(box: HTMLElement, base: string, root: HTMLUListElement, flat
         (body) => {
           if (mine !== seq) return;
           flat.textContent = "";
-          for (const m of body.matches) flat.appendChild(el("li", {}, [m.path, el("span", { class: "meta", text: humanSize(m.size) })]));
+          for (const m of body.matches) flat.appendChild(matchItem(m));
           if (body.matches.length === 0) flat.appendChild(el("li", { class: "muted", text: `no path contains “${q}”` }));
           if (body.truncated) {
             flat.appendChild(el("li", { class: "muted", text: `first ${body.matches.length} matches shown: refine the filter` }));

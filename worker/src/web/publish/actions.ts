@@ -21,6 +21,7 @@ import { startDockerJob } from "../../docker/service";
 import { MAX_FLIST_BYTES } from "../../catalog/publish";
 import { startJob } from "../../jobs/start";
 import { type MergeSource, mergeTarget, resolveSource } from "../../uploads/merge";
+import { notAllowedArchiveName } from "../../uploads/file-check";
 import { ARCHIVE_SUFFIX, FLIST_UPLOAD_SUFFIX, uploadTargetName } from "../../uploads/naming";
 import { resumableRoutes } from "../../uploads/resumable";
 import { requireCsrf } from "../csrf";
@@ -95,7 +96,7 @@ publishRoutes.get("/jobs/:id", async (c) => {
 
 publishRoutes.put("/upload/:filename", ...actionGuard, async (c) => {
   const filename = c.req.param("filename");
-  if (!filename.endsWith(ARCHIVE_SUFFIX)) throw new HubError(400, "this file is not allowed: choose a .tar.gz archive");
+  if (!filename.endsWith(ARCHIVE_SUFFIX)) throw notAllowedArchiveName(filename);
   const name = uploadTargetName("tar", filename, undefined);
   const size = declaredLength(c);
   const cap = uploadConfig.streamedMaxBytes(c.env);

@@ -107,6 +107,7 @@ dl.facts dd { margin: 0; overflow-wrap: anywhere; min-width: 0; }
 .tree li { padding: 0.08rem 0; overflow-wrap: anywhere; }
 .tree button.dir { background: none; border: none; color: var(--accent); padding: 0; font: inherit; text-align: left; }
 .tree .meta { color: var(--muted); margin-left: 0.5rem; }
+.tree .link-target { color: var(--muted); }
 .tree .more { font-family: inherit; }
 .tree li.hidden { display: none; }
 

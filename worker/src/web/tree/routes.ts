@@ -1,6 +1,8 @@
 /**
  * `GET /api/flist/<repo>/<name>/tree?path=/dir&offset=0&limit=200` — one directory level of a flist's contents;
- * `?q=<text>` — paths containing the text. JSON, public like the contents listing it is derived from.
+ * `?q=<text>` — paths containing the text. JSON, public like the contents listing it is derived from. `typed`
+ * says whether the types are the publisher's (directory, file, symlink with its target, special) or derived from
+ * the paths for a flist published before they were recorded (index.ts).
  */
 import { Hono } from "hono";
 import { z } from "zod";
@@ -9,11 +11,18 @@ import { flistNameSchema, nameSchema } from "../../names";
 import { HubError } from "../../http/errors";
 import { param } from "../../http/params";
 import { resolveFlist } from "../../catalog/read";
-import { filterPaths, normaliseDir, readDirectory, treeIndex } from "./index";
+import { type EntryType, filterPaths, normaliseDir, readDirectory, treeIndex } from "./index";
 import { catalogStore } from "../../catalog/store/d1-r2";
 import { invalidInput } from "../../http/validate";
 
 export const treeRoutes = new Hono<AppEnv>();
+
+const TYPE_NAMES: Record<EntryType, "directory" | "file" | "symlink" | "special"> = {
+  d: "directory",
+  f: "file",
+  l: "symlink",
+  s: "special",
+};
 
 const querySchema = z.object({
   path: z.string().max(4096).default("/"),
@@ -33,8 +42,8 @@ treeRoutes.get("/api/flist/:repo/:name/tree", async (c) => {
   c.header("Cache-Control", "no-cache");
 
   if (q) {
-    const { matches, truncated } = await filterPaths(catalogStore(c.env), blob, q, limit);
-    return c.json({ q, matches, truncated });
+    const { matches, truncated, typed } = await filterPaths(catalogStore(c.env), blob, q, limit);
+    return c.json({ q, typed, matches: matches.map(({ type, ...m }) => (type ? { ...m, type: TYPE_NAMES[type] } : m)), truncated });
   }
 
   const defer = (work: Promise<unknown>) => {
@@ -51,15 +60,17 @@ treeRoutes.get("/api/flist/:repo/:name/tree", async (c) => {
   const base = dir === "/" ? "" : dir;
   return c.json({
     path: dir,
+    typed: index.typed,
     total: children.length,
     offset,
     limit,
-    entries: children.slice(offset, offset + limit).map(([entryName, size, count]) => ({
+    entries: children.slice(offset, offset + limit).map(([entryName, size, count, type, target]) => ({
       name: entryName,
       path: `${base}/${entryName}`,
-      type: count >= 0 ? "directory" : "file",
+      type: TYPE_NAMES[type],
       size,
-      ...(count >= 0 ? { children: count } : {}),
+      ...(type === "d" ? { children: count } : {}),
+      ...(type === "l" ? { target: target ?? "" } : {}),
     })),
   });
 });
