@@ -22,7 +22,7 @@ import { isValidSeedHex, tokenDigest, verifyToken } from "./tokens";
 
 const now = () => Math.floor(Date.now() / 1000);
 
-const userRevokeSchema = z.union([
+export const userRevokeSchema = z.union([
   z.strictObject({ token: z.string().min(1) }),
   z.strictObject({ all: z.literal(true) }),
 ]);

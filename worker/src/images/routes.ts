@@ -126,7 +126,7 @@ images.get("/api/images", async (c) => {
   );
 });
 
-const createVersionSchema = z.object({
+export const createVersionSchema = z.object({
   os: z.string(),
   release: z.string(),
   arch: z.string(),

@@ -15,7 +15,7 @@ import { invalidInput } from "../../http/validate";
 
 export const treeRoutes = new Hono<AppEnv>();
 
-const querySchema = z.object({
+export const querySchema = z.object({
   path: z.string().max(4096).default("/"),
   offset: z.coerce.number().int().min(0).default(0),
   limit: z.coerce.number().int().min(1).max(1000).default(200),
