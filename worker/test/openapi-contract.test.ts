@@ -15,7 +15,8 @@ import { openapiPath } from "../src/openapi/operation";
 import type { Env } from "../src/env";
 import { bytesOf, curlForm, hub } from "./images-support";
 import { migrate, publish, tokenFor } from "./support/hub";
-import { fakeArchive, stubConverter, uploadForm, type ConverterStub } from "./support/jobs";
+import { env } from "cloudflare:workers";
+import { failJob, fakeArchive, publishJob, stubConverter, uploadForm, waitFor, type ConverterStub } from "./support/jobs";
 import { answerValidator, type Doc } from "./support/openapi";
 
 let doc: Doc;
@@ -199,6 +200,41 @@ describe("every operation answers what the document declares", () => {
     expect((await call("get", "/api/flist/me/uploads/:id", `/api/flist/me/uploads/${id}`, { headers: bob })).status).toBe(404);
 
     await call("post", "/api/flist/me/:name/lxd", "/api/flist/me/app/lxd?async=1", { headers: alice });
+  });
+
+  it("publishing: synchronous answers, the converter's side played through the internal routes", async () => {
+    /** Starts the call, plays the converter when its job is dispatched, and answers the call's checked answer. */
+    async function played(user: string, route: string, url: string, init: RequestInit, finish: (id: string) => Promise<unknown>) {
+      const pending = call("post", route, url, init);
+      let id = "";
+      await waitFor(async () => {
+        const row = await env.DB.prepare("SELECT id FROM jobs WHERE repository = ?1").bind(user).first<{ id: string }>();
+        return (id = row?.id ?? "") !== "";
+      });
+      await converter.waitForDispatch(id);
+      await finish(id);
+      return pending;
+    }
+    const carol = { Authorization: `bearer ${await tokenFor("carol")}` };
+    const tar = await played("carol", "/api/flist/me/upload", "/api/flist/me/upload", { headers: carol, body: uploadForm(await fakeArchive(), "app.tar.gz") }, (id) =>
+      publishJob(id, 1, "carol", "app.flist", "main"),
+    );
+    expect(tar.status).toBe(200);
+    const dave = { Authorization: `bearer ${await tokenFor("dave")}` };
+    const docker = await played("dave", "/api/flist/me/docker", "/api/flist/me/docker", json({ image: "alpine:3.20" }, dave), (id) =>
+      publishJob(id, 1, "dave", "alpine-3.20.flist", "main"),
+    );
+    expect(docker.status).toBe(200);
+    const erin = { Authorization: `bearer ${await tokenFor("erin")}` };
+    const merge = await played("erin", "/api/flist/me/merge/:target", "/api/flist/me/merge/both", json(["alice/app", "alice/other"], erin), (id) =>
+      publishJob(id, 1, "erin", "both.flist", "merged"),
+    );
+    expect(merge.status).toBe(200);
+    const frank = { Authorization: `bearer ${await tokenFor("frank")}` };
+    const failed = await played("frank", "/api/flist/me/docker", "/api/flist/me/docker", json({ image: "nothing:here" }, frank), (id) =>
+      failJob(id, 1, "manifest unknown", 404),
+    );
+    expect(failed.status).toBe(404);
   });
 
   it("chunks", async () => {
