@@ -31,6 +31,11 @@ function rowsByTag(doc: Json): Map<string, Row[]> {
   return out;
 }
 
+/** A description's `code` spans as <code> (the operations' texts use Markdown backticks, nothing else). */
+function Text({ text }: { text: string }) {
+  return <>{text.split("`").map((part, i) => (i % 2 === 1 ? <code>{part}</code> : part))}</>;
+}
+
 function Parameters({ op }: { op: Json }) {
   const params = (op.parameters ?? []) as Json[];
   const body = op.requestBody?.content ? Object.keys(op.requestBody.content as Json) : [];
@@ -53,7 +58,7 @@ function Answers({ op }: { op: Json }) {
     <ul class="small">
       {Object.entries(responses).map(([status, r]) => (
         <li>
-          <code>{status}</code> {r.description}
+          <code>{status}</code> <Text text={r.description as string} />
           {r.content ? <span class="muted"> ({Object.keys(r.content as Json).join(", ")})</span> : null}
         </li>
       ))}
@@ -69,12 +74,15 @@ export function referencePage(c: Context<AppEnv>, doc: Json): Promise<Response> 
     <>
       <h1>API reference</h1>
       <p>
-        {doc.info.description} The machine-readable contract: <a href="/api/openapi.json">/api/openapi.json</a> (OpenAPI{" "}
+        <Text text={doc.info.description as string} /> The machine-readable contract: <a href="/api/openapi.json">/api/openapi.json</a> (OpenAPI{" "}
         {doc.openapi}). Routes marked <span class="badge">token</span> need <code>Authorization: bearer &lt;token&gt;</code>.
       </p>
       <nav class="small">
-        {[...tags.keys()].map((tag) => (
-          <a href={`#${tag.replace(/\W+/g, "-")}`}>{tag} </a>
+        {[...tags.keys()].map((tag, i) => (
+          <>
+            {i > 0 ? " · " : null}
+            <a href={`#${tag.replace(/\W+/g, "-")}`}>{tag}</a>
+          </>
         ))}
       </nav>
       {[...tags].map(([tag, rows]) => (
@@ -98,7 +106,7 @@ export function referencePage(c: Context<AppEnv>, doc: Json): Promise<Response> 
                       {path} {(op.security as unknown[]).length > 0 ? <span class="badge">token</span> : null}
                     </td>
                     <td>
-                      {op.summary}
+                      <Text text={op.summary as string} />
                       <Parameters op={op} />
                     </td>
                     <td>
