@@ -222,6 +222,8 @@ describe("every operation answers what the document declares", () => {
       publishJob(id, 1, "carol", "app.flist", "main"),
     );
     expect(tar.status).toBe(200);
+    const done = await call("get", "/api/jobs/:id", `/api/jobs/${tar.res.headers.get("X-Hub-Job")}`);
+    expect(done.body.payload.result.name).toBe("app.flist");
     const dave = { Authorization: `bearer ${await tokenFor("dave")}` };
     const docker = await played("dave", "/api/flist/me/docker", "/api/flist/me/docker", json({ image: "alpine:3.20" }, dave), (id) =>
       publishJob(id, 1, "dave", "alpine-3.20.flist", "main"),

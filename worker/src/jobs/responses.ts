@@ -5,8 +5,19 @@
 import { z } from "zod";
 import { fileCountsSchema } from "../../../protocol/publish";
 import { okSchema, successSchema } from "../http/envelope";
+import type { JobView } from "./read";
 
 const time = z.number().int().describe("unix seconds");
+
+/** types.ts `JobResult`: the flist as published (protocol/publish.ts `PublishResult`) and its file counts. */
+const jobResultSchema = z.object({
+  repository: z.string(),
+  name: z.string(),
+  sha256: z.string(),
+  md5: z.string(),
+  size: z.number().int(),
+  counts: fileCountsSchema,
+});
 
 export const jobLinksSchema = z.object({ self: z.string(), events: z.string(), listen: z.string() });
 
@@ -24,7 +35,7 @@ export const jobViewSchema = z
     created: time,
     updated: time,
     finished: time.nullable(),
-    result: z.record(z.string(), z.unknown()).nullable().describe("the publish result once succeeded"),
+    result: jobResultSchema.nullable().describe("the publish result once succeeded"),
     links: jobLinksSchema,
   })
   ;
@@ -55,3 +66,8 @@ export const dockerAnswerSchema = okSchema(z.object({ name: z.string(), files: f
 
 /** A merge answers the bare success envelope. */
 export const mergeAnswerSchema = successSchema;
+
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Assert<T extends true> = T;
+/** read.ts `JobView` (what the handlers answer) and the published schema are the same type: drift fails to compile. */
+export type JobViewMatchesSchema = Assert<Same<JobView, z.infer<typeof jobViewSchema>>>;
