@@ -14,3 +14,10 @@ export const successSchema = z.object({ status: z.literal("success") });
 export function okSchema<T extends z.ZodType>(payload: T) {
   return z.object({ status: z.literal("success"), payload });
 }
+
+/**
+ * Compile-time agreement of a handler's answer type and a response schema's inferred type, next to the schema:
+ * `export type XMatchesSchema = Assert<Same<X, z.infer<typeof xSchema>>>` fails to compile once they differ.
+ */
+export type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+export type Assert<T extends true> = T;

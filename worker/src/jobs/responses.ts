@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { fileCountsSchema } from "../../../protocol/publish";
-import { okSchema, successSchema } from "../http/envelope";
+import { okSchema, successSchema, type Assert, type Same } from "../http/envelope";
 import type { JobView } from "./read";
 
 const time = z.number().int().describe("unix seconds");
@@ -67,7 +67,5 @@ export const dockerAnswerSchema = okSchema(z.object({ name: z.string(), files: f
 /** A merge answers the bare success envelope. */
 export const mergeAnswerSchema = successSchema;
 
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-type Assert<T extends true> = T;
 /** read.ts `JobView` (what the handlers answer) and the published schema are the same type: drift fails to compile. */
 export type JobViewMatchesSchema = Assert<Same<JobView, z.infer<typeof jobViewSchema>>>;

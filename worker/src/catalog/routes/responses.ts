@@ -4,7 +4,9 @@
  */
 import { z } from "zod";
 import { contentsSchema } from "../../../../protocol/publish";
-import { okSchema } from "../../http/envelope";
+import { okSchema, type Assert, type Same } from "../../http/envelope";
+import type { ListingEntry } from "../listing";
+import type { History } from "../history";
 
 const time = z.number().int().describe("unix seconds");
 const kind = z.enum(["regular", "symlink", "taglink"]);
@@ -110,3 +112,7 @@ export const flistCardSchema = z.object({
   storage: z.string(),
   checksum: z.string(),
 });
+
+/** The types catalog/listing.ts and catalog/history.ts answer are the schemas' (drift fails to compile). */
+export type ListingMatchesSchema = Assert<Same<ListingEntry, z.infer<typeof listingEntrySchema>>>;
+export type HistoryMatchesSchema = Assert<Same<History, z.infer<typeof historySchema>>>;
