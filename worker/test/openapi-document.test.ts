@@ -19,6 +19,18 @@ describe("GET /api/openapi.json", () => {
     expect(result.valid).toBe(true);
   });
 
+  it("names every operation once, and every token route has the bearer scheme", async () => {
+    const doc = (await (await fetchHub("/api/openapi.json")).json()) as Record<string, any>;
+    const ops = (Object.values(doc.paths) as Record<string, any>[]).flatMap((item) => Object.values(item));
+    const ids = ops.map((op) => op.operationId as string);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(doc.components.securitySchemes.token).toEqual(expect.objectContaining({ type: "http", scheme: "bearer" }));
+    for (const op of ops) {
+      const needsToken = op.security.length > 0;
+      expect(needsToken, op.operationId).toBe("401" in op.responses);
+    }
+  });
+
   it("is refused by the validator when it is broken", async () => {
     const doc = (await (await fetchHub("/api/openapi.json")).json()) as Record<string, any>;
     doc.paths["/api/flist/{repo}"].get.parameters[0].in = "body"; // no such location in OpenAPI 3.1
