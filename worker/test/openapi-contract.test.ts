@@ -100,6 +100,9 @@ describe("every operation answers what the document declares", () => {
     expect((await call("get", "/api/search", "/api/search?q=app")).body.names.length).toBeGreaterThan(0);
     expect((await call("get", "/api/flist/me", "/api/flist/me", { headers: alice })).body.payload.username).toBe("alice");
     expect((await call("get", "/api/flist/me", "/api/flist/me")).status).toBe(401);
+    expect((await call("get", "/api/flist/me", "/api/flist/me", { headers: { ...alice, "X-Hub-Repository": "acme" } })).status).toBe(403);
+    const readonly = await call("get", "/api/jobs", "/api/jobs", { headers: alice }, { HUB_READONLY: "true" });
+    expect(readonly.body.message).toBe("readonly mode");
     // Another token of alice's (tokens are deterministic per second: this one is not the one the calls use).
     const spare = await signToken(env.HUB_SIGNING_SEED, "alice", Math.floor(Date.now() / 1000) - 60);
     await call("post", "/api/flist/me/tokens/revoke", "/api/flist/me/tokens/revoke", json({ token: spare }, alice));

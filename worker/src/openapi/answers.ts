@@ -15,6 +15,13 @@ export const jobStarted: Answer = {
 
 export const badName = error("a name or parameter breaks the name rule (docs/names.md), or the input is malformed");
 export const unauthorized = error("no valid token (docs/auth.md)");
+
+/** What the token check (auth/middleware.ts `requireActor`) may answer on every token route. */
+export const tokenAnswers: Record<number, Answer> = {
+  400: error("`readonly mode`: this hub refuses every mutating call (`HUB_READONLY`), or a malformed input"),
+  401: unauthorized,
+  403: error("the token's user is not a member of the repository it asks to act for (`active-user`)"),
+};
 export const notFound = error("not found (`user not found`, `source not found`, …)");
 export const tooLarge = error("the request is larger than this hub accepts (docs/limits.md)");
 export const converterFailed = error("the job failed: the converter's status and message (docs/publishing.md)");

@@ -9,6 +9,7 @@ import { catalogOperations } from "./operations/catalog";
 import { imageOperations } from "./operations/images";
 import { publishingOperations } from "./operations/publishing";
 import { serviceOperations } from "./operations/service";
+import { tokenAnswers } from "./answers";
 import { openapiPath, pathParams, type Answer, type Operation } from "./operation";
 
 export const operations: Operation[] = [...serviceOperations, ...catalogOperations, ...publishingOperations, ...imageOperations];
@@ -76,7 +77,10 @@ function operation(op: Operation): Json {
     );
     out.requestBody = { required: op.bodyRequired ?? false, content };
   }
-  out.responses = Object.fromEntries(Object.entries(op.answers).map(([status, answer]) => [status, response(answer)]));
+  // A token route's own descriptions win over the token check's generic ones.
+  const answers = op.auth ? { ...tokenAnswers, ...op.answers } : op.answers;
+  const sorted = Object.entries(answers).sort(([a], [b]) => Number(a) - Number(b));
+  out.responses = Object.fromEntries(sorted.map(([status, answer]) => [status, response(answer)]));
   out.security = op.auth ? [{ token: [] }] : [];
   return out;
 }
