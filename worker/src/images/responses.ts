@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { okSchema } from "../http/envelope";
+import { lxdResultSchema } from "../jobs/responses";
 
 export const imageItemSchema = z
   .object({
@@ -74,5 +75,5 @@ export const imageUploadPartSchema = okSchema(
 );
 export const imageUploadAbortedSchema = okSchema(z.object({ id: z.string(), aborted: z.literal(true) }));
 
-/** A finished lxd job: the image items it wrote (the converter's result). */
-export const lxdAnswerSchema = okSchema(z.record(z.string(), z.unknown()));
+/** A finished lxd job: the image product it wrote, as its job's result. */
+export const lxdAnswerSchema = okSchema(lxdResultSchema);
