@@ -51,6 +51,10 @@ export default defineProject({
         bindings: {
           TEST_MIGRATIONS: await readD1Migrations(path.join(root, "migrations")),
           TEST_FIXTURES: loadFixtures(),
+          // The OpenAPI 3.1 meta-schema the validator package reads from its own folder, which workerd cannot.
+          TEST_OPENAPI_31_SCHEMA: JSON.parse(
+            fs.readFileSync(path.join(root, "node_modules/@seriousme/openapi-schema-validator/schemas/v3.1/schema.json"), "utf8"),
+          ),
           // Test-only secrets; real ones come from `wrangler secret put` / .dev.vars.
           HUB_SIGNING_SEED: "4242424242424242424242424242424242424242424242424242424242424242",
           INTERNAL_SECRET: "test-internal-secret",

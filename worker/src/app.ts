@@ -20,6 +20,7 @@ import { internalPublish } from "./catalog/routes/internal-publish";
 import { meApi } from "./catalog/routes/me-api";
 import { publicApi } from "./catalog/routes/public-api";
 import { web } from "./web";
+import { openapiRoutes } from "./openapi/routes";
 
 // strict: false — a trailing slash is optional everywhere, as in the original (Flask strict_slashes=False).
 export const app = new Hono<AppEnv>({ strict: false });
@@ -41,6 +42,8 @@ app.route("/api/flist/me", uploads);
 app.route("/api/flist/me", dockerRoutes);
 app.route("/api/flist/me", meApi);
 app.route("/", publicApi);
+// The API contract and its reference page (docs/openapi.md).
+app.route("/", openapiRoutes);
 // LXD/Incus image server (streams/v1, images/…, /api/images): before the website and `/<repo>/<file>`.
 app.route("/", images);
 // The website: after the API, before the `/<repo>/<file>` downloads (worker/src/web/index.ts).

@@ -7,6 +7,7 @@ declare global {
   namespace Cloudflare {
     interface Env extends HubEnv {
       TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
+      TEST_OPENAPI_31_SCHEMA: Record<string, unknown>;
       TEST_FIXTURES: Record<
         string,
         {

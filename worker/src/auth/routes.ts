@@ -17,12 +17,13 @@ import { param } from "../http/params";
 import { fail, ok } from "../http/respond";
 import { requireInternal } from "./internal";
 import { requireActor } from "./middleware";
+import type { Whoami } from "./responses";
 import { addMember, listMembers, listRepositoriesOf, removeMember, revokeToken, setNotBefore } from "./store";
 import { isValidSeedHex, tokenDigest, verifyToken } from "./tokens";
 
 const now = () => Math.floor(Date.now() / 1000);
 
-const userRevokeSchema = z.union([
+export const userRevokeSchema = z.union([
   z.strictObject({ token: z.string().min(1) }),
   z.strictObject({ all: z.literal(true) }),
 ]);
@@ -44,7 +45,7 @@ async function readJson(c: Context<AppEnv>): Promise<{ ok: true; value: unknown 
 export const authApi = new Hono<AppEnv>();
 
 // "me" is the acting repository: `zflist hub username` must print the `active-user` it asked for.
-authApi.get("/api/flist/me", requireActor(), (c) => ok(c, { username: c.var.actor.repository }));
+authApi.get("/api/flist/me", requireActor(), (c) => ok(c, { username: c.var.actor.repository } satisfies Whoami));
 
 authApi.post("/api/flist/me/tokens/revoke", requireActor(), async (c) => {
   const body = await readJson(c);

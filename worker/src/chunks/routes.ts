@@ -21,7 +21,7 @@ export const chunkRoutes = new Hono<AppEnv>();
 export const MAX_MISSING_HASHES = 10_000;
 const HASH = /^[0-9a-f]{32}$/;
 
-const hashesSchema = z
+export const hashesSchema = z
   .union([z.array(z.string()), z.object({ hashes: z.array(z.string()) }).transform((o) => o.hashes)])
   .pipe(
     z

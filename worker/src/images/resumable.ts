@@ -53,7 +53,7 @@ export const uploadSchema = z.object({
 });
 
 /** The API's create body: the upload plus the image it belongs to. */
-const apiCreateSchema = uploadSchema.extend({
+export const apiCreateSchema = uploadSchema.extend({
   os: z.string(),
   release: z.string(),
   arch: z.string(),

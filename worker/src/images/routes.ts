@@ -33,6 +33,7 @@ import {
 import { deleteRows, ensureVersion, getItemByPath, getProduct, applyOverride, readCatalog } from "./store";
 import { buildImages, buildIndex } from "./streams";
 import { lxdJobs } from "./lxd-jobs";
+import type { ImageItem } from "./responses";
 import { imageUploads } from "./resumable";
 import { checked } from "../http/validate";
 
@@ -97,7 +98,7 @@ images.post("/images", requireActor(), async (c) => {
   }
 });
 
-function describe(item: { product: string; version: string; name: string; ftype: string; sha256: string; size: number }) {
+function describe(item: ImageItem): ImageItem {
   return { product: item.product, version: item.version, name: item.name, ftype: item.ftype, sha256: item.sha256, size: item.size };
 }
 
@@ -126,7 +127,7 @@ images.get("/api/images", async (c) => {
   );
 });
 
-const createVersionSchema = z.object({
+export const createVersionSchema = z.object({
   os: z.string(),
   release: z.string(),
   arch: z.string(),

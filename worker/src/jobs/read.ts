@@ -7,6 +7,7 @@ import type { Env } from "../env";
 import { dispatchJob, isDispatchable } from "./dispatch";
 import { getJob, isTerminal, type JobRow } from "./store";
 import type { JobResult } from "./types";
+import type { JobView } from "./responses";
 
 /** The job, after a lazy re-dispatch when its lease expired. */
 export async function readJob(env: Env, id: string): Promise<JobRow | null> {
@@ -51,22 +52,7 @@ export async function waitForJob(env: Env, id: string, signal?: AbortSignal): Pr
   }
 }
 
-export interface JobView {
-  id: string;
-  kind: JobRow["kind"];
-  user: string;
-  repository: string;
-  name: string;
-  status: JobRow["status"];
-  progress: number;
-  message: string;
-  attempts: number;
-  created: number;
-  updated: number;
-  finished: number | null;
-  result: JobResult | null;
-  links: { self: string; events: string; listen: string };
-}
+export type { JobView };
 
 export function jobUrls(id: string): JobView["links"] {
   return { self: `/api/jobs/${id}`, events: `/api/jobs/${id}/events`, listen: `/listen/${id}` };

@@ -3,12 +3,23 @@
  * checked in the original's order with its messages. Each source must resolve (links followed) to a flist and is
  * pinned to the bytes it has now, so the merge reads exactly what was asked for even if a name moves meanwhile.
  */
+import { z } from "zod";
 import { checkName, flistName } from "../names";
 import { HubError } from "../http/errors";
 import type { CatalogStore } from "../catalog/store/catalog-store";
 
 export const MAX_MERGE_BODY = 64 * 1024;
 export const MAX_MERGE_SOURCES = 64;
+
+/**
+ * The body's shape as published (docs/openapi.md). parseSources and resolveSources check it by hand, in the
+ * original's order and with its messages, which a zod parse would not keep.
+ */
+export const mergeSourcesSchema = z
+  .array(z.string().describe("`<repo>/<name>[.flist]`"))
+  .min(1)
+  .max(MAX_MERGE_SOURCES)
+  .describe("the sources, the first one the base");
 
 export interface MergeSource {
   repository: string;

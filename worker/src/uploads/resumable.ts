@@ -54,7 +54,7 @@ const MAX_PARTS = 10_000;
 /** Open sessions untouched for this long are aborted by the sweep. */
 const ABANDONED_AFTER_SECONDS = 24 * 3600;
 
-const createBody = z.object({
+export const createBody = z.object({
   filename: z.string().min(1).max(4096),
   partSize: partSizeSchema.optional(),
   size: z.number().int().positive().optional(),

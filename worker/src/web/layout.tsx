@@ -87,7 +87,7 @@ export async function Layout({ title, c, active, mainClass, children }: LayoutPr
         <footer class="footer">
           <span>© {new Date().getUTCFullYear()} · Zero-OS Hub</span>
           <a href="/search">Search</a>
-          <a href="/api/repositories">API</a>
+          <a href="/api/docs">API</a>
         </footer>
       </body>
     </html>

@@ -24,6 +24,7 @@ import {
   taglinkTarget,
 } from "../read";
 import { entryHistory, historyNames } from "../history";
+import type { Limits } from "./responses";
 
 export const publicApi = new Hono<AppEnv>();
 
@@ -49,7 +50,7 @@ publicApi.get("/api/limits", (c) =>
     uploadMaxBytes: uploadConfig.maxBytes(c.env),
     partMinBytes: MIN_PART_SIZE,
     partMaxBytes: uploadConfig.partMaxBytes(c.env),
-  }),
+  } satisfies Limits),
 );
 
 publicApi.get("/api/repositories", async (c) => c.json(await repositoriesList(c.env, catalogStore(c.env))));

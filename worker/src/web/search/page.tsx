@@ -7,7 +7,7 @@ import { urls } from "../format";
 import { When } from "../pages/repository";
 import { search, SNIPPET_END, SNIPPET_START, type EntryHit } from "./query";
 
-const querySchema = z.object({
+export const querySchema = z.object({
   q: z.string().max(200).catch("").default(""),
   limit: z.coerce.number().int().min(1).max(200).catch(50).default(50),
 });

@@ -24,7 +24,7 @@ const TYPE_NAMES: Record<EntryType, "directory" | "file" | "symlink" | "special"
   s: "special",
 };
 
-const querySchema = z.object({
+export const querySchema = z.object({
   path: z.string().max(4096).default("/"),
   offset: z.coerce.number().int().min(0).default(0),
   limit: z.coerce.number().int().min(1).max(1000).default(200),
