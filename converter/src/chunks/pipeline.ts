@@ -21,7 +21,7 @@
 import { availableParallelism } from "node:os";
 import type { Block } from "../flist/model.ts";
 import type { ChunkStore } from "../store/types.ts";
-import { CHUNK_SIZE, hex, MAX_STORED_SIZE } from "./transform.ts";
+import { CHUNK_SIZE, hex, MAX_STORED_SIZE, type StageTimes } from "./transform.ts";
 import { WorkerPool, type EncryptedPiece } from "./workers.ts";
 
 export interface PipelineOptions {
@@ -120,6 +120,11 @@ export class ChunkPipeline {
     const blocks = Promise.all(pieces);
     blocks.catch(() => {}); // the caller gets the rejection; no unhandled-rejection noise if it looks later
     return { blocks };
+  }
+
+  /** CPU seconds the workers spent hashing, compressing, encrypting and otherwise, so far (complete after finish()). */
+  stageSeconds(): StageTimes & { overhead: number } {
+    return this.pool.stageSeconds();
   }
 
   /** Waits until every piece is stored, stops the workers and returns the counters. */

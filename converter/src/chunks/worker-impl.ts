@@ -6,7 +6,8 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { parentPort } from "node:worker_threads";
-import { encryptChunkInPlace } from "./transform.ts";
+import { threadCpuSeconds } from "./thread-cpu.ts";
+import { encryptChunkInPlace, type StageTimes } from "./transform.ts";
 
 /**
  * The only sizeable allocation left per chunk is napi snappy's output buffer (up to ~600 KB). V8 collects such
@@ -24,21 +25,27 @@ let garbage = 0;
 export interface WorkerRequest { id: number; buf: ArrayBuffer; len: number }
 export type WorkerReply =
   | { ready: true }
-  | { id: number; hash: Uint8Array; key: Uint8Array; buf: ArrayBuffer; length: number }
+  | { id: number; hash: Uint8Array; key: Uint8Array; buf: ArrayBuffer; length: number; times: StageTimes; cpu: number | undefined }
   | { id: number; error: string; buf: ArrayBuffer };
 
 const port = parentPort;
 if (!port) throw new Error("worker-impl.ts must run in a worker thread");
 
+/**
+ * This thread's stage totals so far (ms) and its CPU seconds, sent with every reply (the pool keeps the latest of
+ * each worker): on a busy machine the timers also count time the thread was preempted, the CPU figure does not.
+ */
+const times: StageTimes = { hashing: 0, compression: 0, encryption: 0 };
+
 port.on("message", (req: WorkerRequest) => {
   try {
-    const { hash, key, length } = encryptChunkInPlace(req.buf, req.len);
+    const { hash, key, length } = encryptChunkInPlace(req.buf, req.len, times);
     garbage += length; // ≈ the size of the snappy output left behind
     if (garbage >= GC_EVERY) {
       garbage = 0;
       gc();
     }
-    port.postMessage({ id: req.id, hash, key, buf: req.buf, length } satisfies WorkerReply, [req.buf]);
+    port.postMessage({ id: req.id, hash, key, buf: req.buf, length, times, cpu: threadCpuSeconds() } satisfies WorkerReply, [req.buf]);
   } catch (e) {
     port.postMessage({ id: req.id, error: (e as Error).message, buf: req.buf } satisfies WorkerReply, [req.buf]);
   }

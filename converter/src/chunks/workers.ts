@@ -4,6 +4,7 @@
  */
 import { Worker } from "node:worker_threads";
 import { chunkWorkerEntry } from "./worker-entry.ts";
+import type { StageTimes } from "./transform.ts";
 import type { WorkerReply, WorkerRequest } from "./worker-impl.ts";
 
 /** An encrypted piece: `buf` (the buffer sent, handed back) holds the stored value in its first `length` bytes. */
@@ -15,6 +16,10 @@ interface Slot {
   worker: Worker;
   ready: boolean;
   running: Map<number, Task>;
+  /** The worker's stage totals as of its latest reply. */
+  times: StageTimes;
+  /** The worker thread's CPU seconds as of its latest reply (undefined where /proc is missing). */
+  cpu: number | undefined;
 }
 
 /** Tasks handed to one worker ahead of time, so it never idles between a reply and the next request. */
@@ -22,6 +27,7 @@ const PER_WORKER = 2;
 
 export class WorkerPool {
   private readonly slots: Slot[] = [];
+  private readonly closedSlots: Slot[] = [];
   private readonly queue: Task[] = [];
   private nextId = 0;
   private failure: Error | null = null;
@@ -51,7 +57,7 @@ export class WorkerPool {
     if (this.failure) return; // closed meanwhile
     for (let i = 0; i < this.size; i++) {
       const worker = new Worker(entry);
-      const slot: Slot = { worker, ready: false, running: new Map() };
+      const slot: Slot = { worker, ready: false, running: new Map(), times: { hashing: 0, compression: 0, encryption: 0 }, cpu: undefined };
       worker.on("message", (msg: WorkerReply) => this.onMessage(slot, msg));
       worker.on("error", (e) => this.fail(new Error(`chunk worker crashed: ${e.message}`)));
       worker.on("exit", (code) => {
@@ -75,8 +81,31 @@ export class WorkerPool {
     if (!task) return;
     slot.running.delete(msg.id);
     if ("error" in msg) task.reject(new Error(msg.error));
-    else task.resolve({ hash: msg.hash, key: msg.key, buf: msg.buf, length: msg.length });
+    else {
+      slot.times = msg.times;
+      slot.cpu = msg.cpu;
+      task.resolve({ hash: msg.hash, key: msg.key, buf: msg.buf, length: msg.length });
+    }
     this.pump();
+  }
+
+  /**
+   * CPU seconds per transform stage summed over the workers (kept after close), plus `overhead`: the rest of the
+   * workers' CPU (messages, GC). Each worker's timed stages are scaled down to its real CPU time when they exceed
+   * it (time preempted by other processes is not CPU spent).
+   */
+  stageSeconds(): StageTimes & { overhead: number } {
+    const sum = { hashing: 0, compression: 0, encryption: 0, overhead: 0 };
+    for (const s of [...this.slots, ...this.closedSlots]) {
+      const timed = (s.times.hashing + s.times.compression + s.times.encryption) / 1000;
+      const cpu = s.cpu ?? timed;
+      const scale = timed > cpu && timed > 0 ? cpu / timed : 1;
+      sum.hashing += (s.times.hashing / 1000) * scale;
+      sum.compression += (s.times.compression / 1000) * scale;
+      sum.encryption += (s.times.encryption / 1000) * scale;
+      sum.overhead += Math.max(0, cpu - timed * scale);
+    }
+    return sum;
   }
 
   private pump(): void {
@@ -110,6 +139,7 @@ export class WorkerPool {
     }
     await this.starting; // workers being created now are terminated too
     const slots = this.slots.splice(0);
+    this.closedSlots.push(...slots);
     await Promise.all(slots.map((s) => s.worker.terminate()));
   }
 }
