@@ -90,7 +90,7 @@ async function main(): Promise<void> {
   const work = path.join(TREE_DATA, "run");
   fs.mkdirSync(work, { recursive: true });
   log(`tree ${MIB} MiB, tar.gz ${fs.statSync(tarball).size} bytes; ${RUNS} rounds; load average ${os.loadavg().map(f2).join(" ")} on ${os.cpus().length} cores`);
-  log("building the zhub package (npm run pack:zhub)…");
+  log(process.env.BENCH_ZHUB_BIN ? `zhub: ${process.env.BENCH_ZHUB_BIN}` : "building the zhub package (npm run pack:zhub)…");
   const bin = buildZhub();
   const gunzip = await gunzipAlone(tarball);
 

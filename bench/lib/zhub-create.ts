@@ -10,8 +10,12 @@ import { timed } from "./timed.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
 
-/** Builds the package (a few seconds) and returns the path of its zhub.mjs. */
+/**
+ * Builds the package (a few seconds) and returns the path of its zhub.mjs; `BENCH_ZHUB_BIN` names another zhub
+ * to measure instead (e.g. converter/bin/zhub.js, or a package built from an older commit).
+ */
 export function buildZhub(): string {
+  if (process.env.BENCH_ZHUB_BIN) return path.resolve(process.env.BENCH_ZHUB_BIN);
   const result = spawnSync("npm", ["run", "-s", "pack:zhub"], { cwd: ROOT, encoding: "utf8" });
   if (result.status !== 0) throw new Error(`npm run pack:zhub failed (exit ${result.status}): ${result.stderr}`);
   return path.join(ROOT, "dist", "zhub", "zhub.mjs");
