@@ -37,7 +37,8 @@ export interface ZhubRun {
   /** user + system CPU seconds of the process (every thread). */
   cpu: number;
   rssMB: number;
-  stages: ZhubCpu;
+  /** Absent from an older zhub's output. */
+  stages?: ZhubCpu;
   md5: string;
   written: number;
 }
@@ -45,6 +46,6 @@ export interface ZhubRun {
 export function runZhub(bin: string, tarball: string, out: string, store: string, backend?: string): ZhubRun {
   const args = [bin, "flist", "create", "--json", "--store", store, ...(backend ? ["--backend", backend] : []), tarball, out];
   const t = timed(process.execPath, args);
-  const summary = JSON.parse(t.stdout) as { md5: string; cpu: ZhubCpu; stats: { pipeline: { written: number } } };
+  const summary = JSON.parse(t.stdout) as { md5: string; cpu?: ZhubCpu; stats: { pipeline: { written: number } } };
   return { wall: t.wall, cpu: t.user + t.sys, rssMB: t.rssMB, stages: summary.cpu, md5: summary.md5, written: summary.stats.pipeline.written };
 }
