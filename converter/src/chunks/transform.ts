@@ -86,7 +86,7 @@ export const MAX_STORED_SIZE = xxteaEncryptedLength(maxCompressedLength(CHUNK_SI
  * fixed set of buffers instead of leaving ~1 MiB of garbage per chunk for the GC.
  */
 export function encryptChunkInPlace(
-  buf: ArrayBuffer,
+  buf: ArrayBufferLike,
   len: number,
   times?: StageTimes,
 ): { hash: Uint8Array; key: Uint8Array; length: number } {
