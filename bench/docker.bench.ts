@@ -2,7 +2,7 @@
  * Docker/OCI image conversion benchmark: time to a published flist **through the hub**.
  *
  *  1. build once (cached in bench/.data/docker, git-ignored) a ~200 MiB, 3-layer image with umoci: two layers of
- *     ~100 MiB each from ../shared/bench/gen-tree.py (seeds 1 and 2: half random bytes, half text, ~3000 files),
+ *     ~100 MiB each from bench/lib/gen-tree.ts (seeds 1 and 2: half random bytes, half text, ~3000 files),
  *     a third deleting one directory of the first and rewriting a few files;
  *  2. start Debian's docker-registry on loopback and push the image with skopeo (not timed);
  *  3. ours: the local stack (e2e/support/stack.ts: wrangler dev + converter service + an empty redis as the chunk
@@ -28,9 +28,9 @@ import { openStore } from "../converter/src/store/index.ts";
 import { type RunningRedis, startRedis } from "../converter/test/support/redis.ts";
 import { OciLayout, startRegistry } from "../converter/test/support/registry.ts";
 import { type Stack, startStack } from "../e2e/support/stack.ts";
+import { generateTree } from "./lib/gen-tree.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
-const GEN_TREE = path.resolve(ROOT, "..", "shared", "bench", "gen-tree.py");
 const DATA = path.join(ROOT, "bench", ".data", "docker");
 const LAYOUT = path.join(DATA, "layout");
 const BIN = path.join(ROOT, "converter", "bin", "zhub.js");
@@ -61,7 +61,7 @@ function timed(command: string, args: string[]): { seconds: number; rssMB: numbe
 async function prepare(): Promise<void> {
   const marker = path.join(DATA, "layout.complete");
   if (fs.existsSync(marker)) return;
-  log("building the ~200 MiB image with umoci (gen-tree.py seeds 1 and 2)…");
+  log("building the ~200 MiB image with umoci (bench/lib/gen-tree.ts seeds 1 and 2)…");
   fs.rmSync(DATA, { recursive: true, force: true });
   fs.mkdirSync(DATA, { recursive: true });
   run("umoci", ["init", "--layout", LAYOUT]);
@@ -73,10 +73,7 @@ async function prepare(): Promise<void> {
     run("umoci", ["repack", "--image", `${LAYOUT}:${TAG}`, bundle]);
     fs.rmSync(bundle, { recursive: true, force: true });
   };
-  const gen = (dir: string, seed: number) => {
-    const r = spawnSync("python3", [GEN_TREE, dir, "--seed", String(seed), "--total-mib", "100"], { stdio: "ignore" });
-    if (r.status !== 0) throw new Error("gen-tree.py failed");
-  };
+  const gen = (dir: string, seed: number) => void generateTree(dir, { seed, totalMiB: 100 });
   layer((r) => gen(path.join(r, "usr", "share", "data"), 1));
   layer((r) => gen(path.join(r, "opt", "app"), 2));
   layer((r) => {

@@ -59,9 +59,9 @@ it("workers start from a bundled module that plain node runs, and encrypt as the
     import { Worker } from "node:worker_threads";
     const worker = new Worker(new URL(${JSON.stringify(entry.href)}), { execArgv: [] });
     worker.once("message", () => {
-      const buf = new ArrayBuffer(${1 << 20});
+      const buf = new SharedArrayBuffer(${1 << 20});
       new Uint8Array(buf).set(new TextEncoder().encode("hello world\\n"));
-      worker.postMessage({ id: 1, buf, len: 12 }, [buf]);
+      worker.postMessage({ id: 1, slot: 0, buf, len: 12 });
       worker.once("message", (r) => {
         console.log(JSON.stringify({ hash: Buffer.from(r.hash).toString("hex"), key: Buffer.from(r.key).toString("hex"), length: r.length }));
         process.exit(0);

@@ -240,6 +240,26 @@ describe("zhub flist create", () => {
     ]);
   });
 
+  it("--json reports CPU seconds by stage (docs/benchmarks.md \"flist create\")", async () => {
+    const dir = path.join(work, "cpu-src");
+    fs.mkdirSync(dir, { recursive: true });
+    // Two chunks of text and two of random bytes: every stage has work to do.
+    fs.writeFileSync(path.join(dir, "text.txt"), "every stage has work to do\n".repeat(40_000));
+    fs.writeFileSync(path.join(dir, "random.bin"), crypto.randomBytes(1024 * 1024));
+    const run = await zhub("create", "--json", dir, path.join(work, "cpu.flist"));
+    expect(run.code, run.stderr).toBe(0);
+    const { cpu } = JSON.parse(run.stdout.toString()) as {
+      cpu: { total: number; main: { startup: number; ingest: number; write: number }; hashing: number; compression: number; encryption: number; workerOverhead: number; other: number };
+    };
+    expect(cpu.hashing).toBeGreaterThan(0);
+    expect(cpu.compression).toBeGreaterThan(0);
+    expect(cpu.encryption).toBeGreaterThan(0);
+    for (const v of [cpu.main.startup, cpu.main.ingest, cpu.main.write, cpu.workerOverhead]) expect(v).toBeGreaterThanOrEqual(0);
+    // The process total covers every part (the main thread's /proc figure counts in 10 ms ticks).
+    expect(cpu.total).toBeGreaterThan(cpu.hashing + cpu.compression + cpu.encryption);
+    expect(cpu.total + 0.02).toBeGreaterThanOrEqual(cpu.main.startup + cpu.main.ingest + cpu.main.write);
+  });
+
   it("reads an archive from stdin with '-'", async () => {
     const out = path.join(work, "stdin.flist");
     const run = await zhubWithInput(fs.readFileSync(path.join(FIXTURES, "tree-overlay.tar.gz")), "create", "--store", redis.url, "-", out);

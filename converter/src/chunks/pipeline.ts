@@ -10,9 +10,10 @@
  *
  * Memory is bounded by `maxInFlight` pieces whatever the input size: addFile waits for a free slot before
  * cutting the next piece. The reader therefore never waits for the encryption of one file before reading the
- * next, only for capacity. Each piece travels in one recycled buffer of MAX_STORED_SIZE bytes: filled with the
- * plain bytes here, transferred to a worker that writes the stored value over them, transferred back, written
- * to the store, then reused, so steady state allocates (and leaves for the GC) almost nothing per chunk.
+ * next, only for capacity. Each piece travels in one recycled SharedArrayBuffer of MAX_STORED_SIZE bytes (a
+ * slot): filled with the plain bytes here, a worker writes the stored value over them, it is written to the
+ * store, then reused. Only the slot number and the hashes cross threads, so steady state allocates (and leaves
+ * for the GC) almost nothing per chunk.
  *
  * Errors: a store or worker failure fails the whole pipeline: `finish()`, every pending `blocks` and every
  * later `addFile` reject with it (a StoreError names the redacted store address). An error of one `source`
@@ -21,7 +22,7 @@
 import { availableParallelism } from "node:os";
 import type { Block } from "../flist/model.ts";
 import type { ChunkStore } from "../store/types.ts";
-import { CHUNK_SIZE, hex, MAX_STORED_SIZE } from "./transform.ts";
+import { CHUNK_SIZE, hex, MAX_STORED_SIZE, type StageTimes } from "./transform.ts";
 import { WorkerPool, type EncryptedPiece } from "./workers.ts";
 
 export interface PipelineOptions {
@@ -63,8 +64,9 @@ export class ChunkPipeline {
   /** Store state per chunk hash (hex) seen in this run: identical pieces are stored once. */
   private readonly seen = new Map<string, Promise<void>>();
   private pendingExists: { chunk: EncryptedPiece; resolve: () => void; reject: (e: Error) => void }[] = [];
-  /** Idle piece buffers (at most maxInFlight exist at once). */
-  private readonly buffers: ArrayBuffer[] = [];
+  /** Piece buffers by slot (at most maxInFlight), and the slots not in use. */
+  private readonly slots: SharedArrayBuffer[] = [];
+  private readonly idle: number[] = [];
   private existsScheduled = false;
   private readonly tasks = new Set<Promise<unknown>>();
   private failure: Error | null = null;
@@ -91,9 +93,9 @@ export class ChunkPipeline {
     let have = 0;
     const emit = async (len: number) => {
       await this.acquire();
-      // One copy per byte, into a recycled buffer that is then transferred to a worker.
-      const buf = this.buffers.pop() ?? new ArrayBuffer(MAX_STORED_SIZE);
-      const piece = new Uint8Array(buf);
+      // One copy per byte, into a recycled buffer shared with the workers.
+      const slot = this.idle.pop() ?? this.slots.push(new SharedArrayBuffer(MAX_STORED_SIZE)) - 1;
+      const piece = new Uint8Array(this.slots[slot]!);
       let off = 0;
       const rest: Uint8Array[] = [];
       for (const p of parts) {
@@ -104,7 +106,7 @@ export class ChunkPipeline {
       }
       parts = rest;
       have -= len;
-      pieces.push(this.process(buf, len));
+      pieces.push(this.process(slot, len));
     };
     // If `source` throws, the error propagates from here: pieces already queued still complete (their chunks
     // are valid and finish() waits for them); only this file failed.
@@ -120,6 +122,11 @@ export class ChunkPipeline {
     const blocks = Promise.all(pieces);
     blocks.catch(() => {}); // the caller gets the rejection; no unhandled-rejection noise if it looks later
     return { blocks };
+  }
+
+  /** CPU seconds the workers spent hashing, compressing, encrypting and otherwise, so far (complete after finish()). */
+  stageSeconds(): StageTimes & { overhead: number } {
+    return this.pool.stageSeconds();
   }
 
   /** Waits until every piece is stored, stops the workers and returns the counters. */
@@ -166,12 +173,12 @@ export class ChunkPipeline {
     if (next) next.resolve();
   }
 
-  private process(buf: ArrayBuffer, len: number): Promise<Block> {
+  private process(slot: number, len: number): Promise<Block> {
     this.stats.chunks++;
     const task = (async () => {
       let chunk: EncryptedPiece | null = null;
       try {
-        chunk = await this.pool.encrypt(buf, len);
+        chunk = await this.pool.encrypt(slot, this.slots[slot]!, len);
         await this.storeOnce(chunk);
         return { hash: chunk.hash, key: chunk.key };
       } catch (e) {
@@ -179,7 +186,7 @@ export class ChunkPipeline {
         throw this.failure ?? e;
       } finally {
         // The store has finished with the value (put resolved, or it was not needed): recycle the buffer.
-        if (chunk && !this.failure) this.buffers.push(chunk.buf);
+        if (chunk && !this.failure) this.idle.push(slot);
         this.release();
       }
     })();

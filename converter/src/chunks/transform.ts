@@ -85,16 +85,40 @@ export const MAX_STORED_SIZE = xxteaEncryptedLength(maxCompressedLength(CHUNK_SI
  * stored value replaces it in `buf` (which must hold MAX_STORED_SIZE bytes). Lets the pipeline recycle a
  * fixed set of buffers instead of leaving ~1 MiB of garbage per chunk for the GC.
  */
-export function encryptChunkInPlace(buf: ArrayBuffer, len: number): { hash: Uint8Array; key: Uint8Array; length: number } {
+export function encryptChunkInPlace(
+  buf: ArrayBufferLike,
+  len: number,
+  times?: StageTimes,
+): { hash: Uint8Array; key: Uint8Array; length: number } {
   if (buf.byteLength < MAX_STORED_SIZE) throw new Error(`chunk: in-place buffer must hold ${MAX_STORED_SIZE} bytes`);
   const plain = new Uint8Array(buf, 0, len);
   if (len === 0) throw new Error("chunk: empty pieces are never stored (empty files have no blocks)");
   if (len > CHUNK_SIZE) throw new Error(`chunk: piece of ${len} bytes exceeds ${CHUNK_SIZE}`);
+  const t0 = times ? performance.now() : 0;
   const key = blake2b128(plain);
+  const t1 = times ? performance.now() : 0;
   const comp = compress(plain); // a separate buffer: `plain` may be overwritten from here on
+  const t2 = times ? performance.now() : 0;
   const out = new Uint8Array(buf);
   const length = xxteaEncryptInto(comp, key, out);
-  return { hash: blake2b128(out.subarray(0, length)), key, length };
+  const t3 = times ? performance.now() : 0;
+  const hash = blake2b128(out.subarray(0, length));
+  if (times) {
+    times.hashing += t1 - t0 + (performance.now() - t3);
+    times.compression += t2 - t1;
+    times.encryption += t3 - t2;
+  }
+  return { hash, key, length };
+}
+
+/**
+ * Milliseconds spent per stage of the transform (docs/benchmarks.md "flist create"). Each stage is synchronous
+ * computation on the calling thread, so its wall time is its CPU time unless the thread is preempted.
+ */
+export interface StageTimes {
+  hashing: number;
+  compression: number;
+  encryption: number;
 }
 
 export class ChunkIntegrityError extends Error {

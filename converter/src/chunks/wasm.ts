@@ -53,7 +53,7 @@ export const op = {
   i64store: (offset = 0) => [0x37, 3, ...uleb(offset)],
   i32const: (v: number) => [0x41, ...sleb(v | 0)],
   i64const: (v: bigint) => [0x42, ...sleb(v)],
-  i32eqz: [0x45], i32ltu: [0x49],
+  i32eqz: [0x45], i32ltu: [0x49], i32gtu: [0x4b],
   i32add: [0x6a], i32sub: [0x6b], i32divu: [0x6e], i32and: [0x71], i32xor: [0x73], i32shl: [0x74], i32shru: [0x76],
   i64add: [0x7c], i64sub: [0x7d], i64xor: [0x85], i64rotr: [0x8a], i64extendI32u: [0xad],
   block: [0x02, 0x40], loop: [0x03, 0x40], end: [0x0b], br: (d: number) => [0x0c, d], brIf: (d: number) => [0x0d, d],

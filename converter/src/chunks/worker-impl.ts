@@ -1,12 +1,15 @@
 /**
- * Runs in each pipeline worker thread. The request's buffer holds the plain piece; the stored value is written
- * over it (encryptChunkInPlace) and the same buffer is transferred back, so pieces move between threads
- * without copies and the pipeline can recycle its buffers.
+ * Runs in each pipeline worker thread. The pipeline's piece buffers are SharedArrayBuffers, each sent to a worker
+ * once (with the first request for it) and named by its slot number afterwards: the request's slot holds the
+ * plain piece, the stored value is written over it (encryptChunkInPlace), and the reply carries only the hashes.
+ * (Transferring an ArrayBuffer back and forth instead costs each side a new buffer object and, to V8, ~600 KB
+ * of new external memory per chunk, which drives its garbage collections: docs/benchmarks.md "flist create".)
  */
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { parentPort } from "node:worker_threads";
-import { encryptChunkInPlace } from "./transform.ts";
+import { threadCpuSeconds } from "./thread-cpu.ts";
+import { encryptChunkInPlace, type StageTimes } from "./transform.ts";
 
 /**
  * The only sizeable allocation left per chunk is napi snappy's output buffer (up to ~600 KB). V8 collects such
@@ -21,26 +24,39 @@ setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
 let garbage = 0;
 
-export interface WorkerRequest { id: number; buf: ArrayBuffer; len: number }
+/** `buf`: the slot's buffer, sent with the first request for that slot only. */
+export interface WorkerRequest { id: number; slot: number; len: number; buf?: SharedArrayBuffer }
 export type WorkerReply =
   | { ready: true }
-  | { id: number; hash: Uint8Array; key: Uint8Array; buf: ArrayBuffer; length: number }
-  | { id: number; error: string; buf: ArrayBuffer };
+  | { id: number; hash: Uint8Array; key: Uint8Array; length: number; times: StageTimes; cpu: number | undefined }
+  | { id: number; error: string };
+
+/** The pipeline's buffers by slot, as they were shared with this worker. */
+const buffers = new Map<number, SharedArrayBuffer>();
 
 const port = parentPort;
 if (!port) throw new Error("worker-impl.ts must run in a worker thread");
 
+/**
+ * This thread's stage totals so far (ms) and its CPU seconds, sent with every reply (the pool keeps the latest of
+ * each worker): on a busy machine the timers also count time the thread was preempted, the CPU figure does not.
+ */
+const times: StageTimes = { hashing: 0, compression: 0, encryption: 0 };
+
 port.on("message", (req: WorkerRequest) => {
   try {
-    const { hash, key, length } = encryptChunkInPlace(req.buf, req.len);
+    if (req.buf) buffers.set(req.slot, req.buf);
+    const buf = buffers.get(req.slot);
+    if (!buf) throw new Error(`chunk worker: unknown buffer slot ${req.slot}`);
+    const { hash, key, length } = encryptChunkInPlace(buf, req.len, times);
     garbage += length; // ≈ the size of the snappy output left behind
     if (garbage >= GC_EVERY) {
       garbage = 0;
       gc();
     }
-    port.postMessage({ id: req.id, hash, key, buf: req.buf, length } satisfies WorkerReply, [req.buf]);
+    port.postMessage({ id: req.id, hash, key, length, times, cpu: threadCpuSeconds() } satisfies WorkerReply);
   } catch (e) {
-    port.postMessage({ id: req.id, error: (e as Error).message, buf: req.buf } satisfies WorkerReply, [req.buf]);
+    port.postMessage({ id: req.id, error: (e as Error).message } satisfies WorkerReply);
   }
 });
 port.postMessage({ ready: true } satisfies WorkerReply);

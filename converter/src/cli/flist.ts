@@ -5,6 +5,7 @@
  */
 import fs from "node:fs";
 import { parseArgs } from "node:util";
+import { ChunkPipeline } from "../chunks/pipeline.ts";
 import { findMissing } from "../chunks/verify.ts";
 import { readBlocks } from "../chunks/read.ts";
 import type { DirNode, FileNode, FlistNode, FlistTree } from "../flist/model.ts";
@@ -26,6 +27,7 @@ import {
 import { type IngestCaps, type IngestOptions, type IngestStats, ingestArchive, ingestPath, parseBackend } from "../ingest/index.ts";
 import { jsonDumps } from "../flist/metadata.ts";
 import { type ChunkStore, openStore } from "../store/index.ts";
+import { processCpuSeconds, threadCpuSeconds } from "../chunks/thread-cpu.ts";
 import { Progress } from "./progress.ts";
 import { findText, lsText, statText, summaryText } from "./text.ts";
 import { type Io, UsageError } from "./io.ts";
@@ -172,30 +174,65 @@ async function create(args: string[], io: Io): Promise<number> {
   const store = values.store !== undefined ? await openStore(values.store) : discardStore();
   const progress = new Progress("create", io.stderr);
   const started = performance.now();
+  const mainAtStart = threadCpuSeconds();
+  // Created here rather than by the ingestion so that its stage times can be read after it finished.
+  const pipeline = new ChunkPipeline(store, threads ? { threads } : {});
+  let finished = false;
   try {
     const ingest = (options: IngestOptions) => (fromStdin ? ingestArchive(process.stdin, options) : ingestPath(source, options));
-    const { tree, stats } = await ingest({
-      store,
+    const { tree, stats: ingested } = await ingest({
+      pipeline,
       ...(backend ? { backend } : {}),
-      ...(threads ? { threads } : {}),
       caps,
       onProgress: (p) =>
         progress.update({ done: sourceStat?.isDirectory() ? p.fileBytes : p.sourceBytes, total, detail: `${p.files} files` }),
     });
+    const stats: IngestStats = { ...ingested, pipeline: await pipeline.finish() };
+    finished = true;
     progress.done();
+    const mainAtWrite = threadCpuSeconds();
     const written = await writeFlist(tree, out);
     const seconds = (performance.now() - started) / 1000;
     const chunks = stats.pipeline ?? { chunks: 0, written: 0, skipped: 0 };
     if (values.json) {
-      await io.out(`${JSON.stringify({ flist: out, md5: written.md5, size: written.size, seconds, store: store.description, stats })}\n`);
+      const cpu = cpuFigures(pipeline, mainAtStart, mainAtWrite);
+      await io.out(`${JSON.stringify({ flist: out, md5: written.md5, size: written.size, seconds, store: store.description, stats, cpu })}\n`);
     } else {
       await io.out(createSummary(out, written.md5, stats, chunks, store, values.store !== undefined, seconds));
     }
     return 0;
   } finally {
+    if (!finished) await pipeline.abort(new Error("flist create failed")).catch(() => {});
     progress.done();
     await store.close();
   }
+}
+
+/**
+ * CPU seconds by stage, for `--json` (docs/benchmarks.md "flist create"): the main thread before the work
+ * (start-up), while ingesting (tar parsing, cutting pieces, store client) and while writing the flist (SQLite,
+ * metadata, tar.gz packing); the workers' transform stages and their overhead (messages, GC); and the rest of
+ * the process so far (gunzip on zlib's libuv threads, file reads, GC helper threads).
+ */
+function cpuFigures(pipeline: ChunkPipeline, mainAtStart: number | undefined, mainAtWrite: number | undefined) {
+  const total = processCpuSeconds();
+  const mainNow = threadCpuSeconds();
+  const stages = pipeline.stageSeconds();
+  const round = (n: number) => Math.round(n * 1000) / 1000;
+  const workers = stages.hashing + stages.compression + stages.encryption + stages.overhead;
+  const main =
+    mainAtStart !== undefined && mainAtWrite !== undefined && mainNow !== undefined
+      ? { startup: round(mainAtStart), ingest: round(mainAtWrite - mainAtStart), write: round(mainNow - mainAtWrite) }
+      : undefined;
+  return {
+    total: round(total),
+    ...(main ? { main } : {}),
+    hashing: round(stages.hashing),
+    compression: round(stages.compression),
+    encryption: round(stages.encryption),
+    workerOverhead: round(stages.overhead),
+    other: main ? round(total - (mainNow ?? 0) - workers) : undefined,
+  };
 }
 
 function createSummary(
