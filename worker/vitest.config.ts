@@ -45,6 +45,8 @@ export default defineProject({
           // No converter runs inside workerd: a host that cannot resolve, so a dispatch a test does not answer
           // itself (by intercepting fetch) fails like an unreachable converter instead of reaching a real one.
           HUB_CONVERTER_URL: "http://converter.invalid",
+          // A request line per call would bury the test output; worker/test/observe.test.ts sets its own level.
+          HUB_LOG_LEVEL: "warn",
         },
       },
     })),
