@@ -22,7 +22,7 @@ beforeEach(() => stub.answer((call) => (call.path === "/health" ? Response.json(
 /** The Worker's JSON lines written while `fn` runs, whatever the console method. */
 async function captureLines(fn: () => Promise<void>): Promise<LogLine[]> {
   const lines: LogLine[] = [];
-  const spies = (["debug", "log", "warn", "error"] as const).map((m) =>
+  const spies = (["debug", "log", "info", "warn", "error"] as const).map((m) =>
     vi.spyOn(console, m).mockImplementation((...args: unknown[]) => {
       const line = parseLogLine(String(args[0]));
       if (line) lines.push(line);

@@ -8,7 +8,8 @@ import { currentContext } from "./context";
 
 const CONSOLE: { [L in LogLevel]: (line: string) => void } = {
   debug: (line) => console.debug(line),
-  info: (line) => console.log(line),
+  // console.info, not console.log: `wrangler dev --log-level info` shows it (console.log is its level below).
+  info: (line) => console.info(line),
   warn: (line) => console.warn(line),
   error: (line) => console.error(line),
 };
