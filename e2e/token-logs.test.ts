@@ -73,13 +73,15 @@ describe("the e2e stack (wrangler with its request lines on)", () => {
 describe("npm start (scripts/start.ts)", () => {
   it("relays wrangler's and the converter's lines without the token", async () => {
     const work = await fs.promises.mkdtemp(path.join(os.tmpdir(), "zhub-start-logs-"));
-    const [port, converterPort] = [await freePort(), await freePort()];
+    // The backend too on a free port: 9900 may be another run's (the machine is shared).
+    const [port, converterPort, backendPort] = [await freePort(), await freePort(), await freePort()];
     const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "scripts", "start.ts")], {
       cwd: ROOT,
       env: {
         ...process.env,
         HUB_PORT: String(port),
         CONVERTER_PORT: String(converterPort),
+        HUB_BACKEND: `127.0.0.1:${backendPort}`,
         HUB_PERSIST_DIR: path.join(work, "state"),
         // wrangler's request lines are relayed only then (scripts/lib/relay.ts).
         HUB_LOG: "verbose",
