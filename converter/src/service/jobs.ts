@@ -81,7 +81,7 @@ export class JobRunner {
 
   /** `requestId`: the Worker's request that dispatched the job (protocol/logging.ts), on every line and call of it. */
   submit(spec: JobSpec, requestId: string = crypto.randomUUID()): SubmitResult {
-    return this.accept(spec, undefined, requestId);
+    return this.counted(this.accept(spec, undefined, requestId));
   }
 
   /**
@@ -90,8 +90,13 @@ export class JobRunner {
    * stages the upload alone and dispatches it later. A job id already known here is refused too.
    */
   submitInline(spec: JobSpec, input: InlineInput, requestId: string = crypto.randomUUID()): SubmitResult {
-    if (this.closed || this.jobs.has(spec.id) || this.running >= this.options.config.concurrency || this.waiting.length > 0) return "busy";
-    return this.accept(spec, input, requestId);
+    if (this.closed || this.jobs.has(spec.id) || this.running >= this.options.config.concurrency || this.waiting.length > 0) return this.counted("busy");
+    return this.counted(this.accept(spec, input, requestId));
+  }
+
+  private counted(result: SubmitResult): SubmitResult {
+    this.options.metrics?.jobSubmitted(result);
+    return result;
   }
 
   private accept(spec: JobSpec, input: InlineInput | undefined, requestId: string): SubmitResult {
