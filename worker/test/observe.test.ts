@@ -123,6 +123,20 @@ describe("a job's request id", () => {
   });
 });
 
+describe("the chunk routes' request id", () => {
+  it("goes to the converter with the proxied call", async () => {
+    stub.answer((call) => (call.path === "/chunks/missing" ? Response.json({ missing: [] }) : accepted(call)));
+    const token = await signToken(env.HUB_SIGNING_SEED, "chunk-user");
+    const res = await fetchHub("/api/chunks/missing", {
+      method: "POST",
+      headers: { authorization: `bearer ${token}`, "content-type": "application/json", "x-request-id": "chunk-request-0001" },
+      body: JSON.stringify(["0123456789abcdef0123456789abcdef"]),
+    });
+    expect(res.status).toBe(200);
+    expect(stub.calls.filter((c) => c.path === "/chunks/missing").at(-1)?.requestId).toBe("chunk-request-0001");
+  });
+});
+
 describe("GET /health", () => {
   it("answers 200 with every check when D1, R2 and the converter are up", async () => {
     const res = await fetchHub("/health");
