@@ -174,7 +174,7 @@ describe("GET /health", () => {
     const res = await fetchWith({ DB, FLISTS }, "/health");
     const body = (await res.json()) as any;
     expect(res.status).toBe(503);
-    expect(body.message).toBe("d1: D1 is down (see <address>; r2: R2 is down (see <address>");
+    expect(body.message).toBe("d1: D1 is down (see <address>); r2: R2 is down (see <address>)");
     expect(body.checks.converter.ok).toBe(true);
     expect(JSON.stringify(body)).not.toContain("pw@");
   });

@@ -23,7 +23,7 @@ const TIMEOUT_MS = 3000;
 /** A short reason: the error's own class of failure, cut, without anything URL-shaped. */
 function reasonOf(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
-  return text.replace(/\b[a-z][a-z0-9+.-]*:\/\/\S+/gi, "<address>").slice(0, 200) || "failed";
+  return text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s)"'<>]+/gi, "<address>").slice(0, 200) || "failed";
 }
 
 async function timed(what: string, check: (signal: AbortSignal) => Promise<void>): Promise<CheckResult> {
