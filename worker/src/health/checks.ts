@@ -1,5 +1,5 @@
 /**
- * The dependency checks of the Worker's `GET /health` (docs/operations.md "Health checks"): D1 answers a trivial
+ * The dependency checks of the Worker's `GET /health` (docs/operations.md "Worker health check"): D1 answers a trivial
  * query, R2 lists one key, the converter answers its own `GET /health`. Each has a short timeout, so a hung
  * dependency makes the probe answer 503 quickly; an error says what failed in a few words, never an address or a
  * credential (the converter's URL may be an internal one).

@@ -1,5 +1,5 @@
 /**
- * `GET /health` (docs/operations.md "Health checks"): open and cheap, for a load balancer or an uptime check.
+ * `GET /health` (docs/operations.md "Worker health check"): open and cheap, for a load balancer or an uptime check.
  * 200 with every check when D1, R2 and the converter answer; 503 naming the failing ones otherwise. The original's
  * `GET /api/health` stays what it was (app.ts): liveness only.
  */
