@@ -53,6 +53,11 @@ describe("the request id", () => {
     expect(a).not.toBe(b);
   });
 
+  it("is readable by browser scripts of other origins (CORS exposes it)", async () => {
+    const res = await fetchHub("/api/health", { headers: { origin: "https://elsewhere.example" } });
+    expect(res.headers.get("access-control-expose-headers")).toMatch(/\bX-Request-Id\b/);
+  });
+
   it("is the caller's x-request-id, else cf-ray, when valid", async () => {
     const given = async (headers: Record<string, string>) => (await fetchHub("/api/health", { headers })).headers.get("x-request-id");
     expect(await given({ "x-request-id": "client-id-0001" })).toBe("client-id-0001");
