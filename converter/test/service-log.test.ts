@@ -107,3 +107,30 @@ describe("a job's request id", () => {
     expect([...ids][0]).toMatch(/^[0-9a-f-]{36}$/);
   });
 });
+
+describe("the converter's request lines", () => {
+  let rig: Rig;
+  beforeAll(async () => {
+    rig = await startRig({ HUB_LOG_LEVEL: "debug" });
+  });
+  afterAll(async () => {
+    await rig?.stop();
+  });
+
+  it("say method, route pattern, status and duration, under the Worker's request id", async () => {
+    const res = await fetch(`${rig.converter.url}/chunks/missing`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${SECRET}`, "content-type": "application/json", "x-request-id": "chunk-call-000001" },
+      body: JSON.stringify({ hashes: ["0123456789abcdef0123456789abcdef"] }),
+    });
+    expect(res.status).toBe(200);
+    await (await fetch(`${rig.converter.url}/health`)).body?.cancel();
+    const lines = rig.logs.map((l) => parseLogLine(l)).filter((l) => l?.msg === "request answered");
+    expect(lines.find((l) => l?.request_id === "chunk-call-000001")).toMatchObject({ level: "info", method: "POST", route: "/chunks/missing", status: 200, duration_ms: expect.any(Number) });
+    expect(lines.find((l) => l?.route === "/health")).toMatchObject({ level: "debug", status: 200 });
+    // A token in the path never reaches the line: the route pattern is logged, not the path.
+    const token = "A".repeat(120);
+    await (await fetch(`${rig.converter.url}/chunks/${token}`, { method: "PUT", headers: { authorization: `Bearer ${SECRET}` }, body: "x" })).body?.cancel();
+    expect(rig.logs.join("\n")).not.toContain(token.slice(0, 40));
+  });
+});

@@ -8,6 +8,7 @@
  */
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import { Hono, type Context } from "hono";
+import { routePath } from "hono/route";
 import { INLINE_SPEC_HEADER, INPUT_SIZE_HEADER, jobSpecSchema } from "../../../protocol/job-spec.ts";
 import { isRequestId, REQUEST_ID_HEADER } from "../../../protocol/logging.ts";
 import { StoreError, type ChunkStore } from "../store/index.ts";
@@ -92,6 +93,30 @@ export function converterApp(deps: AppDeps): Hono<ServiceEnv> {
   const { runner, secrets, log } = deps;
   const authorized = makeBearerCheck(deps.internalSecret);
   const app = new Hono<ServiceEnv>();
+
+  // One line per call, under the Worker's request id (a chunk upload's lines then match the Worker's); the
+  // probes of /health at debug only, they come every few seconds.
+  app.use("*", async (c, next) => {
+    const started = performance.now();
+    await next();
+    let route = "(other)";
+    try {
+      route = routePath(c) || route;
+    } catch {
+      // no route matched
+    }
+    const given = c.req.header(REQUEST_ID_HEADER);
+    const line = {
+      method: c.req.method,
+      route: route.endsWith("*") ? "(other)" : route,
+      status: c.res.status,
+      duration_ms: Math.round(performance.now() - started),
+      ...(isRequestId(given) ? { request_id: given } : {}),
+    };
+    if (line.route === "/health") log.debug("request answered", line);
+    else if (line.status >= 500) log.error("request answered", line);
+    else log.info("request answered", line);
+  });
 
   // Liveness: the service is up (start-up scripts and the container's HEALTHCHECK wait on this). `?deep=1` adds
   // the dependency checks of health.ts and answers 503 naming the one that fails.
