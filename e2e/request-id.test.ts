@@ -60,6 +60,8 @@ describe("the request id of a job", () => {
     const converter = lines.filter((l) => l.from === "converter" && l.service === "converter");
     expect(worker.filter((l) => l.job_id === jobId).map((l) => l.msg)).toEqual(expect.arrayContaining(["job created", "job dispatched"]));
     expect(converter.filter((l) => l.job_id === jobId).map((l) => l.msg)).toEqual(expect.arrayContaining(["started", expect.stringMatching(/^succeeded in /)]));
+    // The dispatch as the converter answered it.
+    expect(converter.some((l) => l.msg === "request answered" && l.method === "POST" && l.route === "/jobs" && l.status === 202)).toBe(true);
     // The converter's calls back: the Worker logged them under the job's request id, not ids of their own.
     const reports = worker.filter((l) => l.msg === "request answered" && typeof l.route === "string" && l.route.startsWith("/internal/"));
     expect(reports.map((l) => l.route)).toEqual(expect.arrayContaining(["/internal/jobs/:id/input", "/internal/publish/:repo/:name"]));
