@@ -29,6 +29,7 @@ import { type RunningRedis, startRedis } from "../converter/test/support/redis.t
 import { OciLayout, startRegistry } from "../converter/test/support/registry.ts";
 import { type Stack, startStack } from "../e2e/support/stack.ts";
 import { generateTree } from "./lib/gen-tree.ts";
+import { parseLogLine } from "../protocol/logging.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const DATA = path.join(ROOT, "bench", ".data", "docker");
@@ -148,7 +149,10 @@ async function throughHub(stack: Stack, reference: string, work: string): Promis
   if (res.status !== 200 || !body.payload) throw new Error(`POST /api/flist/me/docker answered ${res.status}: ${JSON.stringify(body)}\n${stack.logs().slice(-3000)}`);
   const peak = memoryOf(pid);
   // Where the time went inside the converter (its own log lines for the job).
-  for (const line of stack.logs().split("\n")) if (/ docker .*: (converted|succeeded)/.test(line)) log(`converter: ${line.replace(/^.*?: (converted|succeeded)/, "$1")}`);
+  for (const text of stack.logs().split("\n")) {
+    const line = text.includes("{") ? parseLogLine(text.slice(text.indexOf("{"))) : undefined;
+    if (line?.kind === "docker" && /^(converted|succeeded)/.test(line.msg)) log(`converter: ${line.msg}`);
+  }
   const flist = path.join(work, "hub.flist");
   const download = await fetch(`${stack.hubUrl}/bench/${body.payload.name}`);
   if (download.status !== 200) throw new Error(`download of the published flist answered ${download.status}`);

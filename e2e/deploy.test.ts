@@ -186,6 +186,8 @@ describe("npm run deploy on an empty account", () => {
     expect(byName.get("FLISTS")).toMatchObject({ type: "r2_bucket", bucket_name: "zos-hub-flists" });
     expect(byName.get("JOBS")).toMatchObject({ type: "queue", queue_name: "zos-hub-jobs" });
     expect(byName.get("CONVERTER")).toMatchObject({ type: "durable_object_namespace", class_name: "Converter" });
+    expect(byName.get("HUB_ANALYTICS")).toMatchObject({ type: "analytics_engine", dataset: "zos_hub_requests" });
+    expect(plainVar("HUB_LOG_LEVEL")).toBe("info");
     expect(plainVar("HUB_BACKEND")).toBe(BACKEND);
     expect(plainVar("HUB_PUBLIC_URL")).toBe(`https://zos-hub.${api.subdomain}.workers.dev`);
     expect(w.modules.find((m) => m.name === "index.js")?.size).toBeGreaterThan(100_000);

@@ -52,4 +52,10 @@ describe("wrangler.production.toml", () => {
     expect(production.get("HUB_PUBLIC_URL")).toMatch(/^"https:\/\//);
     expect(production.get("HUB_BACKEND")).not.toMatch(/127\.0\.0\.1/);
   });
+
+  it("binds HUB_ANALYTICS to an Analytics Engine dataset; local runs have none (worker/src/observe/analytics.ts)", () => {
+    expect(production.get("HUB_ANALYTICS")).toBe("AnalyticsEngineDataset");
+    expect(local.has("HUB_ANALYTICS")).toBe(false);
+    expect(production.get("HUB_LOG_LEVEL")).toBe('"info"');
+  });
 });

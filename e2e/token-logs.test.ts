@@ -2,8 +2,9 @@
  * Tokens never reach a log (docs/names.md "Tokens and logs"), on the real local runtime: a token sent in the legacy
  * `GET /token/<token>` path, in an Authorization header or in a `?token=` parameter appears nowhere in what the
  * stack keeps (the relayed lines of wrangler, request lines included, and of the converter; wrangler's own log
- * files), nor in what `npm start` (scripts/start.ts) relays. The request lines are there, redacted: the check
- * would see a token if one got through.
+ * files), nor in what `npm start` (scripts/start.ts) relays. The request lines are there, redacted: wrangler's and
+ * the Worker's own JSON lines (protocol/logging.ts, shown readably by scripts/lib/relay.ts), so the check would
+ * see a token if one got through. A token sent as the request id is not taken as one (nor echoed).
  */
 import { spawn } from "node:child_process";
 import fs from "node:fs";
@@ -25,11 +26,13 @@ async function requestsWith(hubUrl: string, token: string): Promise<void> {
     [`${hubUrl}/api/flist/me`, { headers: { Authorization: `bearer ${token}` } }],
     [`${hubUrl}/api/flist?token=${encodeURIComponent(token)}`, {}],
     [`${hubUrl}/token/${token}?token=${encodeURIComponent(token)}&next=/`, {}],
+    [`${hubUrl}/api/flist?id=1`, { headers: { "x-request-id": token } }],
     [`${hubUrl}/api/flist/me/upload`, { method: "POST", headers: { Authorization: `Bearer ${token}` }, body: "x" }],
   ] as [string, RequestInit][]) {
     const res = await fetch(url, init);
     await res.body?.cancel();
     expect(res.status, url).toBeLessThan(500);
+    expect(res.headers.get("x-request-id"), url).not.toBe(token);
   }
 }
 
@@ -60,6 +63,8 @@ describe("the e2e stack (wrangler with its request lines on)", () => {
     // Not even a recognisable part of it (the signature's first 40 characters).
     expect(logs).not.toContain(token.slice(0, 40));
     expect(logs).toMatch(/GET.* \/token\/<redacted> /);
+    // The Worker's JSON line of the same request, its path redacted.
+    expect(logs).toMatch(/"msg":"request answered".*"path":"\/token\/<redacted>"/);
     const files = stack.wranglerLogFiles();
     expect(files).not.toContain(token.slice(0, 40));
   });
@@ -68,13 +73,15 @@ describe("the e2e stack (wrangler with its request lines on)", () => {
 describe("npm start (scripts/start.ts)", () => {
   it("relays wrangler's and the converter's lines without the token", async () => {
     const work = await fs.promises.mkdtemp(path.join(os.tmpdir(), "zhub-start-logs-"));
-    const [port, converterPort] = [await freePort(), await freePort()];
+    // The backend too on a free port: 9900 may be another run's (the machine is shared).
+    const [port, converterPort, backendPort] = [await freePort(), await freePort(), await freePort()];
     const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "scripts", "start.ts")], {
       cwd: ROOT,
       env: {
         ...process.env,
         HUB_PORT: String(port),
         CONVERTER_PORT: String(converterPort),
+        HUB_BACKEND: `127.0.0.1:${backendPort}`,
         HUB_PERSIST_DIR: path.join(work, "state"),
         // wrangler's request lines are relayed only then (scripts/lib/relay.ts).
         HUB_LOG: "verbose",
@@ -97,6 +104,8 @@ describe("npm start (scripts/start.ts)", () => {
       const text = output.join("\n");
       expect(text).not.toContain(token.slice(0, 40));
       expect(text).toMatch(/\[wrangler\].*GET.* \/token\/<redacted> /);
+      // The Worker's JSON line, as relay.ts shows it: time, level, message, fields.
+      expect(text).toMatch(/\[wrangler\] \d\d:\d\d:\d\d info +request answered \(.*path=\/token\/<redacted> /);
       const logDir = path.join(work, "wrangler-logs");
       const files = fs.existsSync(logDir) ? fs.readdirSync(logDir).map((f) => fs.readFileSync(path.join(logDir, f), "utf8")).join("\n") : "";
       expect(files).not.toContain(token.slice(0, 40));

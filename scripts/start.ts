@@ -29,7 +29,7 @@ import { ROOT, ensureDevVars, wranglerVar } from "./lib/devvars.ts";
 import { LOCAL_WORKER_VARS } from "./lib/local-vars.ts";
 import { applyMigrations, describeMigrations } from "./lib/migrations.ts";
 import { type Front, startFront } from "./lib/front.ts";
-import { converterLine, logMode, wranglerLines } from "./lib/relay.ts";
+import { converterLine, logMode, readable, wranglerLines } from "./lib/relay.ts";
 import { type Child, WRANGLER, converterCommand, freePort, portIsFree, startChild, waitForHttp, wranglerEnv } from "./lib/processes.ts";
 
 const HOST = "127.0.0.1";
@@ -167,7 +167,7 @@ async function main(): Promise<void> {
       CONVERTER_PORT: String(converterPort),
     },
     onLine: (line) => {
-      if (verbose || converterLine(line)) console.error(`[converter] ${line}`);
+      if (verbose || converterLine(line)) console.error(`[converter] ${readable(line)}`);
     },
   });
   children.push(converter);
@@ -200,7 +200,7 @@ async function main(): Promise<void> {
       env: wranglerEnv(),
       group: true,
       onLine: (line) => {
-        if (wranglerShown(line)) console.error(`[wrangler] ${line}`);
+        if (wranglerShown(line)) console.error(`[wrangler] ${readable(line)}`);
       },
     },
   );

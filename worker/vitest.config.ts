@@ -61,6 +61,8 @@ export default defineProject({
           // No converter runs beside workerd: a dispatch a test does not answer itself (support/jobs.ts) reaches
           // a loopback stand-in that answers as a busy converter (e2e/support/no-converter.ts says why).
           HUB_CONVERTER_URL: noConverter.url,
+          // A request line per call would bury the test output; worker/test/observe.test.ts sets its own level.
+          HUB_LOG_LEVEL: "warn",
         },
       },
     })),

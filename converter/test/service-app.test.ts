@@ -4,6 +4,7 @@ import { MAX_CHUNK_BYTES } from "../../protocol/chunks.ts";
 import type { JobSpec } from "../../protocol/job-spec.ts";
 import { converterApp } from "../src/service/app.ts";
 import type { JobRunner } from "../src/service/jobs.ts";
+import { createLogger } from "../src/service/log.ts";
 import { StoreError, type ChunkStore } from "../src/store/index.ts";
 
 const SECRET = "app-test-secret";
@@ -16,7 +17,7 @@ function app(busy = false) {
     throw new Error("no store in this test");
   };
   const logs: string[] = [];
-  return { app: converterApp({ runner, store, internalSecret: SECRET, secrets: [SECRET], log: (l) => logs.push(l) }), submitted, logs };
+  return { app: converterApp({ runner, store, internalSecret: SECRET, secrets: [SECRET], log: createLogger({ sink: (l) => logs.push(l), secrets: [SECRET] }) }), submitted, logs };
 }
 
 const spec = { id: "job-1", attempt: 1, kind: "tar", repository: "alice", name: "x.flist" };
@@ -33,7 +34,7 @@ describe("converter app", () => {
   it("checks the chunk store on /health?deep=1, with a short timeout, and answers 503 naming it", async () => {
     const runner = {} as unknown as JobRunner;
     const make = (store: () => Promise<ChunkStore>) =>
-      converterApp({ runner, store, internalSecret: SECRET, secrets: [SECRET, "store-pw"], log: () => {}, healthTimeoutMs: 200 });
+      converterApp({ runner, store, internalSecret: SECRET, secrets: [SECRET, "store-pw"], log: createLogger({ sink: () => {} }), healthTimeoutMs: 200 });
     const up = { exists: async (keys: Uint8Array[]) => keys.map(() => false) } as unknown as ChunkStore;
     let res = await make(async () => up).request("/health?deep=1");
     expect([res.status, await res.json()]).toEqual([200, { status: "ok", checks: { chunkStore: { ok: true, ms: expect.any(Number) } } }]);
@@ -101,6 +102,8 @@ describe("converter app", () => {
     const { app: a, logs } = app();
     const res = await a.request("/chunks/missing", { method: "POST", headers: auth, body: JSON.stringify({ hashes: [] }) });
     expect([res.status, await res.json()]).toEqual([500, { status: "error", message: "internal error" }]);
-    expect(logs.join("\n")).toContain("internal error on POST /chunks/missing: Error: no store in this test");
+    const line = JSON.parse(logs.find((l) => l.includes('"internal error"')) ?? "{}") as Record<string, unknown>;
+    expect(line).toMatchObject({ level: "error", service: "converter", msg: "internal error", method: "POST", path: "/chunks/missing" });
+    expect(line.error).toMatch(/^Error: no store in this test/);
   });
 });

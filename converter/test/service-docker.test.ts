@@ -89,9 +89,9 @@ describe("docker jobs", () => {
     try {
       expect((await rig.submit(spec)).status).toBe(202);
       // The job's last word is "stopped", "failed" or "succeeded": wait for any, then say which (with its log).
-      const ended = () => rig.logs.filter((l) => l.includes(spec.id)).find((l) => / (stopped|failed|succeeded)\b/.test(l));
+      const ended = () => rig.logs.filter((l) => l.includes(spec.id)).find((l) => /"msg":"(stopped|failed|succeeded)\b/.test(l));
       await waitFor(() => ended() !== undefined, 30_000, "the job to end");
-      expect(ended(), rig.logs.filter((l) => l.includes(spec.id)).join("\n")).toMatch(/: stopped: the Worker says this attempt is stale/);
+      expect(ended(), rig.logs.filter((l) => l.includes(spec.id)).join("\n")).toMatch(/"msg":"stopped: the Worker says this attempt is stale/);
       await rig.converter.runner.idle();
       expect(rig.peer.publishes.get(spec.id)).toBeUndefined();
       expect(rig.peer.fails.get(spec.id)).toBeUndefined();

@@ -75,6 +75,7 @@ describe("GET /metrics", () => {
     expect(value(before, "zhub_converter_queue_depth")).toBe(0);
     expect(value(before, "zhub_converter_chunks_written_total")).toBe(0);
     expect(value(before, "zhub_converter_store_errors_total", { op: "put" })).toBe(0);
+    for (const result of ["accepted", "duplicate", "busy"]) expect(value(before, "zhub_converter_jobs_submitted_total", { result })).toBe(0);
 
     const good = { id: jobId("metrics-ok"), attempt: 1, kind: "tar", repository: "alice", name: "m.flist", metadata: {} };
     rig.peer.inputs.set(good.id, path.join(FIXTURES, "tree-main.tar.gz"));
@@ -82,6 +83,8 @@ describe("GET /metrics", () => {
     rig.peer.inputs.set(bad.id, await makeTarGz(path.join(rig.work, "evil.tar.gz"), [{ name: "../escape.txt", body: "evil" }]));
     expect((await rig.submit(good)).status).toBe(202);
     expect((await rig.submit(bad)).status).toBe(202);
+    // The same attempt again: accepted once (a duplicate delivery).
+    expect((await rig.submit(good)).status).toBe(202);
     expect((await rig.peer.outcome(good.id)).kind).toBe("publish");
     expect((await rig.peer.outcome(bad.id)).kind).toBe("fail");
     await rig.converter.runner.idle();
@@ -105,13 +108,15 @@ describe("GET /metrics", () => {
     expect(value(after, "zhub_converter_store_request_duration_seconds_count", { op: "open" })).toBe(1);
     expect(value(after, "zhub_converter_store_errors_total", { op: "put" })).toBe(0);
     expect(value(after, "zhub_converter_jobs", { state: "running" })).toBe(0);
+    expect(value(after, "zhub_converter_jobs_submitted_total", { result: "accepted" })).toBe(2);
+    expect(value(after, "zhub_converter_jobs_submitted_total", { result: "duplicate" })).toBe(1);
   }, 60_000);
 });
 
 describe("job gauges", () => {
   it("show the running and the queued jobs, and a shutdown counts them stopped", async () => {
     // One slot and an input read slowly: the first job runs while the second waits.
-    const slow = await startRig({ CONVERTER_CONCURRENCY: "1", CONVERTER_TEST_INPUT_BYTES_PER_SECOND: "20000" });
+    const slow = await startRig({ CONVERTER_CONCURRENCY: "1", CONVERTER_QUEUE_LIMIT: "1", CONVERTER_TEST_INPUT_BYTES_PER_SECOND: "20000" });
     try {
       const specs = [1, 2].map((i) => {
         const id = jobId(`gauge${i}`);
@@ -120,6 +125,11 @@ describe("job gauges", () => {
       });
       for (const spec of specs) expect((await slow.submit(spec)).status).toBe(202);
       const { samples } = parse(await metricsOf(slow));
+      expect(value(samples, "zhub_converter_jobs_submitted_total", { result: "accepted" })).toBe(2);
+      // A third finds the queue full: 503, counted busy.
+      expect((await slow.submit({ ...specs[0]!, id: jobId("gauge3"), name: "g3.flist" })).status).toBe(503);
+      const { samples: full } = parse(await metricsOf(slow));
+      expect(value(full, "zhub_converter_jobs_submitted_total", { result: "busy" })).toBe(1);
       expect(value(samples, "zhub_converter_jobs", { state: "running" })).toBe(1);
       expect(value(samples, "zhub_converter_jobs", { state: "queued" })).toBe(1);
       expect(value(samples, "zhub_converter_queue_depth")).toBe(1);

@@ -45,6 +45,8 @@ export class HubPeer {
   readonly publishes = new Map<string, RecordedPublish[]>();
   readonly fails = new Map<string, RecordedFail[]>();
   readonly unauthorized: string[] = [];
+  /** Every call's path and `x-request-id` header, in order. */
+  readonly calls: { path: string; requestId: string | undefined }[] = [];
   /** The lease an event call renews, as the Worker's answer says (`lease_until`). */
   leaseSeconds = 60;
   /** Status to answer to an internal call (default 200); e.g. 409 to make an attempt stale. */
@@ -92,6 +94,8 @@ export class HubPeer {
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", this.url);
+    const requestId = req.headers["x-request-id"];
+    this.calls.push({ path: url.pathname, requestId: typeof requestId === "string" ? requestId : undefined });
     const parts = url.pathname.split("/").slice(1).map(decodeURIComponent);
     const json = (status: number, body: unknown) => {
       res.writeHead(status, { "content-type": "application/json" });

@@ -571,6 +571,10 @@ export async function startCloudflareStandIn(options: { accountName?: string } =
       if (binding.type === "r2_bucket" && !buckets.has(String(binding.bucket_name))) {
         throw new ApiError(400, 10085, `R2 bucket '${String(binding.bucket_name)}' not found`);
       }
+      // Analytics Engine datasets need no creating (the first write does it), only a name.
+      if (binding.type === "analytics_engine" && !/^[A-Za-z0-9_]+$/.test(String(binding.dataset ?? ""))) {
+        throw new ApiError(400, 10021, `binding ${String(binding.name)} of type analytics_engine must have a valid \`dataset\``);
+      }
       if (binding.type === "queue" && !queues.has(String(binding.queue_name))) {
         throw new ApiError(400, 11000, `Queue '${String(binding.queue_name)}' not found`);
       }

@@ -1,9 +1,11 @@
 /**
  * What `npm start` (scripts/start.ts) relays of its services' output. By default only what a user must see:
- * wrangler at `--log-level warn` (its warnings and errors, the Worker's `console.error` lines; no banner, bindings
- * table, build lines nor request lines) and the converter's job lines. `HUB_LOG=verbose` relays every line.
+ * wrangler at `--log-level warn` (its warnings and errors, the Worker's warn and error lines; no banner, bindings
+ * table, build lines nor request lines) and the converter's job lines, warnings and errors. `HUB_LOG=verbose`
+ * relays every line. The services' JSON log lines (protocol/logging.ts) are shown readably (`readable`).
  */
 import { stripVTControlCharacters } from "node:util";
+import { levelEnabled, parseLogLine, type LogLine } from "../../protocol/logging.ts";
 
 export type LogMode = "default" | "verbose";
 
@@ -34,10 +36,41 @@ export function wranglerLines(): (line: string) => boolean {
   };
 }
 
+/** The JSON log line in `text`, after any prefix wrangler may put before it; undefined for other text. */
+function logLineIn(text: string): LogLine | undefined {
+  const plain = stripVTControlCharacters(text);
+  const start = plain.indexOf("{");
+  return start < 0 ? undefined : parseLogLine(plain.slice(start));
+}
+
+const SHOWN_FIRST = ["time", "level", "service", "msg", "job_id", "request_id"];
+
 /**
- * By default, whether to relay a converter line: all but its start and stop lines
- * (converter/src/service/main.ts), which scripts/start.ts reports itself.
+ * A JSON log line as a person reads it: `12:01:02 warn  job <id>: <msg> (k=v …) [request <id>]`; any other line
+ * as it came. The time is the line's own (UTC), to the second.
  */
-export function converterLine(line: string): boolean {
-  return !/^converter listening on /.test(line) && !/^converter: SIG[A-Z]+, stopping$/.test(line);
+export function readable(text: string): string {
+  const line = logLineIn(text);
+  if (!line) return text;
+  const time = /T(\d\d:\d\d:\d\d)/.exec(line.time)?.[1] ?? line.time;
+  const fields = Object.entries(line)
+    .filter(([key, value]) => !SHOWN_FIRST.includes(key) && value !== undefined)
+    .map(([key, value]) => `${key}=${typeof value === "string" && /\s/.test(value) ? JSON.stringify(value) : String(value)}`);
+  const job = line.job_id ? `job ${line.job_id}: ` : "";
+  const details = fields.length ? ` (${fields.join(" ")})` : "";
+  const request = line.request_id ? ` [request ${line.request_id}]` : "";
+  return `${time} ${line.level.padEnd(5)} ${job}${line.msg}${details}${request}`;
+}
+
+/**
+ * By default, whether to relay a converter line: its job lines, warnings and errors, not its start and stop lines
+ * (converter/src/service/main.ts), which scripts/start.ts reports itself. Text that is not a log line (a
+ * configuration error before the log exists, a crash) is relayed.
+ */
+export function converterLine(text: string): boolean {
+  const line = logLineIn(text);
+  const msg = line ? line.msg : text;
+  if (/^converter listening on /.test(msg) || /^converter: SIG[A-Z]+, stopping$/.test(msg)) return false;
+  if (!line) return true;
+  return levelEnabled(line.level, "warn") || (line.job_id !== undefined && levelEnabled(line.level, "info"));
 }

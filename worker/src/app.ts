@@ -21,10 +21,14 @@ import { meApi } from "./catalog/routes/me-api";
 import { publicApi } from "./catalog/routes/public-api";
 import { web } from "./web";
 import { openapiRoutes } from "./openapi/routes";
+import { health } from "./health/routes";
+import { observe } from "./observe/middleware";
 
 // strict: false — a trailing slash is optional everywhere, as in the original (Flask strict_slashes=False).
 export const app = new Hono<AppEnv>({ strict: false });
 
+// First: the request id, the request's log line and data point cover every answer (observe/middleware.ts).
+app.use("*", observe());
 app.use("*", cors());
 // A refused request's unread body is drained before the answer goes out, so its client sees the answer.
 app.use("*", drainRefused());
@@ -32,6 +36,7 @@ app.notFound(notFound);
 app.onError(onError);
 
 app.get("/api/health", (c) => c.json({ status: "success" }));
+app.route("/", health);
 app.route("/", authApi);
 app.route("/", internalPublish);
 app.route("/", internalJobs);

@@ -54,6 +54,11 @@ export interface Env {
    */
   HUB_CHUNK_STORE?: string;
 
+  /** Lowest level of the log lines written: debug, info (default), warn or error (docs/operations.md "Logs"). */
+  HUB_LOG_LEVEL?: string;
+  /** Production only: Workers Analytics Engine dataset of the per-request data points (observe/analytics.ts). */
+  HUB_ANALYTICS?: AnalyticsEngineDataset;
+
   /** Secret: 64 hex chars, Ed25519 seed that signs API tokens. */
   HUB_SIGNING_SEED: string;
   /** Secret: bearer secret of the `/internal/*` routes (converter → Worker). */
@@ -68,5 +73,6 @@ export interface Actor {
 
 export type AppEnv = {
   Bindings: Env;
-  Variables: { actor: Actor };
+  /** `requestId`: the request's id (observe/request-id.ts), also in the `x-request-id` answer header. */
+  Variables: { actor: Actor; requestId: string };
 };

@@ -6,6 +6,8 @@
 import { app } from "./app";
 import type { Env } from "./env";
 import { consumeJobs, pruneJobs, sweepLeases } from "./jobs/queue";
+import { withContext } from "./observe/context";
+import { logLevelOf } from "./observe/log";
 import { sweepCatalog } from "./catalog/retention";
 import { sweepUploads } from "./uploads/resumable";
 
@@ -16,13 +18,16 @@ export default {
   fetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response> {
     return app.fetch(request, env, ctx);
   },
+  // No request here: the log level only; each job's dispatch takes the id of the request that started it.
   async queue(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-    await consumeJobs(batch, env);
+    await withContext({ level: logLevelOf(env.HUB_LOG_LEVEL) }, () => consumeJobs(batch, env));
   },
   async scheduled(_controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
-    ctx.waitUntil(sweepUploads(env));
-    ctx.waitUntil(pruneJobs(env));
-    ctx.waitUntil(sweepCatalog(env));
-    await sweepLeases(env);
+    await withContext({ level: logLevelOf(env.HUB_LOG_LEVEL) }, async () => {
+      ctx.waitUntil(sweepUploads(env));
+      ctx.waitUntil(pruneJobs(env));
+      ctx.waitUntil(sweepCatalog(env));
+      await sweepLeases(env);
+    });
   },
 } satisfies ExportedHandler<Env>;

@@ -22,6 +22,7 @@ describe("the converter container", () => {
       CONVERTER_THREADS: "2",
       HUB_REGISTRY_DENY: "",
       HUB_OUTBOUND_ALLOW: "10.0.0.0/8",
+      HUB_LOG_LEVEL: "debug",
     } as Env;
     expect(converterEnvVars(production)).toEqual({
       CONVERTER_HOST: "0.0.0.0",
@@ -32,6 +33,7 @@ describe("the converter container", () => {
       INTERNAL_SECRET: "internal-secret-0123456789",
       CONVERTER_THREADS: "2",
       HUB_OUTBOUND_ALLOW: "10.0.0.0/8",
+      HUB_LOG_LEVEL: "debug",
     });
     // Not the Worker's own secrets or bindings.
     expect(Object.keys(converterEnvVars({ ...env, HUB_SIGNING_SEED: "a".repeat(64) } as Env))).not.toContain("HUB_SIGNING_SEED");

@@ -180,7 +180,8 @@ describe("registry credentials", () => {
     expect(await everythingAbout(id)).not.toContain(PASSWORD);
 
     expect((await publishJob(id, 1, "cred1", "registry.example.org-private-app-v2.flist")).status).toBe(200);
-    expect(JSON.parse((await jobRow(id)).params)).toEqual({ docker: { image: "registry.example.org/private/app:v2" } });
+    // Besides the request: the id of the request that started the job (docs/operations.md "Logs").
+    expect(JSON.parse((await jobRow(id)).params)).toEqual({ docker: { image: "registry.example.org/private/app:v2" }, requestId: expect.any(String) });
   });
 
   it("a token alone; wiped when the job fails", async () => {

@@ -33,7 +33,7 @@ describe("lxd jobs", () => {
     const row = await env.DB.prepare("SELECT kind, repository, name, params FROM jobs WHERE id = ?").bind(job).first<{ kind: string; repository: string; name: string; params: string }>();
     const blob = await env.DB.prepare("SELECT b.sha256 FROM entries e JOIN blobs b ON b.sha256 = e.blob WHERE e.repository = 'lxdrepo' AND e.name = 'app.flist'").first<{ sha256: string }>();
     expect(row).toMatchObject({ kind: "lxd", repository: "lxdrepo", name: "app.flist" });
-    expect(JSON.parse(row!.params)).toEqual({ metadata: { flist: "app.flist", sha256: blob!.sha256 } });
+    expect(JSON.parse(row!.params)).toEqual({ metadata: { flist: "app.flist", sha256: blob!.sha256 }, requestId: expect.any(String) });
   });
 
   it("refuses unknown flists and names that cannot name an image", async () => {

@@ -89,7 +89,7 @@ describe("flist page LXD button", () => {
     expect(view.body.payload).toMatchObject({ id, kind: "lxd", user: "lxdweb", repository: "lxdweb", name: "app.flist" });
     const row = await env.DB.prepare("SELECT params FROM jobs WHERE id = ?").bind(id).first<{ params: string }>();
     const blob = await env.DB.prepare("SELECT blob FROM entries WHERE repository = 'lxdweb' AND name = 'app.flist'").first<{ blob: string }>();
-    expect(JSON.parse(row!.params)).toEqual({ metadata: { flist: "app.flist", sha256: blob!.blob } });
+    expect(JSON.parse(row!.params)).toEqual({ metadata: { flist: "app.flist", sha256: blob!.blob }, requestId: expect.any(String) });
 
     const jobPage = await page(location);
     expect(jobPage.status).toBe(200);

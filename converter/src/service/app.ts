@@ -8,7 +8,9 @@
  */
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import { Hono, type Context } from "hono";
+import { routePath } from "hono/route";
 import { INLINE_SPEC_HEADER, INPUT_SIZE_HEADER, jobSpecSchema } from "../../../protocol/job-spec.ts";
+import { isRequestId, REQUEST_ID_HEADER } from "../../../protocol/logging.ts";
 import { StoreError, type ChunkStore } from "../store/index.ts";
 import { makeBearerCheck } from "./auth.ts";
 import { chunkRoutes } from "./chunks.ts";
@@ -17,6 +19,7 @@ import type { ConverterMetrics } from "./metrics.ts";
 import { scrub } from "./errors.ts";
 import { HttpError, type ServiceEnv, drainBody, errorJson, json, nodeBody } from "./http.ts";
 import { InlineInput } from "./inline.ts";
+import type { Logger } from "./log.ts";
 import type { JobRunner } from "./jobs.ts";
 import { type Issue, jsonBody } from "./validate.ts";
 
@@ -26,7 +29,7 @@ export interface AppDeps {
   internalSecret: string;
   /** Replaced by `***` in every message and log line. */
   secrets: readonly string[];
-  log: (line: string) => void;
+  log: Logger;
   /** The hub's base URL, checked by `GET /health?deep=1`; no hub check without it. */
   hubUrl?: string;
   /** Per dependency check of `GET /health?deep=1` (default 2000 ms). */
@@ -39,6 +42,12 @@ export interface AppDeps {
 const MAX_SPEC_BYTES = 1024 * 1024;
 
 const invalidJob = (issue: Issue) => `invalid job: ${issue ? `${issue.path.join(".") || "body"}: ${issue.message}` : "bad spec"}`;
+
+/** The Worker's request id for the job (protocol/logging.ts), else a fresh one so the job's lines still share one. */
+const requestIdOf = (c: Context<ServiceEnv>): string => {
+  const given = c.req.header(REQUEST_ID_HEADER);
+  return isRequestId(given) ? given : crypto.randomUUID();
+};
 
 const methodNotAllowed = (): never => {
   throw new HttpError(405, "method not allowed");
@@ -72,7 +81,7 @@ async function inlineJob(c: Context<ServiceEnv>, runner: JobRunner): Promise<Res
     return refuse(400, "invalid job: X-Input-Size must equal Content-Length");
   }
   const input = new InlineInput(nodeBody(c), size);
-  const result = runner.submitInline(parsed.data, input);
+  const result = runner.submitInline(parsed.data, input, requestIdOf(c));
   if (result !== "accepted") return refuse(503, "converter busy, stage the input and dispatch later");
   if (await input.settled) return json(c, 202, { status: "accepted" });
   // The input broke off: no answer, the connection goes (the Worker's request fails, as its upload did).
@@ -84,6 +93,30 @@ export function converterApp(deps: AppDeps): Hono<ServiceEnv> {
   const { runner, secrets, log } = deps;
   const authorized = makeBearerCheck(deps.internalSecret);
   const app = new Hono<ServiceEnv>();
+
+  // One line per call, under the Worker's request id (a chunk upload's lines then match the Worker's); the
+  // probes of /health at debug only, they come every few seconds.
+  app.use("*", async (c, next) => {
+    const started = performance.now();
+    await next();
+    let route = "(other)";
+    try {
+      route = routePath(c) || route;
+    } catch {
+      // no route matched
+    }
+    const given = c.req.header(REQUEST_ID_HEADER);
+    const line = {
+      method: c.req.method,
+      route: route.endsWith("*") ? "(other)" : route,
+      status: c.res.status,
+      duration_ms: Math.round(performance.now() - started),
+      ...(isRequestId(given) ? { request_id: given } : {}),
+    };
+    if (line.route === "/health") log.debug("request answered", line);
+    else if (line.status >= 500) log.error("request answered", line);
+    else log.info("request answered", line);
+  });
 
   // Liveness: the service is up (start-up scripts and the container's HEALTHCHECK wait on this). `?deep=1` adds
   // the dependency checks of health.ts and answers 503 naming the one that fails.
@@ -117,7 +150,7 @@ export function converterApp(deps: AppDeps): Hono<ServiceEnv> {
     async (c, next) => (c.req.header(INLINE_SPEC_HEADER) !== undefined ? inlineJob(c, runner) : next()),
     jsonBody(jobSpecSchema, MAX_SPEC_BYTES, invalidJob),
     (c) => {
-      const result = runner.submit(c.req.valid("json"));
+      const result = runner.submit(c.req.valid("json"), requestIdOf(c));
       if (result === "busy") return errorJson(c, 503, "converter busy, retry later");
       return json(c, 202, { status: "accepted" });
     },
@@ -142,7 +175,7 @@ export function converterApp(deps: AppDeps): Hono<ServiceEnv> {
     // The store is down or refused us: the caller may retry later (its message names the redacted address).
     if (err instanceof StoreError) return errorJson(c, 503, scrub(err.message, secrets));
     const url = new URL(c.req.url);
-    log(`internal error on ${c.req.method} ${url.pathname}${url.search}: ${scrub(err.stack ?? String(err), secrets)}`);
+    log.error("internal error", { method: c.req.method, path: `${url.pathname}${url.search}`, error: scrub(err.stack ?? String(err), secrets) });
     return errorJson(c, 500, "internal error");
   });
   return app;

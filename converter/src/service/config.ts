@@ -7,8 +7,11 @@ import { z } from "zod";
 import { parseBackend, type BackendSpec, type IngestCaps } from "../ingest/index.ts";
 import { type RegistryPolicy, registryPolicyFromEnv } from "../oci/index.ts";
 import { parseStoreUrl, redactUrl } from "../store/index.ts";
+import { type LogLevel, parseLogLevel } from "../../../protocol/logging.ts";
 
 export interface ConverterConfig {
+  /** `HUB_LOG_LEVEL`: lines below it are not written (docs/operations.md "Logs"). */
+  logLevel: LogLevel;
   /** Base URL of the Worker as the converter reaches it, without a trailing slash. */
   hubUrl: string;
   /** Chunk store URL (may hold a password: never log it, use `storeDescription`). */
@@ -101,6 +104,15 @@ const schema = z.object({
   CONVERTER_MAX_NAME_BYTES: positiveInt("CONVERTER_MAX_NAME_BYTES").optional(),
   CONVERTER_MAX_PATH_BYTES: positiveInt("CONVERTER_MAX_PATH_BYTES").optional(),
   CONVERTER_TEST_INPUT_BYTES_PER_SECOND: positiveInt("CONVERTER_TEST_INPUT_BYTES_PER_SECOND").optional(),
+  HUB_LOG_LEVEL: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const level = parseLogLevel(v);
+      if (level) return level;
+      ctx.addIssue({ code: "custom", message: `HUB_LOG_LEVEL must be debug, info, warn or error, got ${JSON.stringify(v)}` });
+      return z.NEVER;
+    }),
 });
 
 export class ConfigError extends Error {
@@ -144,6 +156,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ConverterConfi
     }),
     testInputBytesPerSecond: v.CONVERTER_TEST_INPUT_BYTES_PER_SECOND,
     registryPolicy,
+    logLevel: v.HUB_LOG_LEVEL,
   };
 }
 

@@ -1,5 +1,5 @@
 /**
- * The dependency checks of `GET /health?deep=1` (docs/operations.md "Health checks"): the chunk store answers a
+ * The dependency checks of `GET /health?deep=1` (docs/operations.md "Converter health checks"): the chunk store answers a
  * cheap call (one EXISTS through the store interface, on the shared store) and the hub answers a HEAD of its
  * `/api/health`, each within a short timeout. Plain `GET /health` stays liveness only (app.ts): the local
  * runtime's start-up and the container's HEALTHCHECK wait on it, and a store that is down must neither hold

@@ -13,6 +13,7 @@ import type { Readable } from "node:stream";
 import type { EventsAnswer, EventsBody, FailBody, ProgressEvent } from "../../../protocol/reports.ts";
 import type { PublishResult as ContractPublishResult, PublishInfoInput } from "../../../protocol/publish.ts";
 import { httpGet } from "./http-get.ts";
+import { REQUEST_ID_HEADER } from "../../../protocol/logging.ts";
 
 export class StaleJobError extends Error {
   override name = "StaleJobError";
@@ -100,10 +101,21 @@ export class HubClient {
   constructor(
     private readonly baseUrl: string,
     private readonly secret: string,
+    private readonly requestId?: string,
   ) {}
 
+  /** The same client, its calls carrying `requestId` (a job's: the Worker logs its reports under it). */
+  forRequest(requestId: string): HubClient {
+    return new HubClient(this.baseUrl, this.secret, requestId);
+  }
+
+  /** The request id alone: the public downloads carry no secret. */
+  private get traced(): Record<string, string> {
+    return this.requestId ? { [REQUEST_ID_HEADER]: this.requestId } : {};
+  }
+
   private get auth(): Record<string, string> {
-    return { authorization: `Bearer ${this.secret}` };
+    return { authorization: `Bearer ${this.secret}`, ...this.traced };
   }
 
   /**
@@ -171,12 +183,12 @@ export class HubClient {
 
   /** `GET /api/blobs/<sha256>.flist`: a published flist by content address (merge sources). */
   async blob(sha256: string, signal?: AbortSignal): Promise<Download> {
-    return this.get(`downloading blob ${sha256}`, `${this.baseUrl}/api/blobs/${segment(sha256)}.flist`, {}, signal);
+    return this.get(`downloading blob ${sha256}`, `${this.baseUrl}/api/blobs/${segment(sha256)}.flist`, this.traced, signal);
   }
 
   /** `GET /<repo>/<name>`: a published flist (merge sources), through the public download route. */
   async download(repository: string, name: string, signal?: AbortSignal): Promise<Download> {
-    return this.get(`downloading ${repository}/${name}`, `${this.baseUrl}/${segment(repository)}/${segment(name)}`, {}, signal);
+    return this.get(`downloading ${repository}/${name}`, `${this.baseUrl}/${segment(repository)}/${segment(name)}`, this.traced, signal);
   }
 
   /**

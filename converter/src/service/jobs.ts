@@ -26,6 +26,7 @@ import { runMerge } from "./pipelines/merge.ts";
 import { runTar } from "./pipelines/tar.ts";
 import { runLxd } from "./lxd.ts";
 import { InlineInputBroken, type InlineInput } from "./inline.ts";
+import type { Logger } from "./log.ts";
 import type { ConverterMetrics, JobOutcome } from "./metrics.ts";
 import { type JobSpec, specSecrets } from "./spec.ts";
 
@@ -35,6 +36,10 @@ class ShutdownError extends Error {
 
 interface Tracked {
   spec: JobSpec;
+  /** The job's lines: its job_id, attempt, kind, flist and the request_id of the Worker request that started it. */
+  log: Logger;
+  /** The Worker client of this job: its calls carry the job's request id. */
+  hub: HubClient;
   controller: AbortController;
   state: "queued" | "running";
   /** Created on acceptance: a job waiting for a slot keeps its lease alive with heartbeats. */
@@ -51,7 +56,7 @@ export interface JobRunnerOptions {
   store: () => Promise<ChunkStore>;
   /** Secrets that must never appear in a message sent out or logged. */
   secrets: string[];
-  log: (line: string) => void;
+  log: Logger;
   /** Heartbeat of progress events (tests shorten it). */
   heartbeatMs?: number;
   /** Counts each job's end and duration; reads the running and queued counts at each scrape. */
@@ -74,8 +79,9 @@ export class JobRunner {
     return this.jobs.size;
   }
 
-  submit(spec: JobSpec): SubmitResult {
-    return this.accept(spec, undefined);
+  /** `requestId`: the Worker's request that dispatched the job (protocol/logging.ts), on every line and call of it. */
+  submit(spec: JobSpec, requestId: string = crypto.randomUUID()): SubmitResult {
+    return this.counted(this.accept(spec, undefined, requestId));
   }
 
   /**
@@ -83,29 +89,43 @@ export class JobRunner {
    * it can start now, since the Worker's upload waits on this instance reading it; else "busy" and the Worker
    * stages the upload alone and dispatches it later. A job id already known here is refused too.
    */
-  submitInline(spec: JobSpec, input: InlineInput): SubmitResult {
-    if (this.closed || this.jobs.has(spec.id) || this.running >= this.options.config.concurrency || this.waiting.length > 0) return "busy";
-    return this.accept(spec, input);
+  submitInline(spec: JobSpec, input: InlineInput, requestId: string = crypto.randomUUID()): SubmitResult {
+    if (this.closed || this.jobs.has(spec.id) || this.running >= this.options.config.concurrency || this.waiting.length > 0) return this.counted("busy");
+    return this.counted(this.accept(spec, input, requestId));
   }
 
-  private accept(spec: JobSpec, input: InlineInput | undefined): SubmitResult {
+  private counted(result: SubmitResult): SubmitResult {
+    this.options.metrics?.jobSubmitted(result);
+    return result;
+  }
+
+  private accept(spec: JobSpec, input: InlineInput | undefined, requestId: string): SubmitResult {
+    const log = this.options.log.child(
+      { job_id: spec.id, attempt: spec.attempt, kind: spec.kind, flist: `${spec.repository}/${spec.name}`, request_id: requestId },
+      specSecrets(spec),
+    );
     const known = this.jobs.get(spec.id);
     if (known) {
       if (spec.attempt <= known.spec.attempt) return "duplicate";
-      this.log(spec, `attempt ${spec.attempt} supersedes attempt ${known.spec.attempt} here`);
+      log.info(`attempt ${spec.attempt} supersedes attempt ${known.spec.attempt} here`);
       this.cancel(known, new StaleJobError());
     }
-    if (this.closed || this.waiting.length >= this.options.config.queueLimit) return "busy";
+    if (this.closed || this.waiting.length >= this.options.config.queueLimit) {
+      log.warn("refused: busy (queue full or shutting down)");
+      return "busy";
+    }
     const controller = new AbortController();
+    const hub = this.options.hub.forRequest(requestId);
     const events = new EventReporter(
-      this.options.hub,
+      hub,
       spec.id,
       spec.attempt,
       () => this.cancel(tracked, new StaleJobError()),
-      (line) => this.log(spec, line),
+      (line) => log.warn(line),
       this.options.heartbeatMs,
     );
-    const tracked: Tracked = { spec, controller, state: "queued", events, ...(input ? { input } : {}) };
+    const tracked: Tracked = { spec, log, hub, controller, state: "queued", events, ...(input ? { input } : {}) };
+    log.debug("accepted");
     this.jobs.set(spec.id, tracked);
     this.waiting.push(tracked);
     this.pump();
@@ -133,7 +153,7 @@ export class JobRunner {
       if (at >= 0) this.waiting.splice(at, 1);
       tracked.events.close(); // a running job closes its reporter when run() ends
       // run() never comes for it, so its end is said here (a running job says it when run() ends).
-      this.log(tracked.spec, `${stopLine(reason) ?? `stopped: ${reason.message}`} (before it started)`);
+      tracked.log.info(`${stopLine(reason) ?? `stopped: ${reason.message}`} (before it started)`);
       this.options.metrics?.jobFinished(tracked.spec.kind, "stopped", undefined);
     }
     if (this.jobs.get(tracked.spec.id) === tracked) this.jobs.delete(tracked.spec.id);
@@ -164,16 +184,13 @@ export class JobRunner {
     return [...this.options.secrets, ...specSecrets(spec)];
   }
 
-  private log(spec: JobSpec, line: string): void {
-    this.options.log(scrub(`job ${spec.id} #${spec.attempt} ${spec.kind} ${spec.repository}/${spec.name}: ${line}`, this.secretsOf(spec)));
-  }
-
   private async run(tracked: Tracked): Promise<void> {
-    const { spec, controller, events, input } = tracked;
-    const { config, hub, store } = this.options;
+    const { spec, controller, events, input, hub } = tracked;
+    const { config, store } = this.options;
     const secrets = this.secretsOf(spec);
     const started = performance.now();
-    const log = (line: string) => this.log(spec, line);
+    const seconds = () => Math.round(performance.now() - started) / 1000;
+    const log = (line: string) => tracked.log.info(line);
     let tmpDir: string | undefined;
     let outcome: JobOutcome = "failed";
     log("started");
@@ -187,24 +204,24 @@ export class JobRunner {
       else if (spec.kind === "lxd") await runLxd(ctx, spec);
       else await runMerge(ctx, spec);
       outcome = "succeeded";
-      log(`succeeded in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      tracked.log.info(`succeeded in ${seconds().toFixed(1)} s`, { outcome, duration_ms: Math.round(seconds() * 1000) });
     } catch (err) {
       const reason = controller.signal.aborted ? controller.signal.reason : err;
       const stopped = stopLine(reason) ?? stopLine(err);
       if (stopped !== undefined) {
         outcome = "stopped";
-        log(stopped);
+        tracked.log.info(stopped, { outcome });
         return;
       }
       const { message, status, expected } = failureMessage(err);
       const safe = boundMessage(scrub(message, secrets));
-      log(`failed: ${safe}`);
-      if (!expected && err instanceof Error && err.stack) this.options.log(scrub(err.stack, secrets));
+      tracked.log.warn(`failed: ${safe}`, { outcome: "failed", duration_ms: Math.round(seconds() * 1000) });
+      if (!expected && err instanceof Error && err.stack) tracked.log.error("unexpected failure", { stack: scrub(err.stack, secrets) });
       await events.flush();
       try {
         await hub.fail(spec.id, spec.attempt, safe, status);
       } catch (failErr) {
-        if (!(failErr instanceof StaleJobError)) log(`could not report the failure: ${scrub((failErr as Error).message, secrets)}`);
+        if (!(failErr instanceof StaleJobError)) tracked.log.error(`could not report the failure: ${scrub((failErr as Error).message, secrets)}`);
       }
     } finally {
       input?.abandon();

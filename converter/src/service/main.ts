@@ -21,7 +21,7 @@ const service = await startConverter(config).catch((err: unknown) => {
   console.error(`converter: cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`);
   process.exit(1);
 });
-console.log(
+service.log.info(
   `converter listening on ${service.url} (hub ${config.hubUrl}, chunk store ${config.storeDescription}, backend ${config.backendText}, ${config.concurrency} jobs at a time)`,
 );
 
@@ -29,7 +29,7 @@ let stopping = false;
 const stop = (signal: string) => {
   if (stopping) return;
   stopping = true;
-  console.log(`converter: ${signal}, stopping`);
+  service.log.info(`converter: ${signal}, stopping`);
   const force = setTimeout(() => process.exit(1), 10_000);
   force.unref();
   void service.close().then(() => process.exit(0));

@@ -84,7 +84,14 @@ export interface RunnerCounts {
   queued: number;
 }
 
+export type SubmitOutcome = "accepted" | "duplicate" | "busy";
+
 export class ConverterMetrics {
+  private readonly submitted = new Counter(
+    "zhub_converter_jobs_submitted_total",
+    "POST /jobs by result: accepted, duplicate (an attempt already known here) or busy (refused with 503: the queue is full, or no free slot for an inline job).",
+    (["accepted", "duplicate", "busy"] as const).map((result) => ({ result })),
+  );
   private readonly finished = new Counter("zhub_converter_jobs_finished_total", "Jobs ended on this instance, by kind and outcome (stopped: stale attempt, broken inline input or shutdown, no fail sent).");
   private readonly duration = new Histogram(
     "zhub_converter_job_duration_seconds",
@@ -119,12 +126,16 @@ export class ConverterMetrics {
       ];
     });
     const depth = new Gauge("zhub_converter_queue_depth", "Accepted jobs waiting for a slot (beyond CONVERTER_QUEUE_LIMIT POST /jobs answers 503).", () => [[{}, this.counts().queued]]);
-    this.all = [jobs, depth, this.finished, this.duration, this.chunks, this.bytes, this.storeLatency, this.storeErrors];
+    this.all = [jobs, depth, this.submitted, this.finished, this.duration, this.chunks, this.bytes, this.storeLatency, this.storeErrors];
   }
 
   /** The job runner's live counts, read at each scrape. */
   observeRunner(counts: () => RunnerCounts): void {
     this.counts = counts;
+  }
+
+  jobSubmitted(result: SubmitOutcome): void {
+    this.submitted.inc({ result });
   }
 
   /** `seconds` is undefined for a job stopped before it started (it had no duration). */

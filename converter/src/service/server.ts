@@ -10,27 +10,31 @@ import { converterApp } from "./app.ts";
 import type { ConverterConfig } from "./config.ts";
 import { HubClient } from "./hub.ts";
 import { JobRunner } from "./jobs.ts";
+import { createLogger, type Logger } from "./log.ts";
 import { ConverterMetrics } from "./metrics.ts";
 import { SharedStore } from "./store.ts";
 
 export interface ConverterService {
   server: http.Server;
   runner: JobRunner;
+  /** The service's log (log.ts): main.ts writes its start and stop lines through it. */
+  log: Logger;
   /** `http://host:port` once listening. */
   url: string;
   close(): Promise<void>;
 }
 
 export interface ServiceOptions {
+  /** Where the JSON log lines go (default: stdout). */
   log?: (line: string) => void;
   heartbeatMs?: number;
 }
 
 export async function startConverter(config: ConverterConfig, options: ServiceOptions = {}): Promise<ConverterService> {
-  const log = options.log ?? ((line: string) => console.log(line));
   const storeUrl = parseStoreUrl(config.chunkStore);
   const storePassword = storeUrl.kind === "file" ? null : storeUrl.password;
   const secrets = [config.internalSecret, ...(storePassword ? [storePassword, encodeURIComponent(storePassword)] : [])];
+  const log = createLogger({ level: config.logLevel, secrets, ...(options.log ? { sink: options.log } : {}) });
   const metrics = new ConverterMetrics();
   const store = new SharedStore(config.chunkStore, metrics);
   const hub = new HubClient(config.hubUrl, config.internalSecret);
@@ -66,6 +70,7 @@ export async function startConverter(config: ConverterConfig, options: ServiceOp
   return {
     server,
     runner,
+    log,
     url: `http://${host}:${address.port}`,
     close: () =>
       (closing ??= (async () => {

@@ -34,7 +34,7 @@ export function cors(): MiddlewareHandler {
     }
     c.res.headers.append(
       "Access-Control-Expose-Headers",
-      "ETag, Content-Length, Content-Range, X-Flist-Sha256, Location, X-Hub-Job, Preference-Applied",
+      "ETag, Content-Length, Content-Range, X-Flist-Sha256, Location, X-Hub-Job, Preference-Applied, X-Request-Id",
     );
   };
 }

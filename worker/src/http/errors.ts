@@ -1,6 +1,7 @@
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { redactSecrets } from "../../../protocol/redact";
+import { log } from "../observe/log";
 import { fail } from "./respond";
 
 /**
@@ -33,6 +34,6 @@ export const onError: ErrorHandler = (err, c: Context) => {
   if (err instanceof HubError) return fail(c, err.status, err.message);
   // Unexpected: log the route and the error only. Never the URL (`/token/<token>`, `?token=`) nor the headers
   // (Authorization): a token must never reach a log.
-  console.error(`unhandled error on ${c.req.method} ${routeOf(c)}: ${redactSecrets(String(err))}`);
+  log.error("unhandled error", { method: c.req.method, route: routeOf(c), error: redactSecrets(String(err)) });
   return fail(c, 500, "internal error");
 };

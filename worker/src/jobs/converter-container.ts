@@ -31,6 +31,7 @@ const PASSED_THROUGH = [
   "HUB_REGISTRY_DENY",
   "HUB_DOCKERHUB_MIRROR",
   "HUB_OUTBOUND_ALLOW",
+  "HUB_LOG_LEVEL",
 ] as const;
 
 /**

@@ -1,9 +1,12 @@
 /**
  * How the Worker reaches the converter service (docs/jobs-protocol.md): through the `CONVERTER` binding in
  * production (a service binding, or a container Durable Object namespace from `@cloudflare/containers`), else
- * through `HUB_CONVERTER_URL` (local run, tests). Every call carries the internal secret.
+ * through `HUB_CONVERTER_URL` (local run, tests). Every call carries the internal secret, and the request id
+ * (observe/context.ts) unless the caller set one, so the converter's lines share it (docs/operations.md "Logs").
  */
+import { REQUEST_ID_HEADER } from "../../../protocol/logging";
 import type { Env } from "../env";
+import { currentRequestId } from "../observe/context";
 import { jobConfig } from "./config";
 
 /** Container instances the jobs are spread over when `CONVERTER` is a Durable Object namespace. */
@@ -20,6 +23,8 @@ function isNamespace(binding: Fetcher | DurableObjectNamespace): binding is Dura
 export function converterFetch(env: Env, path: string, init: RequestInit, key = ""): Promise<Response> {
   const headers = new Headers(init.headers);
   headers.set("Authorization", `Bearer ${env.INTERNAL_SECRET}`);
+  const requestId = currentRequestId();
+  if (requestId && !headers.has(REQUEST_ID_HEADER)) headers.set(REQUEST_ID_HEADER, requestId);
   const binding = env.CONVERTER;
   if (binding) {
     // The host is irrelevant for bindings; the path and method are what the converter routes on.

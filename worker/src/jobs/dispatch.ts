@@ -6,6 +6,8 @@
  * At most one dispatcher wins an attempt: the claim is a conditional UPDATE on (attempts, lease expired).
  */
 import type { Env } from "../env";
+import { currentRequestId, withRequestId } from "../observe/context";
+import { log } from "../observe/log";
 import { nowSeconds } from "../time";
 import type { JobSpecInput } from "../../../protocol/job-spec";
 import { openCredentials } from "./credentials";
@@ -75,10 +77,31 @@ export function isDispatchable(job: JobRow, trigger: DispatchTrigger, now = nowS
   return job.lease_until <= now;
 }
 
+/** The id of the request that started the job (stored in its params by lifecycle.ts), if any. */
+function startingRequestId(job: JobRow): string | undefined {
+  try {
+    const id = (JSON.parse(job.params) as JobParams).requestId;
+    return typeof id === "string" ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function dispatchJob(env: Env, jobId: string, trigger: DispatchTrigger): Promise<DispatchOutcome> {
-  const db = env.DB;
-  const job = await getJob(db, jobId);
+  const job = await getJob(env.DB, jobId);
   if (!job || !isDispatchable(job, trigger)) return { kind: "idle" };
+  // Whoever dispatches (the Queue, the sweep, a reader), the job's lines and the converter's carry its own id.
+  return withRequestId(startingRequestId(job) ?? currentRequestId(), async () => {
+    const outcome = await dispatchClaimed(env, job);
+    if (outcome.kind === "idle") log.debug("dispatch: nothing to do", { job_id: job.id, trigger });
+    else if (outcome.kind === "dispatched") log.info("job dispatched", { job_id: job.id, attempt: outcome.attempt, trigger });
+    else log.warn(outcome.kind === "retry" ? "dispatch will be retried" : "job failed at dispatch", { job_id: job.id, trigger, reason: outcome.reason });
+    return outcome;
+  });
+}
+
+async function dispatchClaimed(env: Env, job: JobRow): Promise<DispatchOutcome> {
+  const db = env.DB;
   const now = nowSeconds();
   const lease = jobConfig.leaseSeconds(env);
 

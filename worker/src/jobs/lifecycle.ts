@@ -5,6 +5,8 @@
  * event written in the same D1 batch as the status, so every event stream ends.
  */
 import type { Env } from "../env";
+import { currentRequestId } from "../observe/context";
+import { errorText, log } from "../observe/log";
 import { nowSeconds } from "../time";
 import { jobConfig } from "./config";
 import type { JobParams } from "./types";
@@ -45,6 +47,10 @@ export async function createJob(env: Env, job: NewJob, options: { queue?: boolea
   // The Queue message normally dispatches the job within seconds; if it is lost, the lease sweep (or a reader)
   // dispatches it once this grace period is over.
   const leaseUntil = now + jobConfig.leaseSeconds(env);
+  // Kept with the job: a dispatch from the Queue or the sweep runs outside this request, but its lines and the
+  // converter's carry this id (dispatch.ts).
+  const requestId = currentRequestId();
+  const params: JobParams = requestId ? { ...job.params, requestId } : job.params;
   await db.batch([
     insertJob(
       db,
@@ -54,7 +60,7 @@ export async function createJob(env: Env, job: NewJob, options: { queue?: boolea
         user: job.user,
         repository: job.repository,
         name: job.name,
-        params: JSON.stringify(job.params),
+        params: JSON.stringify(params),
         input_key: job.input?.key ?? null,
         input_size: job.input?.size ?? null,
         lease_until: leaseUntil,
@@ -67,8 +73,9 @@ export async function createJob(env: Env, job: NewJob, options: { queue?: boolea
     if (options.queue !== false) await env.JOBS.send({ jobId: job.id });
   } catch (err) {
     // The job is recorded: the lease sweep will dispatch it. Log the cause, never the request.
-    console.error(`job ${job.id}: queue send failed, left to the lease sweep: ${String(err)}`);
+    log.error("queue send failed, the job is left to the lease sweep", { job_id: job.id, error: errorText(err) });
   }
+  log.info("job created", { job_id: job.id, kind: job.kind, flist: `${job.repository}/${job.name}` });
   const row = await getJob(db, job.id);
   if (!row) throw new Error(`job ${job.id} vanished after insert`);
   return row;

@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import type { Env } from "../env";
+import { errorText, log } from "../observe/log";
 import { nowSeconds } from "../time";
 import { dispatchJob } from "./dispatch";
 import { jobConfig } from "./config";
@@ -20,7 +21,7 @@ export async function consumeJobs(batch: MessageBatch<unknown>, env: Env): Promi
   for (const message of batch.messages) {
     const parsed = messageSchema.safeParse(message.body);
     if (!parsed.success) {
-      console.error(`queue: dropping a malformed message (${message.id})`);
+      log.error("queue: dropping a malformed message", { message_id: message.id });
       message.ack();
       continue;
     }
@@ -30,7 +31,7 @@ export async function consumeJobs(batch: MessageBatch<unknown>, env: Env): Promi
       else message.ack();
     } catch (err) {
       // D1 unavailable and the like: let the Queue deliver it again.
-      console.error(`queue: dispatch of job ${parsed.data.jobId} failed: ${String(err)}`);
+      log.error("queue: dispatch failed, the message will be delivered again", { job_id: parsed.data.jobId, error: errorText(err) });
       message.retry({ delaySeconds: 5 });
     }
   }
@@ -70,7 +71,7 @@ export async function sweepLeases(env: Env): Promise<number> {
       const outcome = await dispatchJob(env, job.id, "lease");
       if (outcome.kind !== "idle") dispatched += 1;
     } catch (err) {
-      console.error(`sweep: dispatch of job ${job.id} failed: ${String(err)}`);
+      log.error("sweep: dispatch failed", { job_id: job.id, error: errorText(err) });
     }
   }
   return dispatched;

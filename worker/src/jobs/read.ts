@@ -4,6 +4,7 @@
  * even without a queue delivery or a cron tick.
  */
 import type { Env } from "../env";
+import { errorText, log } from "../observe/log";
 import { dispatchJob, isDispatchable } from "./dispatch";
 import { getJob, isTerminal, type JobRow } from "./store";
 import type { JobResult } from "./types";
@@ -17,7 +18,7 @@ export async function readJob(env: Env, id: string): Promise<JobRow | null> {
     await dispatchJob(env, id, "lease");
   } catch (err) {
     // A read must not fail because a dispatch did; the next read or the sweep tries again.
-    console.error(`job ${id}: lazy dispatch failed: ${String(err)}`);
+    log.error("lazy dispatch failed", { job_id: id, error: errorText(err) });
   }
   return getJob(env.DB, id);
 }

@@ -6,6 +6,7 @@
  * whose lease expired.
  */
 import type { Env } from "../env";
+import { errorText, log } from "../observe/log";
 import { pythonJson } from "../http/python-json";
 import { dispatchJob, isDispatchable } from "./dispatch";
 import { sleep } from "./read";
@@ -103,7 +104,7 @@ export function jobEventStream(env: Env, jobId: string, options: StreamOptions):
         }
         if (isDispatchable(job, "lease")) {
           await dispatchJob(env, jobId, "lease").catch((err: unknown) => {
-            console.error(`job ${jobId}: lazy dispatch failed: ${String(err)}`);
+            log.error("lazy dispatch failed", { job_id: jobId, error: errorText(err) });
           });
           continue;
         }

@@ -14,6 +14,8 @@ export interface JobParams {
   docker?: DockerParams;
   /** docker: the registry credentials, AES-GCM sealed (jobs/credentials.ts); removed when the job ends. */
   sealed?: string;
+  /** The id of the request that started the job (observe/request-id.ts): its lines in both services carry it. */
+  requestId?: string;
 }
 
 /** What a publish answers (catalog/publish.ts): the flist as stored (protocol/publish.ts). */

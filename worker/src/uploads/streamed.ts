@@ -12,6 +12,7 @@
  */
 import { INLINE_SPEC_HEADER, INPUT_SIZE_HEADER, type JobSpecInput } from "../../../protocol/job-spec";
 import type { Actor, Env } from "../env";
+import { log } from "../observe/log";
 import { nowSeconds } from "../time";
 import { HubError } from "../http/errors";
 import { bigReads } from "../http/big-reads";
@@ -138,7 +139,7 @@ export async function startStreamedJob(env: Env, actor: Actor, upload: StreamedU
       if (attempt !== null && Date.now() - renewedAt > (lease * 1000) / 3) {
         renewedAt = Date.now();
         // Not fatal: a lease that lapses only means the lease path may take the job over.
-        await recordProgress(env, { id, attempt }, undefined).catch((err: unknown) => console.error(`job ${id}: lease renewal failed: ${describe(err)}`));
+        await recordProgress(env, { id, attempt }, undefined).catch((err: unknown) => log.error("lease renewal failed", { job_id: id, error: describe(err) }));
       }
     }
     await Promise.race([r2Writer.close(), r2Failed]);
@@ -213,7 +214,7 @@ async function fallBack(env: Env, id: string, attempt: number, failure: InlineFa
     const outcome = await dispatchJob(env, id, "lease");
     if (outcome.kind === "retry") await env.JOBS.send({ jobId: id }, { delaySeconds: outcome.delaySeconds });
   } catch (err) {
-    console.error(`job ${id}: dispatch after the streamed upload failed, left to the Queue: ${describe(err)}`);
+    log.error("dispatch after the streamed upload failed, left to the Queue", { job_id: id, error: describe(err) });
     await env.JOBS.send({ jobId: id }).catch(() => undefined);
   }
 }

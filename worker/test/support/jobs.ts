@@ -26,6 +26,8 @@ export interface ConverterCall {
   json: any;
   /** The archive came inline with the job (streamed upload); `json` is then the spec of X-Job-Spec. */
   inline: boolean;
+  /** The `x-request-id` the call carried (docs/operations.md "Logs"). */
+  requestId: string | null;
 }
 
 export type ConverterAnswer = (call: ConverterCall) => Response | Promise<Response>;
@@ -70,6 +72,7 @@ export function stubConverter(initial: ConverterAnswer = accepted): ConverterStu
       body,
       json,
       inline: inlineSpec !== null,
+      requestId: request.headers.get("x-request-id"),
     };
     calls.push(call);
     return current(call);

@@ -7,6 +7,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../../env";
+import { errorText, log } from "../../observe/log";
 import { flistNameSchema, nameSchema } from "../../names";
 import { HubError } from "../../http/errors";
 import { param } from "../../http/params";
@@ -48,7 +49,7 @@ treeRoutes.get("/api/flist/:repo/:name/tree", async (c) => {
 
   const defer = (work: Promise<unknown>) => {
     try {
-      c.executionCtx.waitUntil(work.catch((err) => console.error(`tree index write failed: ${String(err)}`)));
+      c.executionCtx.waitUntil(work.catch((err) => log.error("tree index write failed", { error: errorText(err) })));
     } catch {
       void work.catch(() => undefined);
     }
