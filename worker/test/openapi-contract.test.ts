@@ -17,7 +17,7 @@ import type { Env } from "../src/env";
 import { bytesOf, curlForm, hub } from "./images-support";
 import { migrate, publish, tokenFor } from "./support/hub";
 import { env } from "cloudflare:workers";
-import { failJob, fakeArchive, publishJob, stubConverter, uploadForm, waitFor, type ConverterStub } from "./support/jobs";
+import { failJob, fakeArchive, publishJob, stubConverter, uploadForm, waitFor, type ConverterCall, type ConverterStub } from "./support/jobs";
 import { answerValidator, type Doc } from "./support/openapi";
 
 let doc: Doc;
@@ -75,13 +75,13 @@ const json = (value: unknown, headers: Record<string, string> = {}): RequestInit
   body: JSON.stringify(value),
 });
 
+/** The converter's side: the missing-chunks answer, else "accepted". */
+const answerConverter = (c: ConverterCall) =>
+  c.path === "/chunks/missing" ? Response.json({ missing: c.json.hashes.slice(0, 1) }) : Response.json({ status: "accepted" }, { status: 202 });
+
 beforeAll(async () => {
   await migrate();
-  converter = stubConverter((c) =>
-    c.path === "/chunks/missing"
-      ? Response.json({ missing: c.json.hashes.slice(0, 1) })
-      : Response.json({ status: "accepted" }, { status: 202 }),
-  );
+  converter = stubConverter(answerConverter);
   alice = { Authorization: `bearer ${await tokenFor("alice")}` };
   bob = { Authorization: `bearer ${await tokenFor("bob")}` };
   expect((await publish("alice", "app.flist", "main")).status).toBe(200);
@@ -96,6 +96,10 @@ afterAll(() => converter.restore());
 describe("every operation answers what the document declares", () => {
   it("service and tokens", async () => {
     await call("get", "/api/health", "/api/health");
+    expect((await call("get", "/health", "/health")).status).toBe(200);
+    converter.answer((c) => (c.path === "/health" ? new Response("down", { status: 503 }) : answerConverter(c)));
+    expect((await call("get", "/health", "/health")).body.message).toBe("converter: answered 503");
+    converter.answer(answerConverter);
     await call("get", "/api/openapi.json", "/api/openapi.json");
     expect((await call("get", "/api/search", "/api/search?q=app")).body.names.length).toBeGreaterThan(0);
     expect((await call("get", "/api/flist/me", "/api/flist/me", { headers: alice })).body.payload.username).toBe("alice");

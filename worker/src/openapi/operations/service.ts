@@ -3,6 +3,7 @@ import { z } from "zod";
 import { successSchema } from "../../http/envelope";
 import { userRevokeSchema } from "../../auth/routes";
 import { revokedSchema, whoamiSchema } from "../../auth/responses";
+import { healthDownSchema, healthUpSchema } from "../../health/responses";
 import { searchResultsSchema } from "../../web/search/responses";
 import { querySchema as searchQuerySchema } from "../../web/search/page";
 import { badName, error, unauthorized } from "../answers";
@@ -10,6 +11,16 @@ import type { Operation } from "../operation";
 
 export const serviceOperations: Operation[] = [
   { method: "get", route: "/api/health", tag: "service", summary: "Liveness", answers: { 200: { description: "up", json: successSchema } } },
+  {
+    method: "get",
+    route: "/health",
+    tag: "service",
+    summary: "Readiness: D1, R2 and the converter checked (docs/operations.md)",
+    answers: {
+      200: { description: "every dependency answers", json: healthUpSchema },
+      503: { description: "the failing dependencies, named in `message`", json: healthDownSchema },
+    },
+  },
   {
     method: "get",
     route: "/api/openapi.json",
