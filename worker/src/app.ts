@@ -20,10 +20,14 @@ import { internalPublish } from "./catalog/routes/internal-publish";
 import { meApi } from "./catalog/routes/me-api";
 import { publicApi } from "./catalog/routes/public-api";
 import { web } from "./web";
+import { requestCost } from "./cost/middleware";
+import { downloadCounts } from "./counts/routes";
 
 // strict: false — a trailing slash is optional everywhere, as in the original (Flask strict_slashes=False).
 export const app = new Hono<AppEnv>({ strict: false });
 
+// First: with HUB_REQUEST_COST on, everything after it runs on counting bindings (cost/middleware.ts).
+app.use("*", requestCost());
 app.use("*", cors());
 // A refused request's unread body is drained before the answer goes out, so its client sees the answer.
 app.use("*", drainRefused());
@@ -40,6 +44,7 @@ app.route("/", chunkRoutes);
 app.route("/api/flist/me", uploads);
 app.route("/api/flist/me", dockerRoutes);
 app.route("/api/flist/me", meApi);
+app.route("/", downloadCounts);
 app.route("/", publicApi);
 // LXD/Incus image server (streams/v1, images/…, /api/images): before the website and `/<repo>/<file>`.
 app.route("/", images);

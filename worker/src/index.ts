@@ -1,5 +1,6 @@
 /**
- * Worker entry point: `fetch` serves the hub; `queue` dispatches conversion jobs to the converter; `scheduled`
+ * Worker entry point: `fetch` serves the hub; `queue` dispatches conversion jobs to the converter and adds
+ * up download counts (counts/consume.ts); `scheduled`
  * (cron, wrangler.toml) re-dispatches jobs whose lease expired, aborts abandoned resumable uploads and deletes
  * finished jobs past their retention.
  */
@@ -8,6 +9,7 @@ import type { Env } from "./env";
 import { consumeJobs, pruneJobs, sweepLeases } from "./jobs/queue";
 import { sweepCatalog } from "./catalog/retention";
 import { sweepUploads } from "./uploads/resumable";
+import { consumeDownloads, DOWNLOADS_QUEUE } from "./counts/consume";
 
 // The converter's container class (production wiring, wrangler.production.toml); unused by local runs.
 export { Converter } from "./jobs/converter-container";
@@ -17,7 +19,8 @@ export default {
     return app.fetch(request, env, ctx);
   },
   async queue(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-    await consumeJobs(batch, env);
+    if (batch.queue === DOWNLOADS_QUEUE) await consumeDownloads(batch, env);
+    else await consumeJobs(batch, env);
   },
   async scheduled(_controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
     ctx.waitUntil(sweepUploads(env));

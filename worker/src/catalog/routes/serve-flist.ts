@@ -10,6 +10,7 @@ import type { BlobRow } from "../store/rows";
 import { httpDate } from "../../time";
 import { fail } from "../../http/respond";
 import { catalogStore } from "../store/d1-r2";
+import { edgeCache } from "../../cost/meter";
 
 /** Content-addressed URL of a blob: its bytes can never change, so it is cacheable forever. */
 export function blobPath(sha256: string): string {
@@ -75,14 +76,6 @@ function withLength(body: ReadableStream, length: number): ReadableStream {
   return fixed.readable;
 }
 
-/**
- * `caches.default`: the tsconfig's "WebWorker" lib declares a browser CacheStorage without it, which shadows
- * the Workers type; the runtime object has it.
- */
-function edgeCache(): Cache {
-  return (caches as unknown as { default: Cache }).default;
-}
-
 function waitUntil(c: Context<AppEnv>, promise: Promise<unknown>): void {
   try {
     c.executionCtx.waitUntil(promise);
@@ -132,7 +125,7 @@ export async function serveFlist(c: Context<AppEnv>, blob: BlobRow, options: Ser
   }
 
   headers.set("Content-Length", String(blob.size));
-  const cache = edgeCache();
+  const cache = edgeCache(c.env);
   const cacheKey = new Request(new URL(blobPath(blob.sha256), req.url).toString(), { method: "GET" });
   const cached = await cache.match(cacheKey);
   if (cached?.body) return new Response(withLength(cached.body, blob.size), { status: 200, headers });
