@@ -45,6 +45,9 @@ export default defineProject({
           // No converter runs inside workerd: a host that cannot resolve, so a dispatch a test does not answer
           // itself (by intercepting fetch) fails like an unreachable converter instead of reaching a real one.
           HUB_CONVERTER_URL: "http://converter.invalid",
+          // Every answer carries its D1/R2/cache counts (cost/middleware.ts): the cost tests read them, and every
+          // other test runs through the counting wrappers, which shows they change nothing.
+          HUB_REQUEST_COST: "true",
         },
       },
     })),
