@@ -95,6 +95,14 @@ function countedR2(bucket: R2Bucket, cost: Cost): R2Bucket {
   });
 }
 
+/**
+ * A metered request (HUB_REQUEST_COST on, never production) sent with `Cache-Control: no-cache` skips the edge
+ * cache lookups, so a benchmark can measure a cold read of a route it already warmed; the answer is stored again.
+ */
+export function wantsCold(env: object, request: Request): boolean {
+  return costOf(env) !== null && /\bno-cache\b/i.test(request.headers.get("Cache-Control") ?? "");
+}
+
 /** A copy of `env` whose DB and FLISTS count every call into `cost`. */
 export function meteredEnv<E extends Pick<Env, "DB" | "FLISTS">>(env: E, cost: Cost): E {
   return { ...env, DB: countedD1(env.DB, cost), FLISTS: countedR2(env.FLISTS, cost), [METER]: cost };

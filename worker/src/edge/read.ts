@@ -5,7 +5,7 @@
  */
 import type { Context } from "hono";
 import type { AppEnv } from "../env";
-import { edgeCache } from "../cost/meter";
+import { edgeCache, wantsCold } from "../cost/meter";
 import { edgeSeconds } from "./config";
 
 function waitUntil(c: Context<AppEnv>, promise: Promise<unknown>): void {
@@ -23,7 +23,7 @@ export async function edgeText(c: Context<AppEnv>, key: string, load: () => Prom
   if (seconds <= 0) return load();
   const cache = edgeCache(c.env);
   const request = new Request(key);
-  const hit = await cache.match(request);
+  const hit = wantsCold(c.env, c.req.raw) ? undefined : await cache.match(request);
   if (hit) return hit.text();
   const text = await load();
   const stored = new Response(text, { headers: { "Cache-Control": `public, max-age=${seconds}` } });

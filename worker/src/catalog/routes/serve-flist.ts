@@ -10,7 +10,7 @@ import type { BlobRow } from "../store/rows";
 import { httpDate } from "../../time";
 import { fail } from "../../http/respond";
 import { catalogStore } from "../store/d1-r2";
-import { edgeCache } from "../../cost/meter";
+import { edgeCache, wantsCold } from "../../cost/meter";
 
 /** Content-addressed URL of a blob: its bytes can never change, so it is cacheable forever. */
 export function blobPath(sha256: string): string {
@@ -119,10 +119,12 @@ export async function serveFlist(c: Context<AppEnv>, blob: BlobRow, options: Ser
   const cache = edgeCache(c.env);
   const cacheKey = new Request(new URL(blobPath(blob.sha256), req.url).toString(), { method: "GET" });
 
+  const cold = wantsCold(c.env, req);
+
   if (range) {
     // The edge cache answers a range of the bytes it holds with a 206 (docs/catalog-api.md "Edge cache"); else R2.
     const end = range.offset + range.length - 1;
-    const cachedPart = await cache.match(new Request(cacheKey.url, { headers: { Range: `bytes=${range.offset}-${end}` } }));
+    const cachedPart = cold ? undefined : await cache.match(new Request(cacheKey.url, { headers: { Range: `bytes=${range.offset}-${end}` } }));
     const part = cachedPart?.status === 206 && cachedPart.body ? cachedPart.body : await open(range);
     if (!part) return fail(c, 500, "flist missing from storage");
     headers.set("Content-Range", `bytes ${range.offset}-${range.offset + range.length - 1}/${blob.size}`);
@@ -131,7 +133,7 @@ export async function serveFlist(c: Context<AppEnv>, blob: BlobRow, options: Ser
   }
 
   headers.set("Content-Length", String(blob.size));
-  const cached = await cache.match(cacheKey);
+  const cached = cold ? undefined : await cache.match(cacheKey);
   if (cached?.body) return new Response(withLength(cached.body, blob.size), { status: 200, headers });
 
   const body = await open();
