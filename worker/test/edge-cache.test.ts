@@ -94,6 +94,14 @@ describe("public reads: one D1 round trip cold, nothing but the cache warm", () 
     expect(stored?.headers.get("Cache-Control")).toBe("public, max-age=60");
   });
 
+  it("a metered request with Cache-Control: no-cache skips the cache (what the benchmark calls cold)", async () => {
+    await warm("/api/flist/edge");
+    const cold = await costly("/api/flist/edge", { headers: { "Cache-Control": "no-cache" } });
+    expect(cold.cost).toMatchObject({ d1Queries: 1, cacheHits: 0, cacheMisses: 0 });
+    const download = await costly("/edge/app.flist", { headers: { "Cache-Control": "no-cache" } });
+    expect(download.cost).toMatchObject({ d1Queries: 1, r2Ops: 1, cacheHits: 0 });
+  });
+
   it("errors are never cached", async () => {
     const first = await costly("/edge/nope.flist");
     expect(first.res.status).toBe(404);
