@@ -21,7 +21,7 @@ import { meApi } from "./catalog/routes/me-api";
 import { publicApi } from "./catalog/routes/public-api";
 import { web } from "./web";
 import { requestCost } from "./cost/middleware";
-import { downloadCounts } from "./counts/routes";
+import { downloadCounts } from "./catalog/routes/download-counts";
 
 // strict: false — a trailing slash is optional everywhere, as in the original (Flask strict_slashes=False).
 export const app = new Hono<AppEnv>({ strict: false });

@@ -4,7 +4,7 @@ export interface Env {
   FLISTS: R2Bucket;
   JOBS: Queue<{ jobId: string }>;
   /** One message per whole .flist download, added up in batches into D1 (counts/). */
-  DOWNLOADS: Queue<import("./counts/record").DownloadMessage>;
+  DOWNLOADS: Queue<{ repository: string; name: string }>;
 
   /** Public base URL of the hub without trailing slash; empty = the request's origin. */
   HUB_PUBLIC_URL: string;

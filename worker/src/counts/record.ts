@@ -8,10 +8,7 @@ import type { Context } from "hono";
 import type { AppEnv } from "../env";
 
 /** One download of the flist entry `repository/name` (the regular entry a name resolved to). */
-export interface DownloadMessage {
-  repository: string;
-  name: string;
-}
+export type DownloadMessage = Parameters<AppEnv["Bindings"]["DOWNLOADS"]["send"]>[0];
 
 export function countDownload(c: Context<AppEnv>, repository: string, name: string): void {
   const message: DownloadMessage = { repository, name };

@@ -1,6 +1,6 @@
 /**
  * Edge cache keys of the public catalog answers. Names are the stored, normalised names (`x.flist`), the same ones
- * a catalog change carries, so a purge (edge/purge.ts) computes exactly the keys the reads (edge/read.ts) used.
+ * a catalog change carries, so a purge (catalog/store/edge-purge.ts) computes exactly the keys the reads (edge/read.ts) used.
  */
 import type { Env } from "../env";
 import { edgeOrigin } from "./config";

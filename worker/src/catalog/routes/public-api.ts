@@ -54,7 +54,7 @@ publicApi.get("/api/limits", (c) =>
   }),
 );
 
-// The listings and `/light` go through the edge cache (edge/read.ts; purged by every catalog write, edge/purge.ts).
+// The listings and `/light` go through the edge cache (edge/read.ts; purged by every catalog write, store/edge-purge.ts).
 publicApi.get("/api/repositories", (c) =>
   edgeJson(c, edgeKeys.catalog(c.env, "repositories"), () => repositoriesList(c.env, catalogStore(c.env))),
 );

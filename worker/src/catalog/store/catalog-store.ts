@@ -116,7 +116,7 @@ export interface CatalogStore {
   tagListing(repository: string, tag: string): Promise<TagListingRows>;
   /** tagListing with the repository's and the tag's rows, in one round trip. */
   tagListingIn(repository: string, tag: string): Promise<InRepository<TagListingRows> & { tag: TagRow | null }>;
-  /** The entries whose links lead to one of `targets`, directly or through other links (edge/purge.ts). */
+  /** The entries whose links lead to one of `targets`, directly or through other links (store/edge-purge.ts). */
   linksInto(targets: LinkTarget[]): Promise<LinkTarget[]>;
   /** `repo/entry` for every entry and `repo/.tag-<tag>` for every tag, like the original's directory walk. */
   entryPaths(): Promise<string[]>;

@@ -10,7 +10,7 @@
  */
 import type { Env } from "../../env";
 import { appendFinalEvent, markSucceeded } from "../../jobs/store";
-import { purgingEdge } from "../../edge/purge";
+import { purgingEdge } from "./edge-purge";
 import type { CatalogChange, CatalogStore, EntryWrite, InRepository, LinkTarget, NewBlob, Publication } from "./catalog-store";
 import type {
   BlobRow,
@@ -33,7 +33,7 @@ import type {
 
 /**
  * The store of this request's (or cron run's) bindings. Its writes purge the edge cache entries they make stale
- * (edge/purge.ts), so no caller can forget to.
+ * (edge-purge.ts), so no caller can forget to.
  */
 export function catalogStore(
   env: Pick<Env, "DB" | "FLISTS"> & Partial<Pick<Env, "HUB_PUBLIC_URL" | "HUB_EDGE_CACHE_SECONDS">>,

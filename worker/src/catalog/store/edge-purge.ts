@@ -3,13 +3,13 @@
  * `commit` or `publish`; this wrapper deletes, once the write committed, every key the write may have made stale:
  * the changed entries, the links that resolve through them (followed backwards, any repository, any depth), the
  * listings of every repository involved, and the whole-catalog answers. A cache delete only reaches the data centre
- * that runs it, so elsewhere the TTL (edge/config.ts) is what bounds staleness.
+ * that runs it, so elsewhere the TTL (worker/src/edge/config.ts) is what bounds staleness.
  */
-import type { Env } from "../env";
-import { edgeCache } from "../cost/meter";
-import type { CatalogChange, CatalogStore, LinkTarget } from "../catalog/store/catalog-store";
-import { edgeSeconds } from "./config";
-import { catalogKeys, edgeKeys, entryKeys } from "./keys";
+import type { Env } from "../../env";
+import { edgeCache } from "../../cost/meter";
+import type { CatalogChange, CatalogStore, LinkTarget } from "./catalog-store";
+import { edgeSeconds } from "../../edge/config";
+import { catalogKeys, edgeKeys, entryKeys } from "../../edge/keys";
 
 type PurgeEnv = Partial<Pick<Env, "HUB_PUBLIC_URL" | "HUB_EDGE_CACHE_SECONDS">>;
 

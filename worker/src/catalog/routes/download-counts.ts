@@ -3,12 +3,12 @@
  * original parses changes shape. Not edge-cached: a count is the one thing here expected to move all the time.
  */
 import { Hono } from "hono";
-import type { AppEnv } from "../env";
-import { flistNameSchema, nameSchema } from "../names";
-import { param } from "../http/params";
-import { catalogStore } from "../catalog/store/d1-r2";
-import { requireRepository, resolveFlist } from "../catalog/read";
-import { downloadCount, repositoryDownloads } from "./store";
+import type { AppEnv } from "../../env";
+import { flistNameSchema, nameSchema } from "../../names";
+import { param } from "../../http/params";
+import { catalogStore } from "../store/d1-r2";
+import { requireRepository, resolveFlist } from "../read";
+import { downloadCount, repositoryDownloads } from "../../counts/store";
 
 export const downloadCounts = new Hono<AppEnv>();
 
