@@ -123,7 +123,8 @@ const VERSIONS_SQL = `SELECT v.*, b.md5, b.size FROM entry_versions v LEFT JOIN 
 /**
  * The links that lead to one of the seeds (JSON `[[repository, name, kind], …]`): entries pointing at a seed with
  * the seed's kind, then symlinks pointing at those, transitively (UNION stops at loops). Each step is a lookup on
- * entries_by_target (migrations/0011_edge.sql), so a purge reads the links it finds, not the catalog.
+ * entries_by_target (migrations/0011_edge.sql), so a purge reads the links it finds, not the catalog. Links past the
+ * LIMIT (a fan-in no real catalog has) are not purged and fall back to the edge cache's TTL.
  */
 const LINKS_INTO_SQL = `WITH RECURSIVE
     seeds(repository, name, kind) AS (
