@@ -59,6 +59,7 @@ describe("public reads: one D1 round trip cold, nothing but the cache warm", () 
       const cold = await costly(path);
       expect(cold.res.status).toBe(200);
       expect(cold.cost.d1Queries, "cold D1 round trips").toBe(1);
+      expect(cold.cost.d1RowsRead).toBeGreaterThan(0);
       expect(cold.cost.d1RowsWritten).toBe(0);
       const hot = await warm(path);
       expect(hot.body).toBe(cold.body);
@@ -100,6 +101,19 @@ describe("public reads: one D1 round trip cold, nothing but the cache warm", () 
     expect(cold.cost).toMatchObject({ d1Queries: 1, cacheHits: 0, cacheMisses: 0 });
     const download = await costly("/edge/app.flist", { headers: { "Cache-Control": "no-cache" } });
     expect(download.cost).toMatchObject({ d1Queries: 1, r2Ops: 1, cacheHits: 0 });
+  });
+
+  it("rows read by a repository's reads do not grow with the rest of the catalog", async () => {
+    const cold = async (path: string) => (await costly(path, { headers: { "Cache-Control": "no-cache" } })).cost.d1RowsRead;
+    const paths = ["/api/flist/edge", "/api/flist/edge/app/light", "/edge/latest.flist.md5"];
+    const before = await Promise.all(paths.map(cold));
+    const now = Math.floor(Date.now() / 1000);
+    const rows = Array.from({ length: 300 }, (_, i) => `('edge-bulk', 'e${i}.flist', 'symlink', 'edge', 'app.flist', '../edge/app.flist', ${now}, ${now}, ${now})`);
+    await env.DB.prepare(`INSERT INTO repositories (name, created, updated) VALUES ('edge-bulk', ${now}, ${now})`).run();
+    await env.DB.prepare(
+      `INSERT INTO entries (repository, name, kind, target_repository, target_name, target_raw, created, updated, linktime) VALUES ${rows.join(", ")}`,
+    ).run();
+    expect(await Promise.all(paths.map(cold))).toEqual(before);
   });
 
   it("errors are never cached", async () => {
