@@ -201,6 +201,20 @@ describe("after every kind of write the next read is fresh", () => {
     expect(after.some((e) => e.type === "tag")).toBe(false);
   });
 
+  it("promote and restore: the listing and the name answer the new state", async () => {
+    await publish("pr-src", "tool", "main");
+    await publish("pr", "keep", "main");
+    await warm("/api/flist/pr");
+    expect((await me("pr", "/promote/pr-src/tool/copied")).status).toBe(200);
+    const names = (JSON.parse((await costly("/api/flist/pr")).body) as { name: string }[]).map((e) => e.name);
+    expect(names).toContain("copied.flist");
+
+    await publish("pr", "keep", "overlay");
+    await warm("/pr/keep.flist.md5");
+    expect((await me("pr", "/keep/restore/1", "POST")).status).toBe(200);
+    expect(await md5Of("/pr/keep.flist.md5")).toBe(await md5Hex(fixtureBytes("main")));
+  });
+
   it("a new repository shows in /api/repositories at once", async () => {
     await warm("/api/repositories");
     await publish("brand-new", "x", "main");
