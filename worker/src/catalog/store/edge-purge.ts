@@ -43,24 +43,35 @@ export function changedTargets(changes: CatalogChange[]): LinkTarget[] {
   return out;
 }
 
-/** The keys to delete after `changes` committed; one D1 query finds the links that resolve through them. */
-export async function staleKeys(env: PurgeEnv, store: CatalogStore, changes: CatalogChange[]): Promise<string[]> {
-  const targets = changedTargets(changes);
-  const repositories = new Set(changes.flatMap((c) => ("repository" in c ? [c.repository] : [c.entry.repository])));
+function changedRepositories(changes: CatalogChange[]): string[] {
+  return [...new Set(changes.flatMap((c) => ("repository" in c ? [c.repository] : [c.entry.repository])))];
+}
+
+/** The keys a write makes stale by itself: its names, its repositories' listings, the whole-catalog answers. */
+export function directKeys(env: PurgeEnv, changes: CatalogChange[]): string[] {
   const keys = new Set(catalogKeys(env));
-  for (const t of targets) if (t.kind === "symlink") for (const k of entryKeys(env, t.repository, t.name)) keys.add(k);
-  for (const dependent of targets.length ? await store.linksInto(targets) : []) {
-    repositories.add(dependent.repository);
-    if (dependent.kind === "symlink") for (const k of entryKeys(env, dependent.repository, dependent.name)) keys.add(k);
-  }
-  for (const r of repositories) keys.add(edgeKeys.listing(env, r));
+  for (const t of changedTargets(changes)) if (t.kind === "symlink") for (const k of entryKeys(env, t.repository, t.name)) keys.add(k);
+  for (const r of changedRepositories(changes)) keys.add(edgeKeys.listing(env, r));
   return [...keys];
 }
 
+/** The keys of the links that resolve through what changed (one D1 query), and of their repositories' listings. */
+export async function dependentKeys(env: PurgeEnv, store: CatalogStore, changes: CatalogChange[]): Promise<string[]> {
+  const targets = changedTargets(changes);
+  if (targets.length === 0) return [];
+  const keys = new Set<string>();
+  for (const dependent of await store.linksInto(targets)) {
+    keys.add(edgeKeys.listing(env, dependent.repository));
+    if (dependent.kind === "symlink") for (const k of entryKeys(env, dependent.repository, dependent.name)) keys.add(k);
+  }
+  return [...keys];
+}
+
+/** Deletes the direct keys while the query for the dependent ones runs, then those (a write waits for one of each). */
 async function purge(env: PurgeEnv, store: CatalogStore, changes: CatalogChange[]): Promise<void> {
   const cache = edgeCache(env);
-  const keys = await staleKeys(env, store, changes);
-  await Promise.all(keys.map((k) => cache.delete(new Request(k))));
+  const remove = (keys: string[]) => Promise.all(keys.map((k) => cache.delete(new Request(k))));
+  await Promise.all([remove(directKeys(env, changes)), dependentKeys(env, store, changes).then(remove)]);
 }
 
 /** `store`, whose successful writes purge what they made stale before they return. */
