@@ -20,6 +20,7 @@ import path from "node:path";
 import readline from "node:readline";
 import { readDevVars } from "../scripts/lib/devvars.ts";
 import { formatResults, load, type LoadResult } from "./lib/load.ts";
+import { printRequestCost } from "./lib/request-cost.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const DATA = path.join(ROOT, "bench", ".data", "catalog");
@@ -46,7 +47,8 @@ function startHub(): Promise<Hub> {
   const logFile = fs.openSync(path.join(DATA, "hub.log"), "a");
   const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "scripts", "start.ts")], {
     cwd: ROOT,
-    env: { ...process.env, HUB_PORT: String(PORT), HUB_PERSIST_DIR: STATE },
+    // HUB_REQUEST_COST: answers carry their D1/R2/cache counts, read by the per-request cost table at the end.
+    env: { ...process.env, HUB_PORT: String(PORT), HUB_PERSIST_DIR: STATE, HUB_REQUEST_COST: "true" },
     stdio: ["ignore", "pipe", logFile],
   });
   const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
@@ -212,6 +214,15 @@ async function main(): Promise<void> {
         `p99 ×${(listLarge.p99 / listSmall.p99).toFixed(2)}, req/s ×${(listLarge.rps / listSmall.rps).toFixed(2)} ` +
         `(≈1 means the request does not scan the catalog)`,
     );
+    console.log("");
+    await printRequestCost(hub.url, [
+      "/api/flist/r000",
+      "/api/flist/r000/big2.flist/light",
+      "/r000/big2.flist.md5",
+      "/r000/big2.flist",
+      "/api/repositories",
+      "/api/flist",
+    ]);
   } finally {
     await hub.stop();
   }

@@ -148,6 +148,7 @@ describe("npm run deploy on an empty account", () => {
     expect(run.stdout).toMatch(/^ {2}D1 database zos-hub +create$/m);
     expect(run.stdout).toMatch(/^ {2}R2 bucket zos-hub-flists +create$/m);
     expect(run.stdout).toMatch(/^ {2}Queue zos-hub-jobs +create$/m);
+    expect(run.stdout).toMatch(/^ {2}Queue zos-hub-downloads +create$/m);
     expect(run.stdout).toMatch(new RegExp(`^ {2}Migrations of zos-hub +apply ${MIGRATIONS.length}: ${MIGRATIONS[0]}`, "m"));
     expect(run.stdout).toMatch(/^ {2}Secret HUB_SIGNING_SEED +set, generated$/m);
     expect(run.stdout).toMatch(/^ {2}Secret HUB_CHUNK_STORE +set, from the environment$/m);
@@ -171,7 +172,7 @@ describe("npm run deploy on an empty account", () => {
     const [db] = [...api.d1.values()];
     expect(db?.name).toBe("zos-hub");
     expect([...api.buckets.keys()]).toEqual(["zos-hub-flists"]);
-    expect([...api.queues.keys()]).toEqual(["zos-hub-jobs"]);
+    expect([...api.queues.keys()]).toEqual(["zos-hub-jobs", "zos-hub-downloads"]);
 
     // The migrations really ran on the database, each recorded once.
     const applied = db!.sqlite.prepare("SELECT name FROM d1_migrations ORDER BY id").all() as { name: string }[];
@@ -185,6 +186,7 @@ describe("npm run deploy on an empty account", () => {
     expect(byName.get("DB")).toMatchObject({ type: "d1", id: db!.uuid });
     expect(byName.get("FLISTS")).toMatchObject({ type: "r2_bucket", bucket_name: "zos-hub-flists" });
     expect(byName.get("JOBS")).toMatchObject({ type: "queue", queue_name: "zos-hub-jobs" });
+    expect(byName.get("DOWNLOADS")).toMatchObject({ type: "queue", queue_name: "zos-hub-downloads" });
     expect(byName.get("CONVERTER")).toMatchObject({ type: "durable_object_namespace", class_name: "Converter" });
     expect(byName.get("HUB_ANALYTICS")).toMatchObject({ type: "analytics_engine", dataset: "zos_hub_requests" });
     expect(plainVar("HUB_LOG_LEVEL")).toBe("info");
@@ -195,6 +197,10 @@ describe("npm run deploy on an empty account", () => {
     expect(w.workersDev).toBe(true);
     expect(api.queues.get("zos-hub-jobs")?.consumers).toEqual([
       expect.objectContaining({ script: "zos-hub", settings: expect.objectContaining({ batch_size: 1, max_retries: 5 }) }),
+    ]);
+    // Download counts: batches of up to 100 downloads, one D1 statement each (worker/src/counts/consume.ts).
+    expect(api.queues.get("zos-hub-downloads")?.consumers).toEqual([
+      expect.objectContaining({ script: "zos-hub", settings: expect.objectContaining({ batch_size: 100, max_retries: 10 }) }),
     ]);
 
     // Secrets: generated in the formats the Worker checks, the chunk store as given.
@@ -216,7 +222,7 @@ describe("npm run deploy on an empty account", () => {
 
     // Each step printed; no secret value anywhere in the output nor in the configuration written for wrangler.
     expect(run.stdout).toMatch(/^\[1\/\d+\] Creating D1 database zos-hub$/m);
-    expect(run.stdout).toMatch(/^\[\d+\/\d+\] Applying 10 D1 migration\(s\) to zos-hub$/m);
+    expect(run.stdout).toMatch(new RegExp(`^\\[\\d+/\\d+\\] Applying ${MIGRATIONS.length} D1 migration\\(s\\) to zos-hub$`, "m"));
     expect(run.stdout).toMatch(/^\[\d+\/\d+\] Deploying Worker zos-hub with HUB_SIGNING_SEED, INTERNAL_SECRET, HUB_TFCONNECT_PRIVATE_KEY, HUB_CHUNK_STORE$/m);
     expect(run.stdout).toMatch(new RegExp(`^Deployed: https://zos-hub\\.${api.subdomain}\\.workers\\.dev$`, "m"));
     expectNoSecretIn(run, secrets.values());
@@ -241,7 +247,7 @@ describe("npm run deploy on an empty account", () => {
     const changes = mutationsSince(from);
     expect(changes.filter((c) => !/^(PUT \/workers\/scripts\/zos-hub|POST \/workers\/scripts\/zos-hub\/subdomain|PUT \/workers\/scripts\/zos-hub\/schedules|PUT \/queues\/\w+\/consumers\/\w+)$/.test(c))).toEqual([]);
     expect(changes).toContain("PUT /workers/scripts/zos-hub");
-    expect([api.d1.size, api.buckets.size, api.queues.size, api.containerApps.length]).toEqual([1, 1, 1, 1]);
+    expect([api.d1.size, api.buckets.size, api.queues.size, api.containerApps.length]).toEqual([1, 1, 2, 1]);
     expect(worker().versions.length).toBe(versions + 1);
     expect(secretValues()).toEqual(before);
     expect(api.unknown).toEqual([]);

@@ -51,6 +51,8 @@ describe("wrangler.production.toml", () => {
     expect(missing).toEqual([]);
     expect(production.get("HUB_PUBLIC_URL")).toMatch(/^"https:\/\//);
     expect(production.get("HUB_BACKEND")).not.toMatch(/127\.0\.0\.1/);
+    // The per-request cost header tells anyone what a request costs: off in production (cost/middleware.ts).
+    expect(production.get("HUB_REQUEST_COST")).toBe('"false"');
   });
 
   it("binds HUB_ANALYTICS to an Analytics Engine dataset; local runs have none (worker/src/observe/analytics.ts)", () => {

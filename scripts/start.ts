@@ -191,6 +191,8 @@ async function main(): Promise<void> {
       // a browser back to 127.0.0.1).
       "--var", `HUB_LOCAL_SIGNIN_USER:${user}`,
       ...Object.entries(LOCAL_WORKER_VARS).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
+      // HUB_REQUEST_COST=true npm start: answers carry their D1/R2/cache counts (bench/lib/request-cost.ts reads them).
+      ...(process.env.HUB_REQUEST_COST ? ["--var", `HUB_REQUEST_COST:${process.env.HUB_REQUEST_COST}`] : []),
       "--show-interactive-dev-session=false",
       // Verbose: wrangler's own default level (or $WRANGLER_LOG), its request lines included.
       ...(verbose ? [] : ["--log-level", "warn"]),

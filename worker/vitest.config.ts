@@ -63,6 +63,9 @@ export default defineProject({
           HUB_CONVERTER_URL: noConverter.url,
           // A request line per call would bury the test output; worker/test/observe.test.ts sets its own level.
           HUB_LOG_LEVEL: "warn",
+          // Every answer carries its D1/R2/cache counts (cost/middleware.ts): the cost tests read them, and every
+          // other test runs through the counting wrappers, which shows they change nothing.
+          HUB_REQUEST_COST: "true",
         },
       },
     })),

@@ -23,12 +23,16 @@ import { web } from "./web";
 import { openapiRoutes } from "./openapi/routes";
 import { health } from "./health/routes";
 import { observe } from "./observe/middleware";
+import { requestCost } from "./cost/middleware";
+import { downloadCounts } from "./catalog/routes/download-counts";
 
 // strict: false — a trailing slash is optional everywhere, as in the original (Flask strict_slashes=False).
 export const app = new Hono<AppEnv>({ strict: false });
 
 // First: the request id, the request's log line and data point cover every answer (observe/middleware.ts).
 app.use("*", observe());
+// Then, with HUB_REQUEST_COST on, everything after it runs on counting bindings (cost/middleware.ts).
+app.use("*", requestCost());
 app.use("*", cors());
 // A refused request's unread body is drained before the answer goes out, so its client sees the answer.
 app.use("*", drainRefused());
@@ -46,6 +50,7 @@ app.route("/", chunkRoutes);
 app.route("/api/flist/me", uploads);
 app.route("/api/flist/me", dockerRoutes);
 app.route("/api/flist/me", meApi);
+app.route("/", downloadCounts);
 app.route("/", publicApi);
 // The API contract and its reference page (docs/openapi.md).
 app.route("/", openapiRoutes);

@@ -3,6 +3,8 @@ export interface Env {
   DB: D1Database;
   FLISTS: R2Bucket;
   JOBS: Queue<{ jobId: string }>;
+  /** One message per whole .flist download, added up in batches into D1 (counts/). */
+  DOWNLOADS: Queue<{ repository: string; name: string }>;
 
   /** Public base URL of the hub without trailing slash; empty = the request's origin. */
   HUB_PUBLIC_URL: string;
@@ -58,6 +60,10 @@ export interface Env {
   HUB_LOG_LEVEL?: string;
   /** Production only: Workers Analytics Engine dataset of the per-request data points (observe/analytics.ts). */
   HUB_ANALYTICS?: AnalyticsEngineDataset;
+  /** "true": every answer carries its D1/R2/cache counts in a Server-Timing header (cost/middleware.ts). Off in production. */
+  HUB_REQUEST_COST?: string;
+  /** Seconds public catalog answers stay in the edge cache (default 60; 0 = no edge cache): edge/config.ts. */
+  HUB_EDGE_CACHE_SECONDS?: string;
 
   /** Secret: 64 hex chars, Ed25519 seed that signs API tokens. */
   HUB_SIGNING_SEED: string;

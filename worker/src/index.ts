@@ -1,5 +1,6 @@
 /**
- * Worker entry point: `fetch` serves the hub; `queue` dispatches conversion jobs to the converter; `scheduled`
+ * Worker entry point: `fetch` serves the hub; `queue` dispatches conversion jobs to the converter and adds
+ * up download counts (counts/consume.ts); `scheduled`
  * (cron, wrangler.toml) re-dispatches jobs whose lease expired, aborts abandoned resumable uploads and deletes
  * finished jobs past their retention.
  */
@@ -10,6 +11,7 @@ import { withContext } from "./observe/context";
 import { logLevelOf } from "./observe/log";
 import { sweepCatalog } from "./catalog/retention";
 import { sweepUploads } from "./uploads/resumable";
+import { consumeDownloads, DOWNLOADS_QUEUE } from "./counts/consume";
 
 // The converter's container class (production wiring, wrangler.production.toml); unused by local runs.
 export { Converter } from "./jobs/converter-container";
@@ -20,7 +22,9 @@ export default {
   },
   // No request here: the log level only; each job's dispatch takes the id of the request that started it.
   async queue(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-    await withContext({ level: logLevelOf(env.HUB_LOG_LEVEL) }, () => consumeJobs(batch, env));
+    await withContext({ level: logLevelOf(env.HUB_LOG_LEVEL) }, () =>
+      batch.queue === DOWNLOADS_QUEUE ? consumeDownloads(batch, env) : consumeJobs(batch, env),
+    );
   },
   async scheduled(_controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
     await withContext({ level: logLevelOf(env.HUB_LOG_LEVEL) }, async () => {

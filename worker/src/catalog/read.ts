@@ -32,9 +32,12 @@ function fromChain(chain: Chain): Resolved | null {
   return chain.blob ? { entry, file: last, blob: chain.blob } : { entry, file: null, blob: null };
 }
 
-/** Looks up `<repo>/<name>` (name already normalised) and follows its links. 404 if repo or entry is missing. */
+/**
+ * Looks up `<repo>/<name>` (name already normalised) and follows its links, in one D1 round trip. 404 if repo or
+ * entry is missing.
+ */
 export async function resolveEntry(store: CatalogStore, repository: string, name: string): Promise<Resolved> {
-  const [repo, chain] = await Promise.all([store.repository(repository), store.followChain(repository, name)]);
+  const { repository: repo, rows: chain } = await store.resolve(repository, name);
   if (!repo) throw new HubError(404, "user not found");
   const resolved = fromChain(chain);
   if (!resolved) throw new HubError(404, "source not found");
@@ -51,12 +54,13 @@ export async function resolveFlist(store: CatalogStore, repository: string, name
 }
 
 export async function repositoryListing(store: CatalogStore, repository: string): Promise<ListingEntry[]> {
-  const [, rows] = await Promise.all([requireRepository(store, repository), store.listing(repository)]);
+  const { repository: repo, rows } = await store.repositoryListing(repository);
+  if (!repo) throw new HubError(404, "user not found");
   return buildListings(rows).get(repository) ?? [];
 }
 
 export async function filesList(store: CatalogStore): Promise<Record<string, ListingEntry[]>> {
-  const [repositories, rows] = await Promise.all([store.repositories(), store.listing(null)]);
+  const { repositories, rows } = await store.catalogListing();
   const listings = buildListings(rows);
   const out: Record<string, ListingEntry[]> = {};
   for (const r of repositories) out[r.name] = listings.get(r.name) ?? [];
@@ -74,10 +78,10 @@ export function allEntryPaths(store: CatalogStore): Promise<string[]> {
 }
 
 export async function tagListing(store: CatalogStore, repository: string, tag: string): Promise<ListingEntry[]> {
-  const [repo, tagRow] = await Promise.all([store.repository(repository), store.tag(repository, tag)]);
+  const { repository: repo, tag: tagRow, rows } = await store.tagListingIn(repository, tag);
   if (!repo) throw new HubError(404, "user not found");
   if (!tagRow) throw new HubError(404, "tag not found");
-  return buildTagListing(await store.tagListing(repository, tag));
+  return buildTagListing(rows);
 }
 
 /**

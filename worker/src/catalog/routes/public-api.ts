@@ -25,6 +25,8 @@ import {
 } from "../read";
 import { entryHistory, historyNames } from "../history";
 import type { Limits } from "./responses";
+import { edgeJson } from "../../edge/read";
+import { edgeKeys } from "../../edge/keys";
 
 export const publicApi = new Hono<AppEnv>();
 
@@ -53,21 +55,30 @@ publicApi.get("/api/limits", (c) =>
   } satisfies Limits),
 );
 
-publicApi.get("/api/repositories", async (c) => c.json(await repositoriesList(c.env, catalogStore(c.env))));
+// The listings and `/light` go through the edge cache (edge/read.ts; purged by every catalog write, store/edge-purge.ts).
+publicApi.get("/api/repositories", (c) =>
+  edgeJson(c, edgeKeys.catalog(c.env, "repositories"), () => repositoriesList(c.env, catalogStore(c.env))),
+);
 
 // Zero-OS bootstrap polls this as its health check: one indexed query over the catalog.
-publicApi.get("/api/flist", async (c) => c.json(await allEntryPaths(catalogStore(c.env))));
+publicApi.get("/api/flist", (c) => edgeJson(c, edgeKeys.catalog(c.env, "paths"), () => allEntryPaths(catalogStore(c.env))));
 
-publicApi.get("/api/fileslist", async (c) => c.json(await filesList(catalogStore(c.env))));
+publicApi.get("/api/fileslist", (c) => edgeJson(c, edgeKeys.catalog(c.env, "fileslist"), () => filesList(catalogStore(c.env))));
 
-publicApi.get("/api/flist/:repo", async (c) => c.json(await repositoryListing(catalogStore(c.env), repoParam(c))));
+publicApi.get("/api/flist/:repo", (c) => {
+  const repo = repoParam(c);
+  return edgeJson(c, edgeKeys.listing(c.env, repo), () => repositoryListing(catalogStore(c.env), repo));
+});
 
 publicApi.get("/api/flist/:repo/tags/:tag", async (c) => {
   const repo = repoParam(c);
   return c.json(await tagListing(catalogStore(c.env), repo, param(c, "tag", nameSchema)));
 });
 
-const light = async (c: Context<AppEnv>) => c.json(await lightInfo(catalogStore(c.env), repoParam(c), flistParam(c)));
+const light = (c: Context<AppEnv>) => {
+  const [repo, name] = [repoParam(c), flistParam(c)];
+  return edgeJson(c, edgeKeys.light(c.env, repo, name), () => lightInfo(catalogStore(c.env), repo, name));
+};
 publicApi.get("/api/flist/:repo/:name/light", light);
 // The original's custom `INFO` method. Note: workerd only accepts the HTTP methods it knows, and INFO is not
 // one of them, so in practice clients must use `/light` (no known client uses INFO).

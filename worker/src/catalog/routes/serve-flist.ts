@@ -10,6 +10,7 @@ import type { BlobRow } from "../store/rows";
 import { httpDate } from "../../time";
 import { fail } from "../../http/respond";
 import { catalogStore } from "../store/d1-r2";
+import { edgeCache, wantsCold } from "../../cost/meter";
 
 /** Content-addressed URL of a blob: its bytes can never change, so it is cacheable forever. */
 export function blobPath(sha256: string): string {
@@ -75,14 +76,6 @@ function withLength(body: ReadableStream, length: number): ReadableStream {
   return fixed.readable;
 }
 
-/**
- * `caches.default`: the tsconfig's "WebWorker" lib declares a browser CacheStorage without it, which shadows
- * the Workers type; the runtime object has it.
- */
-function edgeCache(): Cache {
-  return (caches as unknown as { default: Cache }).default;
-}
-
 function waitUntil(c: Context<AppEnv>, promise: Promise<unknown>): void {
   try {
     c.executionCtx.waitUntil(promise);
@@ -117,14 +110,22 @@ export async function serveFlist(c: Context<AppEnv>, blob: BlobRow, options: Ser
     return new Response(null, { status: 416, headers });
   }
 
-  // HEAD: everything is known from D1, R2 is not touched.
+  // HEAD: everything is known from the catalog row, R2 is not touched.
   if (req.method === "HEAD") {
     headers.set("Content-Length", String(blob.size));
     return new Response(null, { status: 200, headers });
   }
 
+  const cache = edgeCache(c.env);
+  const cacheKey = new Request(new URL(blobPath(blob.sha256), req.url).toString(), { method: "GET" });
+
+  const cold = wantsCold(c.env, req);
+
   if (range) {
-    const part = await open(range);
+    // The edge cache answers a range of the bytes it holds with a 206 (docs/catalog-api.md "Edge cache"); else R2.
+    const end = range.offset + range.length - 1;
+    const cachedPart = cold ? undefined : await cache.match(new Request(cacheKey.url, { headers: { Range: `bytes=${range.offset}-${end}` } }));
+    const part = cachedPart?.status === 206 && cachedPart.body ? cachedPart.body : await open(range);
     if (!part) return fail(c, 500, "flist missing from storage");
     headers.set("Content-Range", `bytes ${range.offset}-${range.offset + range.length - 1}/${blob.size}`);
     headers.set("Content-Length", String(range.length));
@@ -132,9 +133,7 @@ export async function serveFlist(c: Context<AppEnv>, blob: BlobRow, options: Ser
   }
 
   headers.set("Content-Length", String(blob.size));
-  const cache = edgeCache();
-  const cacheKey = new Request(new URL(blobPath(blob.sha256), req.url).toString(), { method: "GET" });
-  const cached = await cache.match(cacheKey);
+  const cached = cold ? undefined : await cache.match(cacheKey);
   if (cached?.body) return new Response(withLength(cached.body, blob.size), { status: 200, headers });
 
   const body = await open();

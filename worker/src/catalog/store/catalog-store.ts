@@ -60,6 +60,19 @@ export type CatalogChange =
   /** Removes the tag if it has no member left (the original `rmdir`s the emptied tag directory). */
   | { op: "deleteTagIfEmpty"; repository: string; tag: string };
 
+/** A link target whose change makes stale the links to it: an entry (`symlink` links) or a tag (`taglink`s). */
+export interface LinkTarget {
+  repository: string;
+  name: string;
+  kind: "symlink" | "taglink";
+}
+
+/** A read that also says whether its repository exists, in the same round trip. */
+export interface InRepository<T> {
+  repository: RepositoryRow | null;
+  rows: T;
+}
+
 /** A new .flist blob row (content-addressed: the same bytes published twice are one row, first metadata wins). */
 export interface NewBlob {
   sha256: string;
@@ -92,9 +105,19 @@ export interface CatalogStore {
    * dangling link where the target is missing. An empty chain means the first entry does not exist.
    */
   followChain(repository: string, name: string): Promise<Chain>;
+  /** followChain and the repository's row in one round trip (the public reads' one D1 query). */
+  resolve(repository: string, name: string): Promise<InRepository<Chain>>;
   /** Everything a repository listing needs, in one round trip; `null` lists every repository. */
   listing(repository: string | null): Promise<ListingRows>;
+  /** listing(repository) with the repository's row, in one round trip. */
+  repositoryListing(repository: string): Promise<InRepository<ListingRows>>;
+  /** Every repository and listing(null), in one round trip. */
+  catalogListing(): Promise<{ repositories: RepositoryRow[]; rows: ListingRows }>;
   tagListing(repository: string, tag: string): Promise<TagListingRows>;
+  /** tagListing with the repository's and the tag's rows, in one round trip. */
+  tagListingIn(repository: string, tag: string): Promise<InRepository<TagListingRows> & { tag: TagRow | null }>;
+  /** The entries whose links lead to one of `targets`, directly or through other links (store/edge-purge.ts). */
+  linksInto(targets: LinkTarget[]): Promise<LinkTarget[]>;
   /** `repo/entry` for every entry and `repo/.tag-<tag>` for every tag, like the original's directory walk. */
   entryPaths(): Promise<string[]>;
   repositoryCounts(): Promise<Map<string, RepositoryCounts>>;

@@ -11,7 +11,8 @@
  */
 import type { Env } from "../../env";
 import { appendFinalEvent, markSucceeded } from "../../jobs/store";
-import type { CatalogChange, CatalogStore, EntryWrite, NewBlob, Publication } from "./catalog-store";
+import { purgingEdge } from "./edge-purge";
+import type { CatalogChange, CatalogStore, EntryWrite, InRepository, LinkTarget, NewBlob, Publication } from "./catalog-store";
 import type {
   BlobRow,
   Chain,
@@ -31,9 +32,14 @@ import type {
   VersionWithBlob,
 } from "./rows";
 
-/** The store of this request's (or cron run's) bindings. */
-export function catalogStore(env: Pick<Env, "DB" | "FLISTS">): CatalogStore {
-  return new D1R2CatalogStore(env.DB, env.FLISTS);
+/**
+ * The store of this request's (or cron run's) bindings. Its writes purge the edge cache entries they make stale
+ * (edge-purge.ts), so no caller can forget to.
+ */
+export function catalogStore(
+  env: Pick<Env, "DB" | "FLISTS"> & Partial<Pick<Env, "HUB_PUBLIC_URL" | "HUB_EDGE_CACHE_SECONDS">>,
+): CatalogStore {
+  return purgingEdge(new D1R2CatalogStore(env.DB, env.FLISTS), env);
 }
 
 function blobKey(sha256: string): string {
@@ -121,6 +127,24 @@ const VERSIONS_SQL = `SELECT v.*, b.md5, b.size FROM entry_versions v LEFT JOIN 
         WHERE v.repository = ?1 AND v.name = ?2 ORDER BY v.version DESC`;
 
 /**
+ * The links that lead to one of the seeds (JSON `[[repository, name, kind], …]`): entries pointing at a seed with
+ * the seed's kind, then symlinks pointing at those, transitively (UNION stops at loops). Each step is a lookup on
+ * entries_by_target (migrations/0011_edge.sql), so a purge reads the links it finds, not the catalog. Links past the
+ * LIMIT (a fan-in no real catalog has) are not purged and fall back to the edge cache's TTL.
+ */
+const LINKS_INTO_SQL = `WITH RECURSIVE
+    seeds(repository, name, kind) AS (
+      SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each(?1)),
+    deps(repository, name, kind) AS (
+      SELECT e.repository, e.name, e.kind FROM seeds s
+        JOIN entries e ON e.target_repository = s.repository AND e.target_name = s.name AND e.kind = s.kind
+      UNION
+      SELECT e.repository, e.name, e.kind FROM deps d
+        JOIN entries e ON e.target_repository = d.repository AND e.target_name = d.name AND e.kind = 'symlink'
+       WHERE d.kind = 'symlink')
+  SELECT repository, name, kind FROM deps LIMIT 10000`;
+
+/**
  * The multi-row queries run on per-repository requests (listing, tag listing, link resolution, history), by
  * name. Exported so a test can check with EXPLAIN QUERY PLAN that none of them scans a whole table.
  */
@@ -129,6 +153,7 @@ export const PER_REPOSITORY_SQL: Record<string, string> = {
   versions: VERSIONS_SQL,
   tagMembers: TAG_MEMBERS_SQL,
   tagResolved: TAG_RESOLVED_SQL,
+  linksInto: LINKS_INTO_SQL,
   ...Object.fromEntries(Object.entries(REPOSITORY_LISTING_SQL).map(([k, v]) => [`listing.${k}`, v])),
 };
 
@@ -304,6 +329,54 @@ function insertBlob(db: D1Database, blob: NewBlob, now: number): D1PreparedState
     );
 }
 
+function chainOf(results: ChainRow[]): Chain {
+  const entries: EntryRow[] = results.map((r) => ({
+    repository: r.repository,
+    name: r.name,
+    kind: r.kind,
+    blob: r.blob,
+    target_repository: r.target_repository,
+    target_name: r.target_name,
+    target_raw: r.target_raw,
+    created: r.created,
+    updated: r.updated,
+    linktime: r.linktime,
+  }));
+  const last = results.at(-1);
+  const blob: BlobRow | null =
+    last && last.kind === "regular" && last.b_sha256
+      ? {
+          sha256: last.b_sha256,
+          md5: last.b_md5!,
+          size: last.b_size!,
+          regular: last.b_regular!,
+          symlink: last.b_symlink!,
+          directory: last.b_directory!,
+          special: last.b_special!,
+          failure: last.b_failure!,
+          fullsize: last.b_fullsize!,
+          metadata: last.b_metadata!,
+          blob_key: last.b_blob_key!,
+          contents_key: last.b_contents_key!,
+          created: last.b_created!,
+        }
+      : null;
+  return { entries, blob };
+}
+
+function firstRow<T>(result: D1Result | undefined): T | null {
+  return ((result?.results ?? [])[0] as T | undefined) ?? null;
+}
+
+function listingOf([entries, tags, resolved, taglinks]: D1Result[]): ListingRows {
+  return {
+    entries: (entries?.results ?? []) as ListedEntryRow[],
+    tags: (tags?.results ?? []) as TagRow[],
+    resolved: (resolved?.results ?? []) as ResolvedLinkRow[],
+    taglinks: (taglinks?.results ?? []) as TaglinkTagRow[],
+  };
+}
+
 // ---- the store --------------------------------------------------------------------------------------
 
 class D1R2CatalogStore implements CatalogStore {
@@ -348,53 +421,65 @@ class D1R2CatalogStore implements CatalogStore {
 
   /** One recursive query (CHAIN_SQL). */
   async followChain(repository: string, name: string): Promise<Chain> {
-    const { results } = await this.db.prepare(CHAIN_SQL).bind(repository, name, MAX_LINK_HOPS).all<ChainRow>();
-  const entries: EntryRow[] = results.map((r) => ({
-    repository: r.repository,
-    name: r.name,
-    kind: r.kind,
-    blob: r.blob,
-    target_repository: r.target_repository,
-    target_name: r.target_name,
-    target_raw: r.target_raw,
-    created: r.created,
-    updated: r.updated,
-    linktime: r.linktime,
-  }));
-  const last = results.at(-1);
-  const blob: BlobRow | null =
-    last && last.kind === "regular" && last.b_sha256
-      ? {
-          sha256: last.b_sha256,
-          md5: last.b_md5!,
-          size: last.b_size!,
-          regular: last.b_regular!,
-          symlink: last.b_symlink!,
-          directory: last.b_directory!,
-          special: last.b_special!,
-          failure: last.b_failure!,
-          fullsize: last.b_fullsize!,
-          metadata: last.b_metadata!,
-          blob_key: last.b_blob_key!,
-          contents_key: last.b_contents_key!,
-          created: last.b_created!,
-        }
-      : null;
-    return { entries, blob };
+    const { results } = await this.chainStatement(repository, name).all<ChainRow>();
+    return chainOf(results);
+  }
+
+  private chainStatement(repository: string, name: string): D1PreparedStatement {
+    return this.db.prepare(CHAIN_SQL).bind(repository, name, MAX_LINK_HOPS);
+  }
+
+  private repositoryStatement(name: string): D1PreparedStatement {
+    return this.db.prepare("SELECT name, created, updated FROM repositories WHERE name = ?1").bind(name);
+  }
+
+  async resolve(repository: string, name: string): Promise<InRepository<Chain>> {
+    const [repo, chain] = await this.db.batch([this.repositoryStatement(repository), this.chainStatement(repository, name)]);
+    return { repository: firstRow<RepositoryRow>(repo), rows: chainOf((chain?.results ?? []) as ChainRow[]) };
+  }
+
+  private listingStatements(repository: string | null): D1PreparedStatement[] {
+    const sql = repository === null ? CATALOG_LISTING_SQL : REPOSITORY_LISTING_SQL;
+    return [sql.entries, sql.tags, sql.resolved, sql.taglinks].map((q) =>
+      repository === null ? this.db.prepare(q) : this.db.prepare(q).bind(repository),
+    );
   }
 
   async listing(repository: string | null): Promise<ListingRows> {
-    const sql = repository === null ? CATALOG_LISTING_SQL : REPOSITORY_LISTING_SQL;
-    const statements = [sql.entries, sql.tags, sql.resolved, sql.taglinks].map((q) =>
-      repository === null ? this.db.prepare(q) : this.db.prepare(q).bind(repository),
-    );
-    const [entries, tags, resolved, taglinks] = await this.db.batch(statements);
+    return listingOf(await this.db.batch(this.listingStatements(repository)));
+  }
+
+  async repositoryListing(repository: string): Promise<InRepository<ListingRows>> {
+    const [repo, ...rest] = await this.db.batch([this.repositoryStatement(repository), ...this.listingStatements(repository)]);
+    return { repository: firstRow<RepositoryRow>(repo), rows: listingOf(rest) };
+  }
+
+  async catalogListing(): Promise<{ repositories: RepositoryRow[]; rows: ListingRows }> {
+    const [repos, ...rest] = await this.db.batch([
+      this.db.prepare("SELECT name, created, updated FROM repositories ORDER BY name"),
+      ...this.listingStatements(null),
+    ]);
+    return { repositories: (repos?.results ?? []) as RepositoryRow[], rows: listingOf(rest) };
+  }
+
+  async tagListingIn(repository: string, tag: string): Promise<InRepository<TagListingRows> & { tag: TagRow | null }> {
+    const [repo, tagRow, members, resolved] = await this.db.batch([
+      this.repositoryStatement(repository),
+      this.db.prepare("SELECT repository, name, created, updated FROM tags WHERE repository = ?1 AND name = ?2").bind(repository, tag),
+      this.db.prepare(TAG_MEMBERS_SQL).bind(repository, tag),
+      this.db.prepare(TAG_RESOLVED_SQL).bind(repository, tag),
+    ]);
     return {
-      entries: (entries?.results ?? []) as ListedEntryRow[],
-      tags: (tags?.results ?? []) as TagRow[],
-      resolved: (resolved?.results ?? []) as ResolvedLinkRow[],
-      taglinks: (taglinks?.results ?? []) as TaglinkTagRow[],
+      repository: firstRow<RepositoryRow>(repo),
+      tag: firstRow<TagRow>(tagRow),
+      rows: { members: (members?.results ?? []) as TagMemberRow[], resolved: (resolved?.results ?? []) as ResolvedLinkRow[] },
     };
+  }
+
+  async linksInto(targets: LinkTarget[]): Promise<LinkTarget[]> {
+    const seeds = JSON.stringify(targets.map((t) => [t.repository, t.name, t.kind]));
+    const { results } = await this.db.prepare(LINKS_INTO_SQL).bind(seeds).all<LinkTarget>();
+    return results;
   }
 
   async tagListing(repository: string, tag: string): Promise<TagListingRows> {

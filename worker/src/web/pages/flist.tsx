@@ -1,8 +1,8 @@
 /**
  * The flist page, `/<repo>/<name>.flist.html` (what the original's `/<repo>/<name>.md` preview showed, and
- * more): download URL and md5 with copy buttons, sha256, size, counts, storage backend, metadata, the readme
- * (markdown, rendered safely), the version history with restore for the owner, and the contents tree, which
- * site.js loads one directory at a time from the tree route.
+ * more): download URL and md5 with copy buttons, sha256, size, download count, file counts, storage backend,
+ * metadata, the readme (markdown, rendered safely), the version history with restore for the owner, and the
+ * contents tree, which site.js loads one directory at a time from the tree route.
  */
 import type { Context } from "hono";
 import { raw } from "hono/html";
@@ -21,6 +21,7 @@ import { exactTime, humanSize, targetLink, urls } from "../format";
 import { canNameImage, flistImage } from "../publish/lxd";
 import { When } from "./repository";
 import { catalogStore } from "../../catalog/store/d1-r2";
+import { downloadCount } from "../../counts/store";
 
 /** Metadata keys shown in their own sections; everything else is listed as-is. */
 const KNOWN_KEYS = new Set(["readme", "backend", "backend-forced", "entrypoint", "environ", "port", "volume"]);
@@ -278,13 +279,15 @@ export async function flistPage(c: Context<AppEnv>, repo: string, name: string):
   if (!blob || !file) {
     throw new HubError(404, `${repo}/${name} is a link that does not lead to a flist (dangling or looping)`);
   }
-  const [metadata, history, session, image] = await Promise.all([
+  const [metadata, history, session, image, downloads] = await Promise.all([
     flistMetadata(c.env, catalogStore(c.env), repo, name),
     entryHistory(catalogStore(c.env), repo, [name]).catch(() => null),
     loadSession(c),
     flistImage(c.env.DB, repo, name).catch(() => null),
+    downloadCount(c.env.DB, file.repository, file.name),
   ]);
-  return flistBody(c, { repo, name, entry, file, blob, metadata, history, image, owner: session?.repository === repo });
+  const owner = session?.repository === repo;
+  return flistBody(c, { repo, name, entry, file, blob, metadata, history, image, owner, downloads });
 }
 
 async function flistBody(
@@ -299,6 +302,8 @@ async function flistBody(
     history: History | null;
     image: { alias: string } | null;
     owner: boolean;
+    /** Whole downloads of the flist (through any name that leads to it: counts/record.ts). */
+    downloads: number;
   },
 ): Promise<Response> {
   const { repo, name, entry, file, blob, metadata } = p;
@@ -352,6 +357,8 @@ async function flistBody(
             <dd>
               <When seconds={file.updated} /> <span class="muted small">{exactTime(file.updated)}</span>
             </dd>
+            <dt>Downloads</dt>
+            <dd data-downloads={String(p.downloads)}>{String(p.downloads)}</dd>
             <dt>Storage</dt>
             <dd>
               {backend ? <code>{backend.text}</code> : hubBackend ? null : <span class="muted">not set</span>}

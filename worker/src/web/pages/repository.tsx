@@ -1,6 +1,6 @@
 /**
  * `/<repo>`: the repository's flists, links (with their targets), taglinks and tags; size, update time,
- * download and md5 links. Sorting and filtering happen in the browser (site.js) on the rendered rows.
+ * download count (flists only: a download through a link counts for its target), download and md5 links. Sorting and filtering happen in the browser (site.js) on the rendered rows.
  */
 import type { Context } from "hono";
 import type { AppEnv } from "../../env";
@@ -11,6 +11,7 @@ import { renderPage } from "../layout";
 import { bytesFromKb, exactTime, humanSize, isoTime, plural, relativeTime, targetLink, urls } from "../format";
 import { SortHeader } from "../sortable";
 import { catalogStore } from "../../catalog/store/d1-r2";
+import { repositoryDownloads } from "../../counts/store";
 
 export function When({ seconds }: { seconds: number }) {
   return (
@@ -27,7 +28,7 @@ const KIND_LABEL: Record<ListingEntry["type"], string> = {
   tag: "tag",
 };
 
-function EntryRow({ repo, entry }: { repo: string; entry: ListingEntry }) {
+function EntryRow({ repo, entry, downloads }: { repo: string; entry: ListingEntry; downloads?: Map<string, number> }) {
   const bytes = bytesFromKb(entry.size);
   const kind = KIND_LABEL[entry.type];
   let name;
@@ -77,12 +78,33 @@ function EntryRow({ repo, entry }: { repo: string; entry: ListingEntry }) {
       <td data-label="Updated" data-value={String(entry.updated)}>
         <When seconds={entry.updated} />
       </td>
+      {downloads ? <DownloadsCell entry={entry} downloads={downloads} /> : null}
       <td class="actions">{actions}</td>
     </tr>
   );
 }
 
-export function EntryTable({ repo, entries, label }: { repo: string; entries: ListingEntry[]; label: string }) {
+function DownloadsCell({ entry, downloads }: { entry: ListingEntry; downloads: Map<string, number> }) {
+  const count = entry.type === "regular" ? (downloads.get(entry.name) ?? 0) : null;
+  return (
+    <td class="num" data-label="Downloads" data-value={String(count ?? -1)}>
+      {count === null ? "" : String(count)}
+    </td>
+  );
+}
+
+/** `downloads`: the repository's download counts, shown in a column of their own (counts/store.ts). */
+export function EntryTable({
+  repo,
+  entries,
+  label,
+  downloads,
+}: {
+  repo: string;
+  entries: ListingEntry[];
+  label: string;
+  downloads?: Map<string, number>;
+}) {
   return (
     <div class="table-wrap">
       <table class="responsive" data-sortable id="entries" aria-label={label}>
@@ -92,6 +114,11 @@ export function EntryTable({ repo, entries, label }: { repo: string; entries: Li
             <SortHeader sort="text">Type</SortHeader>
             <SortHeader sort="num" num>Size</SortHeader>
             <SortHeader sort="num">Updated</SortHeader>
+            {downloads ? (
+              <SortHeader sort="num" num>
+                Downloads
+              </SortHeader>
+            ) : null}
             <th>
               <span class="sr-only">Links</span>
             </th>
@@ -99,7 +126,7 @@ export function EntryTable({ repo, entries, label }: { repo: string; entries: Li
         </thead>
         <tbody>
           {entries.map((entry) => (
-            <EntryRow repo={repo} entry={entry} />
+            <EntryRow repo={repo} entry={entry} downloads={downloads} />
           ))}
         </tbody>
       </table>
@@ -108,7 +135,10 @@ export function EntryTable({ repo, entries, label }: { repo: string; entries: Li
 }
 
 export async function repositoryPage(c: Context<AppEnv>, repo: string): Promise<Response> {
-  const entries = await repositoryListing(catalogStore(c.env), repo);
+  const [entries, downloads] = await Promise.all([
+    repositoryListing(catalogStore(c.env), repo),
+    repositoryDownloads(c.env.DB, repo),
+  ]);
   const flists = entries.filter((e) => e.type === "regular").length;
   const links = entries.filter((e) => e.type === "symlink" || e.type === "taglink").length;
   const tags = entries.filter((e) => e.type === "tag").length;
@@ -147,7 +177,7 @@ export async function repositoryPage(c: Context<AppEnv>, repo: string): Promise<
             </select>
             <span class="muted small" data-count-for="entries"></span>
           </div>
-          <EntryTable repo={repo} entries={entries} label={`entries of ${repo}`} />
+          <EntryTable repo={repo} entries={entries} label={`entries of ${repo}`} downloads={downloads} />
         </>
       )}
     </>,
