@@ -174,7 +174,9 @@ describe("GET /health", () => {
     const failing = (what: string) => () => {
       throw new Error(`${what} is down (see https://user:pw@internal.example/x)`);
     };
-    const DB = { prepare: () => ({ first: failing("D1") }) } as unknown as D1Database;
+    // Every statement method fails (the cost meter, on in these tests, reads through `all`).
+    const statement = new Proxy({}, { get: (_t, key) => (key === "bind" ? () => statement : failing("D1")) });
+    const DB = { prepare: () => statement } as unknown as D1Database;
     const FLISTS = { list: failing("R2") } as unknown as R2Bucket;
     const res = await fetchWith({ DB, FLISTS }, "/health");
     const body = (await res.json()) as any;

@@ -123,6 +123,9 @@ describe("every operation answers what the document declares", () => {
     expect((await call("get", "/api/flist/:repo", "/api/flist/nobody")).status).toBe(404);
     expect((await call("get", "/api/flist/:repo", "/api/flist/a%01b")).status).toBe(400);
     await call("get", "/api/flist/:repo/:name/light", "/api/flist/alice/app.flist/light");
+    await call("get", "/api/flist/:repo/:name/downloads", "/api/flist/alice/app.flist/downloads");
+    expect((await call("get", "/api/flist/:repo/:name/downloads", "/api/flist/alice/none.flist/downloads")).status).toBe(404);
+    await call("get", "/api/downloads/:repo", "/api/downloads/alice");
     await call("get", "/api/flist/:repo/:name/metadata", "/api/flist/alice/app.flist/metadata");
     await call("get", "/api/flist/:repo/:name/history", "/api/flist/alice/app.flist/history");
     await call("get", "/api/flist/:repo/:name/tree", "/api/flist/alice/app.flist/tree");

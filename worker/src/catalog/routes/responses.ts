@@ -116,3 +116,9 @@ export const flistCardSchema = z.object({
 /** The types catalog/listing.ts and catalog/history.ts answer are the schemas' (drift fails to compile). */
 export type ListingMatchesSchema = Assert<Same<ListingEntry, z.infer<typeof listingEntrySchema>>>;
 export type HistoryMatchesSchema = Assert<Same<History, z.infer<typeof historySchema>>>;
+
+/** `GET /api/downloads/<repo>` (download-counts.ts): downloads per flist of the repository, those downloaded at all. */
+export const repositoryDownloadsSchema = z.record(z.string(), z.number().int().min(0));
+
+/** `GET /api/flist/<repo>/<name>/downloads`: the count of what the name resolves to (`flist`, its target for a link). */
+export const flistDownloadsSchema = z.object({ name: z.string(), flist: z.string(), downloads: z.number().int().min(0) });

@@ -7,6 +7,7 @@ import {
   entryPathsSchema,
   filesListSchema,
   flistCardSchema,
+  flistDownloadsSchema,
   historySchema,
   lightSchema,
   limitsSchema,
@@ -14,6 +15,7 @@ import {
   metadataSchema,
   promoteSchema,
   repositoriesSchema,
+  repositoryDownloadsSchema,
   restoreSchema,
   taglinkSchema,
 } from "../../catalog/routes/responses";
@@ -70,6 +72,22 @@ const publicReads: Operation[] = [
     summary: "Size, time and md5 of one flist or link",
     params: { repo, name: flist },
     answers: read(lightSchema),
+  },
+  {
+    method: "get",
+    route: "/api/flist/:repo/:name/downloads",
+    tag,
+    summary: "How often the flist a name resolves to was downloaded (docs/catalog-api.md \"Download counts\")",
+    params: { repo, name: flist },
+    answers: read(flistDownloadsSchema),
+  },
+  {
+    method: "get",
+    route: "/api/downloads/:repo",
+    tag,
+    summary: "Downloads per flist of a repository (those downloaded at least once)",
+    params: { repo },
+    answers: read(repositoryDownloadsSchema),
   },
   {
     method: "get",
