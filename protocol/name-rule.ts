@@ -39,6 +39,7 @@ export const RESERVED_REPOSITORY_NAMES: ReadonlySet<string> = new Set([
   "docker-convert",
   "readonly",
   "jobs",
+  "health",
   "cdn-cgi",
   ".well-known",
 ]);
