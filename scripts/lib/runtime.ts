@@ -20,9 +20,10 @@ import { redactSecrets } from "../../protocol/redact.ts";
 import { ROOT } from "./devvars.ts";
 import { type Front, startFront } from "./front.ts";
 import { bundleWorker } from "./worker-bundle.ts";
-import { readWorkerConfig } from "./worker-config.ts";
+import { type WorkerConfig, readWorkerConfig } from "./worker-config.ts";
 
 const CRON_INTERVAL_MS = 60_000;
+const SIGNALS = ["SIGINT", "SIGTERM"] as const;
 
 export interface RuntimeOptions {
   host: string;
@@ -97,14 +98,14 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   };
   try {
     const bundling = bundleWorker(bundleDir, (line) => onLine(line, "info")).then((bundle) => ({ bundle, bundleMs: performance.now() - started }));
-    // Both settle before a failure is thrown (the `before` one first): nothing is left running behind a failed start.
-    const [built, before] = await Promise.allSettled([bundling, options.before]);
-    if (before.status === "rejected") throw before.reason;
-    if (built.status === "rejected") throw built.reason;
-    const { bundle, bundleMs } = built.value;
+    // All settle before a failure is thrown (the `before` one first): nothing is left running behind a failed start.
+    const [before, built, read] = await Promise.allSettled([options.before, bundling, readWorkerConfig(configPath)]);
+    for (const step of [before, built, read]) if (step.status === "rejected") throw step.reason;
+    const { bundle, bundleMs } = (built as PromiseFulfilledResult<Awaited<typeof bundling>>).value;
+    const config = (read as PromiseFulfilledResult<WorkerConfig>).value;
     const workerdStarted = performance.now();
-    const config = readWorkerConfig(configPath);
     const scheme = options.tls ? "https" : "http";
+    const signalListeners = SIGNALS.map((signal) => new Set(process.listeners(signal)));
     mf = new Miniflare({
       host: options.host,
       port: 0,
@@ -129,6 +130,12 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
           bindings: { ...(config.workerOptions.bindings ?? {}), ...options.vars },
         },
       ],
+    });
+    // Miniflare's exit hook answers SIGINT/SIGTERM with process.exit(130/143) before the caller's own shutdown
+    // (npm start stops the converter and the chunk server, and exits 0): its signal listeners go; its `exit`
+    // listener, which takes workerd down with this process, stays.
+    SIGNALS.forEach((signal, i) => {
+      for (const listener of process.listeners(signal)) if (!signalListeners[i]!.has(listener)) process.off(signal, listener);
     });
     const workerUrl = new URL(await mf.ready);
     front = await startFront({ host: options.host, port: options.port, upstreamPort: Number(workerUrl.port), ...(options.tls ? { tls: options.tls } : {}), log: (line) => onLine(`[front] ${line}`, "error") });
