@@ -12,7 +12,8 @@
  *     D1/R2/Queues, state under `.wrangler/state` (or $HUB_PERSIST_DIR, the layout wrangler dev uses: `npm run dev`
  *     sees the same data), pointed at the converter, and in front of it on 127.0.0.1:$HUB_PORT (default 8787) the
  *     local front (scripts/lib/front.ts: what Cloudflare's edge does in production, keeping slow downloads whole);
- *     its cron (the job lease sweep) fired every minute;
+ *     its cron (the job lease sweep) fired every minute. `npm run dev` (`--dev`) runs `wrangler dev` there instead
+ *     (scripts/lib/wrangler-dev.ts: inspector, live reload), on the same state;
  *  5. once the Worker answers HTTP: one line per service, the URL on a line of its own, then a ready API token for
  *     the user $HUB_LOCAL_USER (default `local`) on the last line;
  *  6. Ctrl-C / SIGTERM stop everything (also when a service dies, or when the `npm` process is killed).
@@ -30,9 +31,10 @@ import { startChunkServer } from "./lib/chunk-server.ts";
 import { ROOT, ensureDevVars, wranglerVar } from "./lib/devvars.ts";
 import { LOCAL_WORKER_VARS } from "./lib/local-vars.ts";
 import { applyMigrations, describeMigrations } from "./lib/migrations.ts";
-import { converterLine, logMode, runtimeLine } from "./lib/relay.ts";
+import { converterLine, logMode, runtimeLine, wranglerLines } from "./lib/relay.ts";
 import { type Child, converterCommand, portIsFree, startChild, waitForHttp } from "./lib/processes.ts";
-import { type Runtime, startRuntime } from "./lib/runtime.ts";
+import { type Runtime, type RuntimeOptions, startRuntime } from "./lib/runtime.ts";
+import { startWranglerDev } from "./lib/wrangler-dev.ts";
 
 const HOST = "127.0.0.1";
 
@@ -88,6 +90,10 @@ function onAncestorExit(callback: () => void): void {
 }
 
 async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const unknown = argv.find((a) => a !== "--dev");
+  if (unknown !== undefined) fail(`unknown argument ${JSON.stringify(unknown)} (only --dev: the Worker under wrangler dev, as \`npm run dev\`)`);
+  const dev = argv.includes("--dev");
   const port = portFromEnv("HUB_PORT", 8787);
   const converterPort = portFromEnv("CONVERTER_PORT", port + 1);
   const user = process.env.HUB_LOCAL_USER || "local";
@@ -170,7 +176,7 @@ async function main(): Promise<void> {
   try {
     // The Worker in this process (scripts/lib/runtime.ts): secrets from .dev.vars, the converter's address, the
     // backend and the local sign-in over wrangler.toml's vars.
-    runtime = await startRuntime({
+    const runtimeOptions: RuntimeOptions = {
       host: HOST,
       port,
       persistDir,
@@ -184,10 +190,21 @@ async function main(): Promise<void> {
       },
       requestLines: verbose,
       fireCrons: true,
-      onLine: (line, kind) => {
-        if (verbose || runtimeLine(line, kind)) console.error(`[worker] ${line}`);
-      },
-    });
+    };
+    if (dev) {
+      const shown = verbose ? () => true : wranglerLines();
+      runtime = await startWranglerDev(
+        { ...runtimeOptions, onLine: (line) => shown(line) && console.error(`[wrangler] ${line}`) },
+        (reason) => stop(reason, 1),
+      );
+    } else {
+      runtime = await startRuntime({
+        ...runtimeOptions,
+        onLine: (line, kind) => {
+          if (verbose || runtimeLine(line, kind)) console.error(`[worker] ${line}`);
+        },
+      });
+    }
     if (stopping) return;
     await waitForHttp(`${converterUrl}/health`, converter, "the converter", 60_000, true);
   } catch (err) {
@@ -205,7 +222,8 @@ async function main(): Promise<void> {
     console.log(`chunk store  ${redactUrl(chunkStore)} (public backend in flists: ${backend})`);
   }
   console.log(`converter    listening on ${converterUrl}`);
-  console.log(`worker       listening on ${url} (workerd on ${runtime.workerUrl.replace(/^https?:\/\//, "")} behind the local front, state in ${shown(stateDir)})`);
+  const behind = `${dev ? "wrangler dev" : "workerd"} on ${runtime.workerUrl.replace(/^https?:\/\//, "")}`;
+  console.log(`worker       listening on ${url} (${behind} behind the local front, state in ${shown(stateDir)})`);
   console.log("");
   console.log("zos-hub is running at:");
   console.log(url);

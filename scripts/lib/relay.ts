@@ -3,6 +3,8 @@
  * Worker's warnings and errors (no bundler output, bindings table nor request lines) and the converter's job lines.
  * `HUB_LOG=verbose` relays every line, request lines included.
  */
+import { stripVTControlCharacters } from "node:util";
+
 export type LogMode = "default" | "verbose";
 
 /** `HUB_LOG`: unset or empty for the default, `verbose` for everything; anything else is refused (undefined). */
@@ -18,6 +20,28 @@ export function logMode(value: string | undefined): LogMode | undefined {
  */
 export function runtimeLine(_line: string, kind: "stdout" | "stderr" | "info" | "error"): boolean {
   return kind === "stderr" || kind === "error";
+}
+
+const CRON_WARNING = "Scheduled Workers are not automatically triggered during local development";
+
+/**
+ * `npm run dev`: by default, the wrangler lines to relay (a filter with state: call it for each line in order). It
+ * drops one warning, wrangler's advice to fire crons by hand, which scripts/start.ts does itself every minute: the
+ * warning's line, then its blank and indented continuation lines. Everything else wrangler prints at
+ * `--log-level warn` is kept.
+ */
+export function wranglerLines(): (line: string) => boolean {
+  let inCronWarning = false;
+  return (line) => {
+    const text = stripVTControlCharacters(line);
+    if (text.includes(CRON_WARNING)) {
+      inCronWarning = true;
+      return false;
+    }
+    if (inCronWarning && (text.trim() === "" || /^\s/.test(text))) return false;
+    inCronWarning = false;
+    return true;
+  };
 }
 
 /**
