@@ -1,6 +1,6 @@
 /**
  * The lean local runtime of `npm start` and the end-to-end stack: the Worker, bundled once
- * (scripts/lib/worker-bundle.ts), served by Miniflare directly (the library `wrangler dev` drives), with the bindings
+ * (scripts/lib/worker-bundle.ts; again only when its sources changed), served by Miniflare directly (the library `wrangler dev` drives), with the bindings
  * wrangler.toml declares (scripts/lib/worker-config.ts), behind the local front (scripts/lib/front.ts) in this same
  * process. Compared with `wrangler dev` there is no second proxy, no inspector, no file watcher and no request line
  * per request (unless `requestLines`): docs/benchmarks.md "Catalog" has the figures.
@@ -10,8 +10,6 @@
  * The scheduled handler answers at `/cdn-cgi/handler/scheduled` (as under `wrangler dev`); nothing fires it by
  * itself: `fireCrons` does, every minute, when the config declares crons.
  */
-import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import readline from "node:readline";
 import type { Readable } from "node:stream";
@@ -19,7 +17,7 @@ import { Log, LogLevel, Miniflare } from "miniflare";
 import { redactSecrets } from "../../protocol/redact.ts";
 import { ROOT } from "./devvars.ts";
 import { type Front, startFront } from "./front.ts";
-import { bundleWorker } from "./worker-bundle.ts";
+import { cachedBundle } from "./worker-bundle.ts";
 import { type WorkerConfig, readWorkerConfig } from "./worker-config.ts";
 
 const CRON_INTERVAL_MS = 60_000;
@@ -56,8 +54,11 @@ export interface Runtime {
   port: number;
   /** workerd's own address, behind the front. */
   workerUrl: string;
-  /** Bundle size in bytes, how long bundling took, and the start of workerd and the front after it (ms). */
-  stats: { bundleBytes: number; bundleMs: number; startMs: number };
+  /**
+   * Bundle size in bytes, how long bundling took (or finding it in the cache: `bundleCached`), and the start of
+   * workerd and the front after it (ms).
+   */
+  stats: { bundleBytes: number; bundleMs: number; bundleCached: boolean; startMs: number };
   /** Fires the scheduled handler once; resolves with its HTTP status. */
   triggerScheduled(): Promise<number>;
   close(): Promise<void>;
@@ -85,7 +86,6 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const onLine = options.onLine ?? (() => undefined);
   const configPath = options.configPath ?? path.join(ROOT, "wrangler.toml");
   const persistDir = options.persistDir ?? path.join(ROOT, ".wrangler", "state");
-  const bundleDir = await fs.promises.mkdtemp(path.join(os.tmpdir(), "zhub-worker-"));
   const started = performance.now();
   let mf: Miniflare | undefined;
   let front: Front | undefined;
@@ -94,10 +94,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     if (cron) clearInterval(cron);
     await front?.close();
     await mf?.dispose();
-    await fs.promises.rm(bundleDir, { recursive: true, force: true });
   };
   try {
-    const bundling = bundleWorker(bundleDir, (line) => onLine(line, "info")).then((bundle) => ({ bundle, bundleMs: performance.now() - started }));
+    const bundling = cachedBundle((line) => onLine(line, "info")).then((bundle) => ({ bundle, bundleMs: performance.now() - started }));
     // All settle before a failure is thrown (the `before` one first): nothing is left running behind a failed start.
     const [before, built, read] = await Promise.allSettled([options.before, bundling, readWorkerConfig(configPath)]);
     for (const step of [before, built, read]) if (step.status === "rejected") throw step.reason;
@@ -154,7 +153,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       url,
       port: front.port,
       workerUrl: workerUrl.origin,
-      stats: { bundleBytes: bundle.bytes, bundleMs, startMs: performance.now() - workerdStarted },
+      stats: { bundleBytes: bundle.bytes, bundleMs, bundleCached: bundle.cached, startMs: performance.now() - workerdStarted },
       triggerScheduled,
       close,
     };

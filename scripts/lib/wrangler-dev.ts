@@ -74,7 +74,7 @@ export async function startWranglerDev(options: RuntimeOptions, onExit: (reason:
     url,
     port: front.port,
     workerUrl: `http://${options.host}:${workerPort}`,
-    stats: { bundleBytes: 0, bundleMs: 0, startMs: performance.now() - started },
+    stats: { bundleBytes: 0, bundleMs: 0, bundleCached: false, startMs: performance.now() - started },
     triggerScheduled,
     close,
   };
