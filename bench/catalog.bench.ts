@@ -328,7 +328,7 @@ async function main(): Promise<void> {
   const s = await startupCpu();
   console.log("");
   console.log(
-    `cold start ${(hub.coldStartMs / 1000).toFixed(1)} s (npm start to first answer; bundling ${(s.bundleMs / 1000).toFixed(1)} s of it); ` +
+    `cold start ${(hub.coldStartMs / 1000).toFixed(1)} s (npm start to first answer, the bundle from its cache; bundling anew takes ${(s.bundleMs / 1000).toFixed(1)} s); ` +
       `Worker bundle ${(s.bytes / 1e6).toFixed(2)} MB; workerd CPU to load it and answer once ${s.workerMs.toFixed(0)} ms ` +
       `(an empty Worker: ${s.emptyMs.toFixed(0)} ms; the bundle's load and top-level work ≈ ${(s.workerMs - s.emptyMs).toFixed(0)} ms)`,
   );
