@@ -125,16 +125,19 @@ async function main(): Promise<void> {
   const converterStore = chunkServer?.url ?? chunkStore;
 
   // Progress to stderr: stdout carries only the service lines, the URL and the token. wrangler prints its tables
-  // once per migration: kept back, unless it fails (then they tell why) or HUB_LOG=verbose.
+  // once per migration: kept back, unless it fails (then they tell why) or HUB_LOG=verbose. They run while the
+  // converter starts and the Worker is bundled; the Worker starts on the database once they are done.
   const migrationLines: string[] = [];
-  const migrations = await applyMigrations(persistDir, (line) =>
-    verbose ? console.error(`[migrations] ${line}`) : migrationLines.push(line),
-  ).catch((err: Error) => {
-    for (const line of migrationLines) console.error(`[migrations] ${line}`);
-    // The message's first line: the rest is the end of the output just printed.
-    return fail((err.message.split("\n")[0] ?? err.message).replace(/:$/, ""));
-  });
-  console.error(`npm start: D1 migrations ${describeMigrations(migrations)}`);
+  const migrations = applyMigrations(persistDir, (line) => (verbose ? console.error(`[migrations] ${line}`) : migrationLines.push(line))).then(
+    (result) => console.error(`npm start: D1 migrations ${describeMigrations(result)}`),
+    (err: Error) => {
+      for (const line of migrationLines) console.error(`[migrations] ${line}`);
+      // The message's first line: the rest is the end of the output just printed.
+      throw new Error((err.message.split("\n")[0] ?? err.message).replace(/:$/, ""));
+    },
+  );
+  // Awaited by the runtime; this only keeps a failure from counting as unhandled before then.
+  migrations.catch(() => undefined);
 
   const children: Child[] = [];
   let runtime: Runtime | undefined;
@@ -190,6 +193,7 @@ async function main(): Promise<void> {
       },
       requestLines: verbose,
       fireCrons: true,
+      before: migrations,
     };
     if (dev) {
       const shown = verbose ? () => true : wranglerLines();
