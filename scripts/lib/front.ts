@@ -28,6 +28,8 @@ export interface FrontOptions {
   port: number;
   /** The port the Worker (workerd) listens on (same host). */
   upstreamPort: number;
+  /** Requests under `/cdn-cgi/` go to this port instead (Miniflare's entry, which serves the scheduled trigger). */
+  cdnCgiPort?: number;
   /** Serve HTTPS with this key and certificate, and reach the Worker (started with the same pair) over HTTPS. */
   tls?: { keyPath: string; certPath: string };
   /** One line per request that could not be relayed. */
@@ -80,7 +82,7 @@ export async function startFront(options: FrontOptions): Promise<Front> {
     const send = (retry: boolean) => {
       const requestOptions: http.RequestOptions = {
         host: options.host,
-        port: options.upstreamPort,
+        port: options.cdnCgiPort !== undefined && req.url?.startsWith("/cdn-cgi/") ? options.cdnCgiPort : options.upstreamPort,
         method: req.method,
         path: req.url,
         agent: reusable ? agent : false,

@@ -52,7 +52,7 @@ export interface Runtime {
   /** The hub's address (the front's). */
   url: string;
   port: number;
-  /** workerd's own address, behind the front. */
+  /** The address of workerd the front forwards to. */
   workerUrl: string;
   /**
    * Bundle size in bytes, how long bundling took (or finding it in the cache: `bundleCached`), and the start of
@@ -104,6 +104,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const config = (read as PromiseFulfilledResult<WorkerConfig>).value;
     const workerdStarted = performance.now();
     const scheme = options.tls ? "https" : "http";
+    // Without TLS and request lines, the front talks to a socket of the Worker's own, past Miniflare's entry worker
+    // (which only logs requests, prettifies uncaught errors and serves /cdn-cgi/, sent there still): a quarter less
+    // workerd CPU per request (docs/benchmarks.md "Catalog"). Over TLS the Worker must see https:// URLs, which the
+    // entry gives it.
+    const direct = !options.tls && !options.requestLines;
     const signalListeners = SIGNALS.map((signal) => new Set(process.listeners(signal)));
     mf = new Miniflare({
       host: options.host,
@@ -127,6 +132,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
           modulesRoot: path.dirname(bundle.main),
           modules: bundle.modules,
           bindings: { ...(config.workerOptions.bindings ?? {}), ...options.vars },
+          ...(direct ? { unsafeDirectSockets: [{ host: options.host, port: 0 }] } : {}),
         },
       ],
     });
@@ -137,7 +143,15 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       for (const listener of process.listeners(signal)) if (!signalListeners[i]!.has(listener)) process.off(signal, listener);
     });
     const workerUrl = new URL(await mf.ready);
-    front = await startFront({ host: options.host, port: options.port, upstreamPort: Number(workerUrl.port), ...(options.tls ? { tls: options.tls } : {}), log: (line) => onLine(`[front] ${line}`, "error") });
+    const upstream = direct ? await mf.unsafeGetDirectURL(config.name) : workerUrl;
+    front = await startFront({
+      host: options.host,
+      port: options.port,
+      upstreamPort: Number(upstream.port),
+      ...(direct ? { cdnCgiPort: Number(workerUrl.port) } : {}),
+      ...(options.tls ? { tls: options.tls } : {}),
+      log: (line) => onLine(`[front] ${line}`, "error"),
+    });
     const url = `${scheme}://${options.host}:${front.port}`;
     const triggerScheduled = async () => {
       const res = await mf!.dispatchFetch(`${workerUrl.origin}/cdn-cgi/handler/scheduled`);
@@ -152,7 +166,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     return {
       url,
       port: front.port,
-      workerUrl: workerUrl.origin,
+      workerUrl: upstream.origin,
       stats: { bundleBytes: bundle.bytes, bundleMs, bundleCached: bundle.cached, startMs: performance.now() - workerdStarted },
       triggerScheduled,
       close,
