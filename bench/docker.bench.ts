@@ -5,7 +5,7 @@
  *     ~100 MiB each from bench/lib/gen-tree.ts (seeds 1 and 2: half random bytes, half text, ~3000 files),
  *     a third deleting one directory of the first and rewriting a few files;
  *  2. start Debian's docker-registry on loopback and push the image with skopeo (not timed);
- *  3. ours: the local stack (e2e/support/stack.ts: wrangler dev + converter service + an empty redis as the chunk
+ *  3. ours: the local stack (e2e/support/stack.ts: the lean runtime + converter service + an empty redis as the chunk
  *     store), `POST /api/flist/me/docker` with a token, synchronous: the wall time from the request to the answer
  *     is the time to a published flist (job queued, dispatched, image pulled and converted, chunks stored, flist
  *     published). Peak converter RSS = `VmHWM` of the converter process (its worker threads included), read from

@@ -1,6 +1,6 @@
 /**
  * Hub overhead around the engine: time from request to published flist for the ~512 MiB tree tarball
- * through the local stack (wrangler dev + converter + redis-server, as the e2e tests start it, with the Worker
+ * through the local stack (the lean runtime + converter + redis-server, as the e2e tests start it, with the Worker
  * variables of `npm start`), against
  * `zhub flist create` alone on the same tarball into the same kind of store (a fresh redis-server). Goal: < 1.2×.
  *

@@ -1,5 +1,5 @@
 /**
- * Docker/OCI image conversion end to end, through the running local stack (wrangler dev + converter +
+ * Docker/OCI image conversion end to end, through the running local stack (the Worker's runtime + converter +
  * redis-server, support/stack.ts) and real registries (Debian docker-registry on loopback, one of them behind
  * htpasswd basic auth): images built with umoci and pushed with skopeo are converted with
  * `POST /api/flist/me/docker`, the published flist is downloaded, read with the engine, and its tree and its files

@@ -1,5 +1,6 @@
 /**
- * Publishing end to end on the real local stack (wrangler dev + converter + redis-server, e2e/support/stack.ts):
+ * Publishing end to end on the real local stack (the Worker's runtime + converter + redis-server,
+ * e2e/support/stack.ts):
  * tarball uploads read back byte for byte through the chunk store, the contents listing, merge, and the homemade
  * flist upload refused while its chunks are missing and accepted once `zhub push` sent them.
  */

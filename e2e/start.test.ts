@@ -3,7 +3,8 @@
  * 0-db server on HUB_BACKEND (here with a namespace and HUB_BACKEND_PASSWORD), which answers as 0-db (public reads,
  * writes with the password) and serves what the hub publishes to the real zflist; SIGTERM stops it all, the
  * backend port included. Its default output is the few lines a user needs: no stack trace (wrangler's offline
- * requests are off), one line for the migrations. A taken backend port is refused before anything starts. (Like
+ * requests are off), one line for the migrations; started again on the same state, it serves what it published.
+ * `npm run dev` runs the same script with wrangler dev. A taken backend port is refused before anything starts. (Like
  * `npm start`, it creates the
  * git-ignored `.dev.vars` when missing and otherwise only reads it.)
  */
@@ -14,6 +15,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RawResp } from "../converter/test/support/resp-client.ts";
 import { type Child, freePort, portIsFree, startChild } from "../scripts/lib/processes.ts";
+import { wranglerDevArgs } from "../scripts/lib/wrangler-dev.ts";
 import { fixture } from "./support/flists.ts";
 import { zflistOpen } from "./support/zflist.ts";
 
@@ -30,8 +32,8 @@ afterAll(async () => {
 });
 
 /** `all`: stdout's and stderr's lines together, in the order they came. */
-function npmStart(env: Record<string, string>, lines: string[], errors: string[], all: string[] = []): Child {
-  return startChild(process.execPath, ["--import", "tsx", path.join(ROOT, "scripts", "start.ts")], {
+function npmStart(env: Record<string, string>, lines: string[], errors: string[], all: string[] = [], args: string[] = []): Child {
+  return startChild(process.execPath, ["--import", "tsx", path.join(ROOT, "scripts", "start.ts"), ...args], {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: process.env.TMPDIR, ...env },
     group: true,
     // The token printed on stdout is read back, so the lines are not redacted here.
@@ -42,6 +44,11 @@ function npmStart(env: Record<string, string>, lines: string[], errors: string[]
       (/^(\[|npm start:)/.test(line) ? errors : lines).push(line);
     },
   });
+}
+
+/** The number of migrations of the first start's line ("npm start: D1 migrations 10 applied (10 in all)"). */
+function migrationCount(errors: string[]): number {
+  return Number(/\((\d+) in all\)/.exec(errors.find((l) => l.startsWith("npm start: D1 migrations")) ?? "")?.[1]);
 }
 
 async function waitFor(condition: () => boolean, child: Child, what: string, timeoutMs: number, log: () => string): Promise<void> {
@@ -68,6 +75,7 @@ describe("npm start (scripts/start.ts)", () => {
       all,
     );
     const log = () => [...lines, ...errors.slice(-60)].join("\n");
+    let restarted: Child | undefined;
     try {
       // The token is the line after "API token …" (scripts/start.ts prints it last).
       const tokenLine = () => lines.findIndex((l) => l.startsWith("API token")) + 1;
@@ -127,9 +135,49 @@ describe("npm start (scripts/start.ts)", () => {
       expect(exit.code, log()).toBe(0);
       expect(errors).toContain("npm start: SIGTERM, stopping");
       for (const port of [backendPort, converterPort, hubPort]) expect(await portIsFree(port), `port ${port}`).toBe(true);
+
+      // Started again on the same state: the catalog and the flist are still there, the migrations up to date.
+      const again: string[] = [];
+      const againErrors: string[] = [];
+      restarted = npmStart(
+        { HUB_PORT: String(hubPort), CONVERTER_PORT: String(converterPort), HUB_BACKEND: backend, HUB_BACKEND_PASSWORD: PASSWORD, HUB_PERSIST_DIR: state },
+        again,
+        againErrors,
+      );
+      const againToken = () => again.findIndex((l) => l.startsWith("API token")) + 1;
+      await waitFor(() => againToken() > 0 && again.length > againToken(), restarted, "token line after the restart", 240_000, () => [...again, ...againErrors].join("\n"));
+      expect(againErrors).toContain(`npm start: D1 migrations up to date (${migrationCount(errors)} in all)`);
+      const listing = (await (await fetch(`http://127.0.0.1:${hubPort}/api/flist/local`)).json()) as { name: string }[];
+      expect(listing.map((e) => e.name)).toContain("app.flist");
+      const again2 = Buffer.from(await (await fetch(`http://127.0.0.1:${hubPort}/local/app.flist`)).arrayBuffer());
+      expect(again2.equals(fs.readFileSync(flist))).toBe(true);
+      restarted.process.kill("SIGTERM");
+      expect((await restarted.exited).code).toBe(0);
     } finally {
       await child.stop("SIGKILL", 1000);
+      await restarted?.stop("SIGKILL", 1000);
     }
+  });
+
+  it("npm run dev is the same script with --dev (wrangler dev); unknown arguments are refused", async () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> };
+    expect(pkg.scripts.start).toBe("tsx scripts/start.ts");
+    expect(pkg.scripts.dev).toBe("tsx scripts/start.ts --dev");
+    // wrangler dev keeps its conveniences (inspector and live reload on: no flag turns them off), the same state.
+    const args = wranglerDevArgs({ host: "127.0.0.1", port: 0, persistDir: "/tmp/state", vars: { A: "1" } }, 1234);
+    expect(args.slice(0, 2)).toEqual(["dev", "--local"]);
+    expect(args).toEqual(expect.arrayContaining(["--port", "1234", "--var", "A:1", "--persist-to", "/tmp/state"]));
+    expect(args.filter((a) => /inspector|live-reload/.test(a))).toEqual([]);
+    // Through npm itself: `npm run dev` reaches scripts/start.ts (the HUB_LOG check comes before anything starts).
+    const lines: string[] = [];
+    const errors: string[] = [];
+    const dev = startChild("npm", ["run", "--silent", "dev"], { env: { PATH: process.env.PATH, HOME: process.env.HOME, HUB_LOG: "loud" }, onLine: (l) => (/^npm start:/.test(l) ? errors : lines).push(l) });
+    expect((await dev.exited).code).toBe(1);
+    expect(errors).toEqual(['npm start: HUB_LOG must be "verbose" or unset, got "loud"']);
+    const bogus: string[] = [];
+    const start = npmStart({ HUB_PERSIST_DIR: path.join(work, "bogus") }, [], bogus, [], ["--inspect"]);
+    expect((await start.exited).code).toBe(1);
+    expect(bogus).toEqual(['npm start: unknown argument "--inspect" (only --dev: the Worker under wrangler dev, as `npm run dev`)']);
   });
 
   it("refuses an unknown HUB_LOG before starting anything", async () => {

@@ -7,17 +7,20 @@
  *     $HUB_CHUNK_STORE (default: a file store in `<state>/chunks`), flists naming the public backend $HUB_BACKEND
  *     (default: wrangler.toml's); a file store is served by an embedded 0-db server on $HUB_BACKEND (in this
  *     process; the converter writes through it), so real clients (nodes, zflist) read those chunks (docs/zdb.md);
- *  4. `wrangler dev` on a private port with local D1/R2/Queues, state under `.wrangler/state` (or $HUB_PERSIST_DIR),
- *     pointed at the converter, and in front of it on 127.0.0.1:$HUB_PORT (default 8787) the local front
- *     (scripts/lib/front.ts: what Cloudflare's edge does in production, keeping slow downloads whole); its cron
- *     (the job lease sweep) fired every minute, since wrangler dev does not run crons;
+ *  4. the Worker, bundled once, in workerd through Miniflare in this process (scripts/lib/runtime.ts: no wrangler
+ *     dev, whose proxy, inspector and request logging cost more than the requests) on a private port with local
+ *     D1/R2/Queues, state under `.wrangler/state` (or $HUB_PERSIST_DIR, the layout wrangler dev uses: `npm run dev`
+ *     sees the same data), pointed at the converter, and in front of it on 127.0.0.1:$HUB_PORT (default 8787) the
+ *     local front (scripts/lib/front.ts: what Cloudflare's edge does in production, keeping slow downloads whole);
+ *     its cron (the job lease sweep) fired every minute. `npm run dev` (`--dev`) runs `wrangler dev` there instead
+ *     (scripts/lib/wrangler-dev.ts: inspector, live reload), on the same state;
  *  5. once the Worker answers HTTP: one line per service, the URL on a line of its own, then a ready API token for
  *     the user $HUB_LOCAL_USER (default `local`) on the last line;
  *  6. Ctrl-C / SIGTERM stop everything (also when a service dies, or when the `npm` process is killed).
  *
- * Of the services' output, stderr relays what a user must see (scripts/lib/relay.ts): wrangler's warnings and
- * errors, the converter's job lines. HUB_LOG=verbose relays all of it, wrangler's request lines and the
- * migrations' tables included.
+ * Of the services' output, stderr relays what a user must see (scripts/lib/relay.ts): the Worker's warnings and
+ * errors, the converter's job lines. HUB_LOG=verbose relays all of it, request lines and the migrations' tables
+ * included.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -28,13 +31,12 @@ import { startChunkServer } from "./lib/chunk-server.ts";
 import { ROOT, ensureDevVars, wranglerVar } from "./lib/devvars.ts";
 import { LOCAL_WORKER_VARS } from "./lib/local-vars.ts";
 import { applyMigrations, describeMigrations } from "./lib/migrations.ts";
-import { type Front, startFront } from "./lib/front.ts";
-import { converterLine, logMode, readable, wranglerLines } from "./lib/relay.ts";
-import { type Child, WRANGLER, converterCommand, freePort, portIsFree, startChild, waitForHttp, wranglerEnv } from "./lib/processes.ts";
+import { converterLine, logMode, readable, runtimeLine, wranglerLines } from "./lib/relay.ts";
+import { type Child, converterCommand, portIsFree, startChild, waitForHttp } from "./lib/processes.ts";
+import { type Runtime, type RuntimeOptions, startRuntime } from "./lib/runtime.ts";
+import { startWranglerDev } from "./lib/wrangler-dev.ts";
 
 const HOST = "127.0.0.1";
-const READY_TIMEOUT_MS = 180_000;
-const CRON_INTERVAL_MS = 60_000;
 
 function fail(message: string): never {
   console.error(`npm start: ${message}`);
@@ -87,13 +89,11 @@ function onAncestorExit(callback: () => void): void {
   }, 1000).unref();
 }
 
-/** Whether wrangler.toml declares cron triggers (then wrangler dev needs us to fire them). */
-function hasCrons(): boolean {
-  const toml = fs.readFileSync(path.join(ROOT, "wrangler.toml"), "utf8");
-  return /^\s*crons\s*=\s*\[\s*"/m.test(toml);
-}
-
 async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const unknown = argv.find((a) => a !== "--dev");
+  if (unknown !== undefined) fail(`unknown argument ${JSON.stringify(unknown)} (only --dev: the Worker under wrangler dev, as \`npm run dev\`)`);
+  const dev = argv.includes("--dev");
   const port = portFromEnv("HUB_PORT", 8787);
   const converterPort = portFromEnv("CONVERTER_PORT", port + 1);
   const user = process.env.HUB_LOCAL_USER || "local";
@@ -125,25 +125,28 @@ async function main(): Promise<void> {
   const converterStore = chunkServer?.url ?? chunkStore;
 
   // Progress to stderr: stdout carries only the service lines, the URL and the token. wrangler prints its tables
-  // once per migration: kept back, unless it fails (then they tell why) or HUB_LOG=verbose.
+  // once per migration: kept back, unless it fails (then they tell why) or HUB_LOG=verbose. They run while the
+  // converter starts and the Worker is bundled; the Worker starts on the database once they are done.
   const migrationLines: string[] = [];
-  const migrations = await applyMigrations(persistDir, (line) =>
-    verbose ? console.error(`[migrations] ${line}`) : migrationLines.push(line),
-  ).catch((err: Error) => {
-    for (const line of migrationLines) console.error(`[migrations] ${line}`);
-    // The message's first line: the rest is the end of the output just printed.
-    return fail((err.message.split("\n")[0] ?? err.message).replace(/:$/, ""));
-  });
-  console.error(`npm start: D1 migrations ${describeMigrations(migrations)}`);
+  const migrations = applyMigrations(persistDir, (line) => (verbose ? console.error(`[migrations] ${line}`) : migrationLines.push(line))).then(
+    (result) => console.error(`npm start: D1 migrations ${describeMigrations(result)}`),
+    (err: Error) => {
+      for (const line of migrationLines) console.error(`[migrations] ${line}`);
+      // The message's first line: the rest is the end of the output just printed.
+      throw new Error((err.message.split("\n")[0] ?? err.message).replace(/:$/, ""));
+    },
+  );
+  // Awaited by the runtime; this only keeps a failure from counting as unhandled before then.
+  migrations.catch(() => undefined);
 
   const children: Child[] = [];
-  let front: Front | undefined;
+  let runtime: Runtime | undefined;
   let stopping = false;
   const stop = (reason: string, code = 0) => {
     if (stopping) return;
     stopping = true;
     console.error(`npm start: ${reason}, stopping`);
-    void Promise.all([front?.close(), ...children.map((c) => c.stop("SIGTERM", 10_000)), chunkServer?.close()]).then(() => process.exit(code));
+    void Promise.all([runtime?.close().catch(() => undefined), ...children.map((c) => c.stop("SIGTERM", 10_000)), chunkServer?.close()]).then(() => process.exit(code));
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
@@ -173,59 +176,46 @@ async function main(): Promise<void> {
   children.push(converter);
   watch(converter, "the converter");
 
-  // Own process group, so that stopping takes wrangler's workerd children down with it. The secrets come from
-  // .dev.vars; the converter's address and the backend as --var (they are not secrets).
-  const persist = persistDir ? ["--persist-to", persistDir] : [];
-  const workerPort = await freePort(HOST);
-  const wranglerShown = verbose ? () => true : wranglerLines();
-  const dev = startChild(
-    WRANGLER,
-    [
-      "dev",
-      "--local",
-      "--ip", HOST,
-      "--port", String(workerPort),
-      "--var", `HUB_CONVERTER_URL:${converterUrl}`,
-      "--var", `HUB_BACKEND:${backend}`,
-      // The website's one-click sign-in, offered only on a loopback hub (the real ThreeFold Connect cannot send
-      // a browser back to 127.0.0.1).
-      "--var", `HUB_LOCAL_SIGNIN_USER:${user}`,
-      ...Object.entries(LOCAL_WORKER_VARS).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
-      // HUB_REQUEST_COST=true npm start: answers carry their D1/R2/cache counts (bench/lib/request-cost.ts reads them).
-      ...(process.env.HUB_REQUEST_COST ? ["--var", `HUB_REQUEST_COST:${process.env.HUB_REQUEST_COST}`] : []),
-      "--show-interactive-dev-session=false",
-      // Verbose: wrangler's own default level (or $WRANGLER_LOG), its request lines included.
-      ...(verbose ? [] : ["--log-level", "warn"]),
-      ...persist,
-    ],
-    {
-      env: wranglerEnv(),
-      group: true,
-      onLine: (line) => {
-        if (wranglerShown(line)) console.error(`[wrangler] ${readable(line)}`);
-      },
-    },
-  );
-  children.push(dev);
-  watch(dev, "wrangler dev");
-
   try {
+    // The Worker in this process (scripts/lib/runtime.ts): secrets from .dev.vars, the converter's address, the
+    // backend and the local sign-in over wrangler.toml's vars.
+    const runtimeOptions: RuntimeOptions = {
+      host: HOST,
+      port,
+      persistDir,
+      vars: {
+        HUB_CONVERTER_URL: converterUrl,
+        HUB_BACKEND: backend,
+        // The website's one-click sign-in, offered only on a loopback hub (the real ThreeFold Connect cannot send
+        // a browser back to 127.0.0.1).
+        HUB_LOCAL_SIGNIN_USER: user,
+        ...LOCAL_WORKER_VARS,
+        // HUB_REQUEST_COST=true npm start: answers carry their D1/R2/cache counts (bench/lib/request-cost.ts reads them).
+        ...(process.env.HUB_REQUEST_COST ? { HUB_REQUEST_COST: process.env.HUB_REQUEST_COST } : {}),
+      },
+      requestLines: verbose,
+      fireCrons: true,
+      before: migrations,
+    };
+    if (dev) {
+      const shown = verbose ? () => true : wranglerLines();
+      runtime = await startWranglerDev(
+        { ...runtimeOptions, onLine: (line) => shown(line) && console.error(`[wrangler] ${readable(line)}`) },
+        (reason) => stop(reason, 1),
+      );
+    } else {
+      runtime = await startRuntime({
+        ...runtimeOptions,
+        onLine: (line, kind) => {
+          if (verbose || runtimeLine(line, kind)) console.error(`[worker] ${readable(line)}`);
+        },
+      });
+    }
+    if (stopping) return;
     await waitForHttp(`${converterUrl}/health`, converter, "the converter", 60_000, true);
-    // Any HTTP answer means the Worker is up; the path does not matter.
-    await waitForHttp(`http://${HOST}:${workerPort}/api/flist/me`, dev, "wrangler dev", READY_TIMEOUT_MS);
-    front = await startFront({ host: HOST, port, upstreamPort: workerPort, log: (line) => console.error(`[front] ${line}`) });
   } catch (err) {
     if (!stopping) stop((err as Error).message, 1);
     return;
-  }
-
-  if (hasCrons()) {
-    // The job lease sweep: wrangler dev announces crons but never fires them.
-    setInterval(() => {
-      fetch(`${url}/cdn-cgi/handler/scheduled`, { signal: AbortSignal.timeout(30_000) })
-        .then((res) => res.body?.cancel())
-        .catch(() => {});
-    }, CRON_INTERVAL_MS).unref();
   }
 
   const token = await signToken(seed, user);
@@ -238,7 +228,8 @@ async function main(): Promise<void> {
     console.log(`chunk store  ${redactUrl(chunkStore)} (public backend in flists: ${backend})`);
   }
   console.log(`converter    listening on ${converterUrl}`);
-  console.log(`worker       listening on ${url} (wrangler dev on ${HOST}:${workerPort} behind the local front, state in ${shown(stateDir)})`);
+  const behind = `${dev ? "wrangler dev" : "workerd"} on ${runtime.workerUrl.replace(/^https?:\/\//, "")}`;
+  console.log(`worker       listening on ${url} (${behind} behind the local front, state in ${shown(stateDir)})`);
   console.log("");
   console.log("zos-hub is running at:");
   console.log(url);

@@ -1,12 +1,17 @@
 /**
- * A small closed-loop HTTP load generator (autocannon-like, without a new dependency): `connections`
- * keep-alive sockets, each sending its next request as soon as the previous response body has been read,
- * for `seconds`. Reports requests/s, throughput and latency percentiles.
+ * HTTP load with wrk (Debian's `wrk`, a C load generator: on a 2-core machine a Node generator would take the CPU
+ * the hub needs): `connections` keep-alive connections on 2 threads for `seconds`, closed loop. A Lua `done` hook
+ * prints wrk's own summary as JSON: requests, errors (socket errors and statuses other than 2xx/3xx), latency
+ * percentiles.
  */
-import http from "node:http";
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 
 export interface LoadResult {
   label: string;
+  /** Answered without error. */
   requests: number;
   errors: number;
   seconds: number;
@@ -18,87 +23,55 @@ export interface LoadResult {
   max: number;
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-}
+const REPORT = `
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('{"requests":%d,"duration_us":%d,"bytes":%d,"errors":%d,"p50":%d,"p90":%d,"p99":%d,"max":%d}\\n',
+    summary.requests, summary.duration, summary.bytes, e.connect + e.read + e.write + e.status + e.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
+end
+`;
 
-function once(agent: http.Agent, url: URL): Promise<{ status: number; bytes: number }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { agent, method: "GET" }, (res) => {
-      let bytes = 0;
-      res.on("data", (chunk: Buffer) => (bytes += chunk.length));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, bytes }));
-      res.on("error", reject);
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
-
-export async function load(
-  label: string,
-  url: string,
-  options: { connections?: number; seconds?: number; expectStatus?: number } = {},
-): Promise<LoadResult> {
+export async function load(label: string, url: string, options: { connections?: number; seconds?: number } = {}): Promise<LoadResult> {
   const connections = options.connections ?? 32;
   const seconds = options.seconds ?? 10;
-  const expect = options.expectStatus ?? 200;
-  const target = new URL(url);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: connections, maxFreeSockets: connections });
-  const latencies: number[] = [];
-  let errors = 0;
-  let bytes = 0;
-  const start = performance.now();
-  const end = start + seconds * 1000;
-
-  async function worker(): Promise<void> {
-    while (performance.now() < end) {
-      const t0 = performance.now();
-      try {
-        const res = await once(agent, target);
-        bytes += res.bytes;
-        if (res.status !== expect) errors++;
-        else latencies.push(performance.now() - t0);
-      } catch {
-        errors++;
-      }
-    }
+  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), "zhub-wrk-"));
+  const script = path.join(dir, "report.lua");
+  await fs.promises.writeFile(script, REPORT);
+  try {
+    const args = ["-t", String(Math.min(2, connections)), "-c", String(connections), "-d", `${seconds}s`, "--timeout", "10s", "-s", script, url];
+    const out = await new Promise<string>((resolve, reject) => {
+      const child = spawn("wrk", args, { stdio: ["ignore", "pipe", "pipe"] });
+      let text = "";
+      let err = "";
+      child.stdout.on("data", (d: Buffer) => (text += d.toString()));
+      child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+      child.once("error", (e) => reject(new Error(`wrk: ${e.message} (Debian package wrk)`)));
+      child.once("close", (code) => (code === 0 ? resolve(text) : reject(new Error(`wrk exited ${code}: ${err}${text}`))));
+    });
+    const line = out.split("\n").find((l) => l.startsWith('{"requests"'));
+    if (!line) throw new Error(`wrk printed no summary:\n${out}`);
+    const r = JSON.parse(line) as { requests: number; duration_us: number; bytes: number; errors: number; p50: number; p90: number; p99: number; max: number };
+    const elapsed = r.duration_us / 1e6;
+    const ok = Math.max(0, r.requests - r.errors);
+    return {
+      label,
+      requests: ok,
+      errors: r.errors,
+      seconds: elapsed,
+      rps: ok / elapsed,
+      mbps: r.bytes / elapsed / 1e6,
+      p50: r.p50 / 1000,
+      p90: r.p90 / 1000,
+      p99: r.p99 / 1000,
+      max: r.max / 1000,
+    };
+  } finally {
+    await fs.promises.rm(dir, { recursive: true, force: true });
   }
-
-  await Promise.all(Array.from({ length: connections }, worker));
-  const elapsed = (performance.now() - start) / 1000;
-  agent.destroy();
-  latencies.sort((a, b) => a - b);
-  return {
-    label,
-    requests: latencies.length,
-    errors,
-    seconds: elapsed,
-    rps: latencies.length / elapsed,
-    mbps: bytes / elapsed / 1e6,
-    p50: percentile(latencies, 50),
-    p90: percentile(latencies, 90),
-    p99: percentile(latencies, 99),
-    max: latencies.at(-1) ?? NaN,
-  };
 }
 
-export function formatResults(results: LoadResult[]): string {
-  const rows = [["route", "req/s", "MB/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "ok", "errors"]];
-  for (const r of results) {
-    rows.push([
-      r.label,
-      r.rps.toFixed(0),
-      r.mbps.toFixed(1),
-      r.p50.toFixed(1),
-      r.p90.toFixed(1),
-      r.p99.toFixed(1),
-      r.max.toFixed(1),
-      String(r.requests),
-      String(r.errors),
-    ]);
-  }
+export function formatTable(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   return rows.map((row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  ")).join("\n");
 }

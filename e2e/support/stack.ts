@@ -6,11 +6,12 @@
  *   chunks in a namespace whose writes need a password (reads are public, as on hub.grid.tf)
  *   the converter service (a child process: `node --import tsx converter/src/service/main.ts`, or what the
  *   `converter` option starts: the compiled bundle, the production image)
- *   wrangler dev (local D1/R2/Queues in its own --persist-to directory, migrations applied first), with
- *   HUB_CONVERTER_URL pointing at the converter and the test's own seed and internal secret (an --env-file, so
- *   the developer's .dev.vars is never read or touched), running the Worker bundled once at start (edits to the
- *   sources during a run do not restart it), on a private port behind the local front (scripts/lib/front.ts, as
- *   `npm start` runs it): `hubUrl` is the front's
+ *   the Worker in the lean runtime of `npm start` (scripts/lib/runtime.ts: bundled once at start, so edits to the
+ *   sources during a run do not restart it; Miniflare in this process, local D1/R2/Queues in the stack's own state
+ *   directory, migrations applied first), with HUB_CONVERTER_URL pointing at the converter and the test's own seed
+ *   and internal secret (a `.dev.vars` next to a copy of wrangler.toml in the stack's directory, so the
+ *   developer's .dev.vars is never read or touched), behind the local front (scripts/lib/front.ts): `hubUrl` is the
+ *   front's
  *
  * `startStack()` in a `beforeAll`, `stack.stop()` in the `afterAll`. Fault tests get stopConverter()/
  * startConverter() (same port, so the Worker keeps reaching it) and stopStore()/startStore() (same port; Redis
@@ -30,8 +31,8 @@ import { type ChunkStore, openStore } from "../../converter/src/store/index.ts";
 import { signToken } from "../../worker/src/auth/tokens.ts";
 import { applyMigrations } from "../../scripts/lib/migrations.ts";
 import { waitForHttps } from "./tls.ts";
-import { type Front, startFront } from "../../scripts/lib/front.ts";
-import { type Child, WRANGLER, converterCommand, freePort, startChild, waitForHttp, wranglerEnv } from "../../scripts/lib/processes.ts";
+import { type Child, converterCommand, freePort, startChild, waitForHttp } from "../../scripts/lib/processes.ts";
+import { type Runtime, startRuntime } from "../../scripts/lib/runtime.ts";
 
 const HOST = "127.0.0.1";
 const VERBOSE = process.env.E2E_VERBOSE === "1";
@@ -74,12 +75,12 @@ export interface StackOptions {
   store?: "redis" | "zdb" | "embedded";
   /** `zdb` / `embedded`: the chunks in this namespace (HUB_BACKEND `host:port/<name>`), written with `password`. */
   namespace?: { name: string; password: string };
-  /** wrangler's `--log-level` (default "warn"); "info" keeps its request lines (`GET /path 200 OK`) in logs(). */
-  logLevel?: "info" | "warn";
+  /** Keep the runtime's request lines (`GET /path 200 OK (3ms)`, as `npm start` with HUB_LOG=verbose) in logs(). */
+  requestLines?: boolean;
 }
 
 export interface Stack {
-  /** The Worker (wrangler dev), e.g. `http://127.0.0.1:41234`. */
+  /** The hub (the front before the Worker), e.g. `http://127.0.0.1:41234`. */
   hubUrl: string;
   converterUrl: string;
   /** HUB_CHUNK_STORE of the converter (password included): `redis://…` or `zdb://…`. */
@@ -110,12 +111,10 @@ export interface Stack {
   stopStore(): Promise<void>;
   /** Starts the chunk store again on the same port (redis: empty; 0-db, embedded: with its chunks). */
   startStore(): Promise<void>;
-  /** Fires the Worker's scheduled handler once (wrangler dev does not run crons by itself). */
+  /** Fires the Worker's scheduled handler once (the stack runs no crons by itself). */
   triggerScheduled(): Promise<void>;
   /** The last lines of every child's output (as relayed: tokens redacted), for failure messages. */
   logs(): string;
-  /** wrangler's own log files (WRANGLER_LOG_PATH, kept in this stack's temporary directory), concatenated. */
-  wranglerLogFiles(): string;
   stop(): Promise<void>;
 }
 
@@ -254,46 +253,27 @@ async function embeddedStore(work: string, namespace: StackOptions["namespace"],
 }
 
 /**
- * `wrangler dev` rebuilds and restarts the Worker whenever a source file changes, failing the requests in flight
- * ("Your worker restarted mid-request"); people edit the tree while tests run. So the stack runs the Worker as
- * bundled once at start (`wrangler deploy --dry-run`, no account needed), from a config of its own pointing at that
- * bundle (`no_bundle`): a test sees one consistent Worker from start to end. Answers the config's path.
+ * A copy of wrangler.toml in the stack's directory (its relative paths made absolute) with the stack's secrets in a
+ * `.dev.vars` beside it: the runtime reads the bindings from there, never the developer's `.dev.vars`.
  */
-async function frozenWorkerConfig(work: string, log: LogTail): Promise<string> {
-  const outdir = path.join(work, "worker-bundle");
-  const build = spawn(WRANGLER, ["deploy", "--dry-run", "--outdir", outdir, "--config", path.join(ROOT, "wrangler.toml")], {
-    cwd: ROOT,
-    env: wranglerEnv(),
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  build.stdout.on("data", (d: Buffer) => log.line("[bundle]", d.toString().trimEnd()));
-  build.stderr.on("data", (d: Buffer) => log.line("[bundle]", d.toString().trimEnd()));
-  const code = await new Promise<number | null>((resolve, reject) => {
-    build.on("error", reject);
-    build.on("close", resolve);
-  });
-  const main = path.join(outdir, "index.js");
-  if (code !== 0 || !fs.existsSync(main)) throw new Error(`bundling the Worker failed (exit ${code}):\n${log.text()}`);
+function stackConfig(work: string, secrets: Record<string, string>): string {
   const config = fs
     .readFileSync(path.join(ROOT, "wrangler.toml"), "utf8")
-    .replace(/^main\s*=.*$/m, `main = ${JSON.stringify(main)}\nno_bundle = true`)
-    // The bundle holds the built site script already; the build command would run in the wrong directory.
-    .replace(/^\[build\]\n(?:[^[\n].*\n)*/m, "")
-    .replace(/^migrations_dir\s*=.*$/m, `migrations_dir = ${JSON.stringify(path.join(ROOT, "migrations"))}`);
+    .replace(/^main\s*=\s*"([^"]*)"/m, (_m, main: string) => `main = ${JSON.stringify(path.resolve(ROOT, main))}`)
+    .replace(/^migrations_dir\s*=\s*"([^"]*)"/m, (_m, dir: string) => `migrations_dir = ${JSON.stringify(path.resolve(ROOT, dir))}`);
   const file = path.join(work, "wrangler.toml");
   fs.writeFileSync(file, config);
+  fs.writeFileSync(path.join(work, ".dev.vars"), Object.entries(secrets).map(([k, v]) => `${k}=${JSON.stringify(v)}\n`).join(""), { mode: 0o600 });
   return file;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const log = new LogTail();
   const work = await fs.promises.mkdtemp(path.join(os.tmpdir(), "zhub-e2e-"));
-  const persist = path.join(work, "wrangler-state");
-  // wrangler writes a debug log file per run (the Worker's console output included): here, not in the user's home.
-  const wranglerLogs = path.join(work, "wrangler-logs");
+  const persist = path.join(work, "state");
   const seed = crypto.randomBytes(32).toString("hex");
   const internalSecret = crypto.randomBytes(24).toString("base64url");
-  const [hubPort, workerPort, inspectorPort, converterPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const [hubPort, converterPort] = [await freePort(), await freePort()];
   const hubUrl = `${options.tls ? "https" : "http"}://${HOST}:${hubPort}`;
   const converterUrl = `http://${HOST}:${converterPort}`;
 
@@ -302,13 +282,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   let chunks: StackStore | undefined;
   let converter: Child | undefined;
   let converterGroup = false;
-  let wrangler: Child | undefined;
-  let front: Front | undefined;
+  let runtime: Runtime | undefined;
   let store: Promise<ChunkStore> | undefined;
 
   // If the test process ends without stop() (a crash, an interrupted run), take the children along.
   const killOnExit = () => {
-    for (const pid of [wrangler?.running() ? -wrangler.pid : 0, converter?.running() ? (converterGroup ? -converter.pid : converter.pid) : 0, ...(chunks?.pids() ?? [])]) {
+    // (workerd goes with this process: Miniflare's exit hook.)
+    for (const pid of [converter?.running() ? (converterGroup ? -converter.pid : converter.pid) : 0, ...(chunks?.pids() ?? [])]) {
       try {
         if (pid !== 0) process.kill(pid, "SIGKILL");
       } catch {
@@ -321,8 +301,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   const stopAll = async () => {
     process.off("exit", killOnExit);
-    await front?.close();
-    await wrangler?.stop("SIGTERM", 5000);
+    await runtime?.close();
     await converter?.stop("SIGTERM", 5000);
     await (await store?.catch(() => undefined))?.close();
     await chunks?.destroy();
@@ -355,53 +334,27 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       });
     };
 
-    // The Worker's secrets and vars, in a file of our own: wrangler then ignores .dev.vars.
-    const envFile = path.join(work, "worker.env");
-    const vars: Record<string, string> = {
-      HUB_SIGNING_SEED: seed,
-      INTERNAL_SECRET: internalSecret,
-      HUB_CONVERTER_URL: converterUrl,
-      HUB_BACKEND: backend,
-      ...options.workerVars,
-    };
-    fs.writeFileSync(envFile, Object.entries(vars).map(([k, v]) => `${k}=${JSON.stringify(v)}\n`).join(""), { mode: 0o600 });
-
-    const [, , workerConfig] = await Promise.all([
-      startConverter(),
-      applyMigrations(persist, (l) => log.line("[migrations]", l)),
-      frozenWorkerConfig(work, log),
-    ]);
-
-    wrangler = startChild(
-      WRANGLER,
-      [
-        "dev",
-        "--config", workerConfig,
-        "--local",
-        "--ip", HOST,
-        "--port", String(workerPort),
-        "--inspector-port", String(inspectorPort),
-        "--persist-to", persist,
-        "--env-file", envFile,
-        "--show-interactive-dev-session=false",
-        "--log-level", options.logLevel ?? "warn",
-        ...(options.tls
-          ? ["--local-protocol", "https", "--https-key-path", options.tls.keyPath, "--https-cert-path", options.tls.certPath]
-          : []),
-      ],
-      { env: wranglerEnv({ ...process.env, WRANGLER_LOG_PATH: wranglerLogs }), group: true, onLine: (l) => log.line("[wrangler]", l) },
-    );
-    // 200 only: the catalog answers once the Worker runs with its migrated database. wrangler itself first, then
-    // through the front (which answers 502 until wrangler does).
-    const ready = (url: string) =>
-      options.tls
-        ? waitForHttps(`${url}/api/flist`, options.tls.certPath, () => wrangler?.running() ?? false, 180_000)
-        : waitForHttp(`${url}/api/flist`, wrangler as Child, "wrangler dev", 180_000, true);
-    await ready(`${options.tls ? "https" : "http"}://${HOST}:${workerPort}`).catch((err: Error) => {
-      throw new Error(`${err.message}\n${log.text()}`);
-    });
-    front = await startFront({ host: HOST, port: hubPort, upstreamPort: workerPort, ...(options.tls ? { tls: options.tls } : {}), log: (l) => log.line("[front]", l) });
-    await ready(hubUrl);
+    const configPath = stackConfig(work, { HUB_SIGNING_SEED: seed, INTERNAL_SECRET: internalSecret });
+    const converterUp = startConverter();
+    const runtimeUp = startRuntime({
+      host: HOST,
+      port: hubPort,
+      configPath,
+      persistDir: persist,
+      vars: { HUB_CONVERTER_URL: converterUrl, HUB_BACKEND: backend, ...options.workerVars },
+      ...(options.tls ? { tls: options.tls } : {}),
+      requestLines: options.requestLines ?? false,
+      before: applyMigrations(persist, (l) => log.line("[migrations]", l)),
+      onLine: (line, kind) => log.line(kind === "info" ? "[runtime]" : `[worker ${kind}]`, line),
+    }).then((started) => (runtime = started));
+    const [converterStart, runtimeStart] = await Promise.allSettled([converterUp, runtimeUp]);
+    for (const step of [converterStart, runtimeStart]) if (step.status === "rejected") throw new Error(`${(step.reason as Error).message}\n${log.text()}`);
+    // 200 only: the catalog answers once the Worker runs with its migrated database.
+    if (options.tls) await waitForHttps(`${hubUrl}/api/flist`, options.tls.certPath, () => true, 180_000);
+    else {
+      const res = await fetch(`${hubUrl}/api/flist`);
+      if (res.status !== 200) throw new Error(`the Worker answered ${res.status}: ${await res.text()}\n${log.text()}`);
+    }
 
     return {
       hubUrl,
@@ -423,15 +376,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       stopStore: () => running.stop(),
       startStore: () => running.start(),
       triggerScheduled: async () => {
-        const res = await fetch(`${hubUrl}/cdn-cgi/handler/scheduled`);
-        await res.body?.cancel();
-        if (!res.ok) throw new Error(`scheduled handler answered ${res.status}`);
+        // Through Miniflare, not the front: the same with or without TLS.
+        const status = await runtime!.triggerScheduled();
+        if (status !== 200) throw new Error(`scheduled handler answered ${status}`);
       },
       logs: () => log.text(),
-      wranglerLogFiles: () =>
-        fs.existsSync(wranglerLogs)
-          ? fs.readdirSync(wranglerLogs).map((f) => fs.readFileSync(path.join(wranglerLogs, f), "utf8")).join("\n")
-          : "",
       stop: stopAll,
     };
   } catch (err) {

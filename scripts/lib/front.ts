@@ -1,5 +1,5 @@
 /**
- * The local hub's front door: a node:http(s) reverse proxy on the hub's port, in front of `wrangler dev` listening
+ * The local hub's front door: a node:http(s) reverse proxy on the hub's port, in front of the Worker's workerd listening
  * on a private one (`npm start`, the end-to-end stack). It plays the part Cloudflare's edge plays in production.
  *
  * Why (docs/limits.md "Slow readers"): workerd's HTTP server gives a client 5 s after its request (KJ's
@@ -8,8 +8,8 @@
  * is therefore followed by a FIN the client did not expect, and Node's fetch (undici) reports a download it read
  * whole as "terminated: other side closed" when that FIN arrives while its parser is paused by a slow consumer. This
  * proxy keeps client connections open like an edge does (closing an idle one only after `IDLE_KEEP_ALIVE_MS`), and
- * speaks to workerd one request per connection, with a client (node:http) that reads a response to its end whatever
- * the server does with the connection afterwards.
+ * speaks to workerd with a client (node:http) that reads a response to its end whatever the server does with the
+ * connection afterwards.
  *
  * Bodies stream both ways with backpressure (never buffered); a client that goes away mid-request reaches workerd as
  * a broken request body, and a response that breaks off upstream breaks off for the client, as they would directly.
@@ -26,9 +26,11 @@ export interface FrontOptions {
   host: string;
   /** 0: any free port. */
   port: number;
-  /** The port `wrangler dev` listens on (same host). */
+  /** The port the Worker (workerd) listens on (same host). */
   upstreamPort: number;
-  /** Serve HTTPS with this key and certificate, and reach wrangler (started with the same pair) over HTTPS. */
+  /** Requests under `/cdn-cgi/` go to this port instead (Miniflare's entry, which serves the scheduled trigger). */
+  cdnCgiPort?: number;
+  /** Serve HTTPS with this key and certificate, and reach the Worker (started with the same pair) over HTTPS. */
   tls?: { keyPath: string; certPath: string };
   /** One line per request that could not be relayed. */
   log?: (line: string) => void;
@@ -60,58 +62,80 @@ function forwardedHeaders(raw: string[], connection: string | string[] | undefin
   return out;
 }
 
+/** A request without a body (no Content-Length above 0, no Transfer-Encoding) can be sent again as it is. */
+function bodyless(req: http.IncomingMessage): boolean {
+  return req.headers["transfer-encoding"] === undefined && (req.headers["content-length"] === undefined || req.headers["content-length"] === "0");
+}
+
 export async function startFront(options: FrontOptions): Promise<Front> {
   const ca = options.tls ? fs.readFileSync(options.tls.certPath) : undefined;
   const log = options.log ?? (() => undefined);
+  // Kept-alive connections to workerd: a new connection per request cost the front (and workerd) more CPU than the
+  // request itself. workerd may close an idle one on its own schedule (the pipeline timeout above) just as a
+  // request is sent on it; such a request, if it has no body, is sent once more on a new connection (what Node's
+  // docs advise for `reusedSocket`). Requests with a body (uploads) get a connection of their own, never reused.
+  const agent = new (options.tls ? https : http).Agent({ keepAlive: true, maxFreeSockets: 64, scheduling: "lifo", ...(ca ? { ca } : {}) });
 
   const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const headers = forwardedHeaders(req.rawHeaders, req.headers.connection);
-    const requestOptions: http.RequestOptions = {
-      host: options.host,
-      port: options.upstreamPort,
-      method: req.method,
-      path: req.url,
-      // One request per upstream connection: workerd closes kept-alive connections on its own schedule, and a
-      // request sent on a connection it is just closing would fail.
-      agent: false,
-      headers: [...headers, "Connection", "close"] as unknown as http.OutgoingHttpHeaders,
-      ...(ca ? { ca } : {}),
-    };
-    const upstream = (options.tls ? https : http).request(requestOptions);
-    let responded = false;
+    const reusable = bodyless(req);
+    const send = (retry: boolean) => {
+      const requestOptions: http.RequestOptions = {
+        host: options.host,
+        port: options.cdnCgiPort !== undefined && req.url?.startsWith("/cdn-cgi/") ? options.cdnCgiPort : options.upstreamPort,
+        method: req.method,
+        path: req.url,
+        agent: reusable ? agent : false,
+        headers: (reusable ? headers : [...headers, "Connection", "close"]) as unknown as http.OutgoingHttpHeaders,
+        ...(ca ? { ca } : {}),
+      };
+      const upstream = (options.tls ? https : http).request(requestOptions);
+      let responded = false;
 
-    upstream.on("response", (answer) => {
-      responded = true;
-      res.writeHead(answer.statusCode ?? 502, answer.statusMessage, forwardedHeaders(answer.rawHeaders, answer.headers.connection));
-      answer.pipe(res);
-      // A response that breaks off upstream must break off here too, not end as if it were complete.
-      answer.on("error", () => res.destroy());
-      answer.on("aborted", () => res.destroy());
-      res.on("close", () => {
-        if (!res.writableFinished) answer.destroy();
+      upstream.on("response", (answer) => {
+        responded = true;
+        res.writeHead(answer.statusCode ?? 502, answer.statusMessage, forwardedHeaders(answer.rawHeaders, answer.headers.connection));
+        answer.pipe(res);
+        // A response that breaks off upstream must break off here too, not end as if it were complete.
+        answer.on("error", () => res.destroy());
+        answer.on("aborted", () => res.destroy());
+        res.on("close", () => {
+          if (!res.writableFinished) answer.destroy();
+        });
       });
-    });
-    upstream.on("error", (err) => {
-      if (!responded) {
-        log(`${req.method} ${req.url}: wrangler dev did not answer (${err.message})`);
-        if (!res.headersSent) {
-          res.writeHead(502, { "content-type": "application/json" });
-          res.end(JSON.stringify({ status: "error", message: `the local hub is not ready (wrangler dev: ${err.message})` }));
-        } else res.destroy();
+      upstream.on("error", (err) => {
+        if (!responded) {
+          if (retry && upstream.reusedSocket && !res.destroyed) {
+            send(false);
+            return;
+          }
+          log(`${req.method} ${req.url}: the Worker did not answer (${err.message})`);
+          if (!res.headersSent) {
+            res.writeHead(502, { "content-type": "application/json" });
+            res.end(JSON.stringify({ status: "error", message: `the local hub is not ready (the Worker: ${err.message})` }));
+          } else res.destroy();
+        }
+        if (!reusable) {
+          // The answer came and the upstream connection closed while the client was still sending: drop the rest.
+          req.unpipe(upstream);
+          req.resume();
+        }
+      });
+      res.on("close", () => {
+        if (!res.writableFinished && !responded) upstream.destroy(new Error("the client went away"));
+      });
+      if (reusable) {
+        upstream.end();
+        req.resume();
+        return;
       }
-      // The answer came and the upstream connection closed while the client was still sending: drop the rest.
-      req.unpipe(upstream);
-      req.resume();
-    });
-
-    req.pipe(upstream);
-    // A client that goes away mid-body must not look like a complete (shorter) body upstream.
-    req.on("close", () => {
-      if (!req.complete) upstream.destroy(new Error("the client closed its request"));
-    });
-    res.on("close", () => {
-      if (!res.writableFinished && !responded) upstream.destroy(new Error("the client went away"));
-    });
+      req.pipe(upstream);
+      // A client that goes away mid-body must not look like a complete (shorter) body upstream.
+      req.on("close", () => {
+        if (!req.complete) upstream.destroy(new Error("the client closed its request"));
+      });
+    };
+    send(true);
   };
 
   const server = options.tls
@@ -135,6 +159,7 @@ export async function startFront(options: FrontOptions): Promise<Front> {
     port,
     close: async () => {
       server.closeAllConnections();
+      agent.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };

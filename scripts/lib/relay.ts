@@ -1,8 +1,8 @@
 /**
- * What `npm start` (scripts/start.ts) relays of its services' output. By default only what a user must see:
- * wrangler at `--log-level warn` (its warnings and errors, the Worker's warn and error lines; no banner, bindings
- * table, build lines nor request lines) and the converter's job lines, warnings and errors. `HUB_LOG=verbose`
- * relays every line. The services' JSON log lines (protocol/logging.ts) are shown readably (`readable`).
+ * What `npm start` (scripts/start.ts) relays of its services' output. By default only what a user must see: the
+ * Worker's warnings and errors (no bundler output, bindings table nor request lines) and the converter's job lines.
+ * `HUB_LOG=verbose` relays every line, request lines included. The services' JSON log lines (protocol/logging.ts)
+ * are shown readably (`readable`).
  */
 import { stripVTControlCharacters } from "node:util";
 import { levelEnabled, parseLogLine, type LogLine } from "../../protocol/logging.ts";
@@ -15,12 +15,22 @@ export function logMode(value: string | undefined): LogMode | undefined {
   return value === "verbose" ? "verbose" : undefined;
 }
 
+/**
+ * By default, whether to relay a line of the Worker's runtime (scripts/lib/runtime.ts): the Worker's
+ * console.warn/console.error lines and the runtime's warnings and errors; not its console.log lines, the bundler's
+ * output nor request lines.
+ */
+export function runtimeLine(_line: string, kind: "stdout" | "stderr" | "info" | "error"): boolean {
+  return kind === "stderr" || kind === "error";
+}
+
 const CRON_WARNING = "Scheduled Workers are not automatically triggered during local development";
 
 /**
- * By default, the wrangler lines to relay (a filter with state: call it for each line in order). It drops one
- * warning, wrangler's advice to fire crons by hand, which scripts/start.ts does itself every minute: the warning's
- * line, then its blank and indented continuation lines. Everything else wrangler prints at `--log-level warn` is kept.
+ * `npm run dev`: by default, the wrangler lines to relay (a filter with state: call it for each line in order). It
+ * drops one warning, wrangler's advice to fire crons by hand, which scripts/start.ts does itself every minute: the
+ * warning's line, then its blank and indented continuation lines. Everything else wrangler prints at
+ * `--log-level warn` is kept.
  */
 export function wranglerLines(): (line: string) => boolean {
   let inCronWarning = false;
