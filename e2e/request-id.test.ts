@@ -14,7 +14,7 @@ const REQUEST_ID = "e2e-hop-request-0001";
 
 let stack: Stack;
 beforeAll(async () => {
-  stack = await startStack({ logLevel: "info" });
+  stack = await startStack();
 });
 afterAll(async () => {
   await stack?.stop();
