@@ -56,7 +56,7 @@ describe("the request id of a job", () => {
     const jobId = lines.find((l) => l.from === "converter" && l.job_id)?.job_id;
     expect(jobId, stack.logs()).toMatch(/^[0-9a-f-]{36}$/);
 
-    const worker = lines.filter((l) => l.from === "wrangler" && l.service === "worker");
+    const worker = lines.filter((l) => l.from.startsWith("worker") && l.service === "worker");
     const converter = lines.filter((l) => l.from === "converter" && l.service === "converter");
     expect(worker.filter((l) => l.job_id === jobId).map((l) => l.msg)).toEqual(expect.arrayContaining(["job created", "job dispatched"]));
     expect(converter.filter((l) => l.job_id === jobId).map((l) => l.msg)).toEqual(expect.arrayContaining(["started", expect.stringMatching(/^succeeded in /)]));

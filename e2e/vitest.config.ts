@@ -1,7 +1,7 @@
 import { defineProject } from "vitest/config";
 
-// End-to-end tests on the real local stack (e2e/support/stack.ts): one stack per file, files one after another
-// (each starts wrangler dev, the converter and a chunk store; the machine has few cores).
+// End-to-end tests on the real local stack (e2e/support/stack.ts): one stack per file (the lean runtime, the
+// converter and a chunk store, each on ports of its own), run beside the other projects' files (vitest.config.ts).
 export default defineProject({
   test: {
     name: "e2e",
@@ -10,7 +10,6 @@ export default defineProject({
     exclude: ["image/**", "**/node_modules/**"],
     environment: "node",
     setupFiles: ["../converter/test/support/unhandled.ts"],
-    fileParallelism: false,
     testTimeout: 300_000,
     hookTimeout: 240_000,
   },

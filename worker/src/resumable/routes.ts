@@ -164,7 +164,10 @@ async function storeDirect(upload: R2MultipartUpload, part: number, body: Readab
   }
 }
 
-/** The body through `tap` to R2, in large pieces (http/big-reads.ts `bodyChunks`); failures are passed on. */
+/**
+ * The body through `tap` to R2, in large pieces (http/big-reads.ts `bodyChunks`); as in `storeDirect`, a body that
+ * fails (short, client gone) is the client's 400.
+ */
 async function storeTapped(
   upload: R2MultipartUpload,
   part: number,
@@ -184,7 +187,7 @@ async function storeTapped(
   } catch (err) {
     await writer.abort(err).catch(() => undefined);
     await sent.catch(() => undefined);
-    throw err;
+    throw err instanceof HubError ? err : new HubError(400, `part ${part} not stored: ${err instanceof Error ? err.message : String(err)}`);
   }
   return await sent;
 }
