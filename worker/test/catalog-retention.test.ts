@@ -30,7 +30,8 @@ async function stored(sha256: string): Promise<{ row: boolean; flist: boolean; c
     env.FLISTS.head(`blobs/${sha256}.entries.json`),
   ]);
   const res = await fetchHub(`/api/blobs/${sha256}.flist`);
-  await res.body?.cancel();
+  // Read whole, not cancelled: a cancelled R2 body makes workerd log "pump canceled" (docs/testing.md "Output").
+  await res.arrayBuffer();
   return { row: row !== null, flist: flist !== null, contents: contents !== null, entries: entries !== null, url: res.status };
 }
 
@@ -73,7 +74,7 @@ describe("with HUB_HISTORY_RETENTION_DAYS", () => {
     expect(await stored(current)).toEqual(everything);
     const download = await fetchHub("/ret/app.flist");
     expect(download.status).toBe(200);
-    await download.body?.cancel();
+    await download.arrayBuffer();
   });
 
   it("keeps a flist that another entry still serves", async () => {
