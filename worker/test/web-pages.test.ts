@@ -5,7 +5,7 @@
  */
 import { env } from "cloudflare:workers";
 import { Hono } from "hono";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import type { AppEnv } from "../src/env";
 import { onError } from "../src/http/errors";
 import { htmlErrors } from "../src/web/error-pages";
@@ -143,6 +143,8 @@ describe("error pages", () => {
     failing.get("/boom", () => {
       throw new Error("boom <script>");
     });
+    // The failure is logged once per request (an error line for the operator), not printed by the test run.
+    const logged = vi.spyOn(console, "error").mockImplementation(() => undefined);
     const browser = await failing.fetch(new Request("http://hub.test/boom", { headers: BROWSER }), env);
     expect(browser.status).toBe(500);
     const html = await browser.text();
@@ -152,6 +154,12 @@ describe("error pages", () => {
     const client = await failing.fetch(new Request("http://hub.test/boom"), env);
     expect(client.status).toBe(500);
     expect(await client.json()).toEqual({ status: "error", message: "internal error" });
+    const lines = logged.mock.calls.map((args) => JSON.parse(String(args[0])) as Record<string, unknown>);
+    logged.mockRestore();
+    expect(lines).toEqual([
+      expect.objectContaining({ level: "error", msg: "unhandled error", route: "/boom", error: "Error: boom <script>" }),
+      expect.objectContaining({ level: "error", msg: "unhandled error", route: "/boom", error: "Error: boom <script>" }),
+    ]);
   });
 });
 
