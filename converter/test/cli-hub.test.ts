@@ -70,6 +70,9 @@ afterEach(async () => {
   await fs.promises.rm(dir, { recursive: true, force: true });
 });
 
+/** A job's links, as the hub answers them (worker/src/jobs/read.ts `jobUrls`). */
+const links = (id: string) => ({ self: `/api/jobs/${id}`, events: `/api/jobs/${id}/events`, listen: `/listen/${id}` });
+
 const json = (res: http.ServerResponse, status: number, body: unknown) => {
   res.writeHead(status, { "content-type": "application/json" });
   res.end(JSON.stringify(body));
@@ -210,7 +213,7 @@ describe("job events", () => {
       { id: 4, data: { status: "info", info: { filename: "x.flist", file: "x.flist", flist: {} } } },
     ];
     const lastIds: string[] = [];
-    const running = { id: "job-1", kind: "tar", user: "alice", repository: "alice", name: "x.flist", status: "running", progress: 40, message: "Building", attempts: 1, created: 1, updated: 2, finished: null, result: null };
+    const running = { id: "job-1", kind: "tar", user: "alice", repository: "alice", name: "x.flist", status: "running", progress: 40, message: "Building", attempts: 1, created: 1, updated: 2, finished: null, result: null, links: links("job-1") };
     handler = (req, res) => {
       if (req.url === "/api/jobs/job-1") return json(res, 200, { status: "success", payload: running });
       const after = Number(req.headers["last-event-id"] ?? 0);
@@ -232,7 +235,7 @@ describe("job events, the final event lost", () => {
     let streams = 0;
     handler = (req, res) => {
       if (req.url === "/api/jobs/job-2") {
-        return json(res, 200, { status: "success", payload: { id: "job-2", kind: "tar", user: "a", repository: "a", name: "y.flist", status: "failed", progress: 10, message: "boom", attempts: 1, created: 1, updated: 2, finished: 2, result: null } });
+        return json(res, 200, { status: "success", payload: { id: "job-2", kind: "tar", user: "a", repository: "a", name: "y.flist", status: "failed", progress: 10, message: "boom", attempts: 1, created: 1, updated: 2, finished: 2, result: null, links: links("job-2") } });
       }
       streams++;
       res.writeHead(200, { "content-type": "text/event-stream" });

@@ -4,43 +4,11 @@
  */
 import { z } from "zod";
 import { fileCountsSchema } from "../../../protocol/publish";
+import { jobLinksSchema, jobViewSchema, type JobView } from "../../../protocol/job-view";
 import { okSchema, successSchema } from "../http/envelope";
 
-const time = z.number().int().describe("unix seconds");
-
-/** types.ts `JobResult`: the flist as published (protocol/publish.ts `PublishResult`) and its file counts. */
-const jobResultSchema = z.object({
-  repository: z.string(),
-  name: z.string(),
-  sha256: z.string(),
-  md5: z.string(),
-  size: z.number().int(),
-  counts: fileCountsSchema,
-});
-
-/** An `lxd` job's result (images/lxd-jobs.ts): the image product it wrote. */
-export const lxdResultSchema = z.object({ product: z.string(), version: z.string(), alias: z.string() });
-
-export const jobLinksSchema = z.object({ self: z.string(), events: z.string(), listen: z.string() });
-
-export const jobViewSchema = z
-  .object({
-    id: z.string(),
-    kind: z.enum(["tar", "flist", "merge", "docker", "lxd"]),
-    user: z.string(),
-    repository: z.string(),
-    name: z.string(),
-    status: z.enum(["queued", "running", "succeeded", "failed"]),
-    progress: z.number(),
-    message: z.string(),
-    attempts: z.number().int(),
-    created: time,
-    updated: time,
-    finished: time.nullable(),
-    result: z.union([jobResultSchema, lxdResultSchema]).nullable().describe("the job's result once succeeded"),
-    links: jobLinksSchema,
-  })
-  ;
+// The job view is the contract `zhub` reads too: written once, in protocol/job-view.ts.
+export { jobLinksSchema, jobViewSchema, lxdResultSchema } from "../../../protocol/job-view";
 
 export const jobAnswerSchema = okSchema(jobViewSchema);
 
@@ -70,4 +38,4 @@ export const dockerAnswerSchema = okSchema(z.object({ name: z.string(), files: f
 export const mergeAnswerSchema = successSchema;
 
 /** The public shape of a job: read.ts `jobView` answers exactly this type. */
-export type JobView = z.infer<typeof jobViewSchema>;
+export type { JobView };

@@ -3,35 +3,14 @@
  * Last-Event-ID when the hub closes a long stream), drawing its progress.
  */
 import { z } from "zod";
+import { jobViewSchema } from "../../../../protocol/job-view.ts";
 import { type HubClient, HubApiError, errorOf, path } from "./client.ts";
 
-export const countsSchema = z.object({
-  regular: z.number(),
-  symlink: z.number(),
-  directory: z.number(),
-  special: z.number(),
-  failure: z.number().optional(),
-  fullsize: z.number(),
-}).passthrough();
-
-export const jobSchema = z.object({
-  id: z.string(),
-  kind: z.string(),
-  user: z.string(),
-  repository: z.string(),
-  name: z.string(),
-  status: z.enum(["queued", "running", "succeeded", "failed"]),
-  progress: z.number(),
-  message: z.string(),
-  attempts: z.number(),
-  created: z.number(),
-  updated: z.number(),
-  finished: z.number().nullable(),
-  result: z
-    .object({ repository: z.string(), name: z.string(), sha256: z.string(), md5: z.string(), size: z.number(), counts: countsSchema.optional() })
-    .passthrough()
-    .nullable(),
-});
+/**
+ * The job as the hub answers it: the hub's own schema (protocol/job-view.ts), but for `kind`, which stays any string
+ * so that this zhub still reads the jobs of a newer hub with a kind it does not know.
+ */
+export const jobSchema = jobViewSchema.extend({ kind: z.string() });
 export type Job = z.infer<typeof jobSchema>;
 
 /** The 202 answer of every publishing route called with `?async=1`. */
@@ -176,11 +155,16 @@ export async function waitJob(client: HubClient, id: string, stderr: NodeJS.Writ
 }
 
 export function jobLine(job: Job): string {
-  const counts = job.result?.counts;
+  const result = job.result;
+  // An lxd job's result is the image it wrote, not a flist.
+  if (job.status === "succeeded" && result && "product" in result) {
+    return `${job.repository}/${job.name}: image ${result.product} ${result.version} (alias ${result.alias})`;
+  }
+  const counts = result && "counts" in result ? result.counts : undefined;
   const figures = counts ? ` (${counts.regular} files, ${counts.directory} directories, ${counts.symlink} symlinks, ${counts.fullsize} bytes)` : "";
   switch (job.status) {
     case "succeeded":
-      return `${job.repository}/${job.name}: published${figures}${job.result ? `, md5 ${job.result.md5}` : ""}`;
+      return `${job.repository}/${job.name}: published${figures}${result && "md5" in result ? `, md5 ${result.md5}` : ""}`;
     case "failed":
       return `${job.repository}/${job.name}: failed: ${job.message}`;
     default:
