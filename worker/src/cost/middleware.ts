@@ -5,6 +5,7 @@
  */
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env";
+import { setAnswerHeader } from "../http/answer-headers";
 import { COST_HEADER, emptyCost, formatCost } from "./header";
 import { meteredEnv } from "./meter";
 
@@ -14,9 +15,6 @@ export function requestCost(): MiddlewareHandler<AppEnv> {
     const cost = emptyCost();
     c.env = meteredEnv(c.env, cost);
     await next();
-    // Answers from the cache or from fetch() have immutable headers: re-wrap before adding ours.
-    const res = new Response(c.res.body, c.res);
-    res.headers.append(COST_HEADER, formatCost(cost));
-    c.res = res;
+    setAnswerHeader(c, COST_HEADER, formatCost(cost), "append");
   };
 }

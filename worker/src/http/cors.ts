@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from "hono";
+import { setAnswerHeader } from "./answer-headers";
 
 /** Methods and headers browsers may use against the hub (preflight answer). */
 const ALLOW_METHODS = "GET, HEAD, POST, PUT, DELETE, OPTIONS";
@@ -24,14 +25,7 @@ export function cors(): MiddlewareHandler {
       });
     }
     await next();
-    try {
-      c.res.headers.set("Access-Control-Allow-Origin", "*");
-    } catch {
-      // Responses coming straight from fetch()/cache have immutable headers: copy them once.
-      const res = new Response(c.res.body, c.res);
-      res.headers.set("Access-Control-Allow-Origin", "*");
-      c.res = res;
-    }
+    setAnswerHeader(c, "Access-Control-Allow-Origin", "*");
     c.res.headers.append(
       "Access-Control-Expose-Headers",
       "ETag, Content-Length, Content-Range, X-Flist-Sha256, Location, X-Hub-Job, Preference-Applied, X-Request-Id",

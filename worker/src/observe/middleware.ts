@@ -8,6 +8,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
 import { REQUEST_ID_HEADER } from "../../../protocol/logging";
 import type { AppEnv } from "../env";
+import { setAnswerHeader } from "../http/answer-headers";
 import { cacheState, recordRequest } from "./analytics";
 import { withContext } from "./context";
 import { log, logLevelOf } from "./log";
@@ -39,13 +40,6 @@ export function observe(): MiddlewareHandler<AppEnv> {
       else log.info("request answered", line);
       if (c.env) recordRequest(c.env, { route, method: c.req.method, status, durationMs, cache: cacheState(c.res.headers) });
     });
-    // A few answers have immutable headers (a fetched Response passed through): copied to add the id.
-    try {
-      c.res.headers.set(REQUEST_ID_HEADER, requestId);
-    } catch {
-      const res = new Response(c.res.body, c.res);
-      res.headers.set(REQUEST_ID_HEADER, requestId);
-      c.res = res;
-    }
+    setAnswerHeader(c, REQUEST_ID_HEADER, requestId);
   };
 }
