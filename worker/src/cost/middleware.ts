@@ -5,7 +5,7 @@
  */
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env";
-import { setAnswerHeader } from "../http/answer-headers";
+import { setAnswerHeader } from "../answer-headers";
 import { COST_HEADER, emptyCost, formatCost } from "./header";
 import { meteredEnv } from "./meter";
 

@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from "hono";
-import { setAnswerHeader } from "./answer-headers";
+import { setAnswerHeader } from "../answer-headers";
 
 /** Methods and headers browsers may use against the hub (preflight answer). */
 const ALLOW_METHODS = "GET, HEAD, POST, PUT, DELETE, OPTIONS";

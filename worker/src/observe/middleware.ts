@@ -8,7 +8,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
 import { REQUEST_ID_HEADER } from "../../../protocol/logging";
 import type { AppEnv } from "../env";
-import { setAnswerHeader } from "../http/answer-headers";
+import { setAnswerHeader } from "../answer-headers";
 import { cacheState, recordRequest } from "./analytics";
 import { withContext } from "./context";
 import { log, logLevelOf } from "./log";

@@ -1,6 +1,7 @@
 /**
  * A header on the answer a middleware is wrapping. Answers that come straight from fetch() or the Cache API have
- * immutable headers: those are copied into a new Response once, then changed (http/cors.ts, observe/, cost/).
+ * immutable headers: those are copied into a new Response once, then changed (http/cors.ts, observe/, cost/). At
+ * the top of worker/src, beside time.ts: both http/ and observe/ use it, and observe/ is below http/ (errors.ts logs).
  */
 import type { Context } from "hono";
 
