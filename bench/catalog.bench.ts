@@ -237,6 +237,8 @@ async function startupCpu(): Promise<{ bytes: number; bundleMs: number; workerMs
       name: config.name,
       modulesRoot: path.dirname(bundle.main),
       modules: bundle.modules,
+      // Its one request line would land in the middle of the figures.
+      bindings: { ...config.workerOptions.bindings, HUB_LOG_LEVEL: "warn" },
       defaultPersistRoot: path.join(dir, "state"),
       cf: false,
     } as ConstructorParameters<typeof Miniflare>[0]);

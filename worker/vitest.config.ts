@@ -90,6 +90,9 @@ export default defineProject({
           // Every answer carries its D1/R2/cache counts (cost/middleware.ts): the cost tests read them, and every
           // other test runs through the counting wrappers, which shows they change nothing.
           HUB_REQUEST_COST: "true",
+          // The memory tier (src/edge/memory.ts) lives in module state, which storage isolation between tests does
+          // not reset: off here; test/edge-memory.test.ts turns it on for the requests it sends.
+          HUB_MEMORY_CACHE_MB: "0",
         },
       },
     })),

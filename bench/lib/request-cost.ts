@@ -44,11 +44,11 @@ export async function measureRequestCost(baseUrl: string, routes: string[]): Pro
 }
 
 function cells(c: Cost): string[] {
-  return [`${c.d1Queries}/${c.d1Statements}`, String(c.d1RowsRead), String(c.r2Ops), `${c.cacheHits}/${c.cacheMisses}`];
+  return [`${c.d1Queries}/${c.d1Statements}`, String(c.d1RowsRead), String(c.r2Ops), `${c.cacheHits}/${c.cacheMisses}`, String(c.memoryHits)];
 }
 
 export function formatRequestCost(rows: RouteCost[]): string {
-  const header = ["route", "status", "cold D1 q/stmt", "rows read", "R2", "cache hit/miss", "warm D1 q/stmt", "rows read", "R2", "cache hit/miss"];
+  const header = ["route", "status", "cold D1 q/stmt", "rows read", "R2", "cache hit/miss", "memory", "warm D1 q/stmt", "rows read", "R2", "cache hit/miss", "memory"];
   const table = [
     header,
     ...rows.map((r) => [r.route, r.status.join("/"), ...cells(r.cold), ...cells(r.warm)]),
@@ -60,7 +60,7 @@ export function formatRequestCost(rows: RouteCost[]): string {
 /** Measures and prints the table for `routes` of the hub at `baseUrl`. */
 export async function printRequestCost(baseUrl: string, routes: string[]): Promise<RouteCost[]> {
   const rows = await measureRequestCost(baseUrl, routes);
-  console.log("Per-request cost (cold: edge cache skipped; warm: the next read):");
+  console.log("Per-request cost (cold: edge cache skipped; warm: the next read; memory: hits in the isolate's memory tier):");
   console.log(formatRequestCost(rows));
   return rows;
 }

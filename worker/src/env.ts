@@ -64,6 +64,8 @@ export interface Env {
   HUB_REQUEST_COST?: string;
   /** Seconds public catalog answers stay in the edge cache (default 60; 0 = no edge cache): edge/config.ts. */
   HUB_EDGE_CACHE_SECONDS?: string;
+  /** MiB of this isolate's memory given to the edge cache's first tier (unset or 0 = off): edge/memory.ts. */
+  HUB_MEMORY_CACHE_MB?: string;
 
   /** Secret: 64 hex chars, Ed25519 seed that signs API tokens. */
   HUB_SIGNING_SEED: string;

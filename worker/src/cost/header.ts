@@ -16,12 +16,14 @@ export interface Cost {
   r2Ops: number;
   cacheHits: number;
   cacheMisses: number;
+  /** Answers found in the isolate's memory tier (edge/memory.ts): no Cache API call either. */
+  memoryHits: number;
   /** cache.put and cache.delete (a put made after the answer, in waitUntil, is not in the header). */
   cacheWrites: number;
 }
 
 export function emptyCost(): Cost {
-  return { d1Queries: 0, d1Statements: 0, d1RowsRead: 0, d1RowsWritten: 0, r2Ops: 0, cacheHits: 0, cacheMisses: 0, cacheWrites: 0 };
+  return { d1Queries: 0, d1Statements: 0, d1RowsRead: 0, d1RowsWritten: 0, r2Ops: 0, cacheHits: 0, cacheMisses: 0, memoryHits: 0, cacheWrites: 0 };
 }
 
 export const COST_HEADER = "Server-Timing";
@@ -34,6 +36,7 @@ const METRICS: [keyof Cost, string][] = [
   ["r2Ops", "r2-ops"],
   ["cacheHits", "cache-hits"],
   ["cacheMisses", "cache-misses"],
+  ["memoryHits", "memory-hits"],
   ["cacheWrites", "cache-writes"],
 ];
 

@@ -37,7 +37,7 @@ import type {
  * (edge-purge.ts), so no caller can forget to.
  */
 export function catalogStore(
-  env: Pick<Env, "DB" | "FLISTS"> & Partial<Pick<Env, "HUB_PUBLIC_URL" | "HUB_EDGE_CACHE_SECONDS">>,
+  env: Pick<Env, "DB" | "FLISTS"> & Partial<Pick<Env, "HUB_PUBLIC_URL" | "HUB_EDGE_CACHE_SECONDS" | "HUB_MEMORY_CACHE_MB">>,
 ): CatalogStore {
   return purgingEdge(new D1R2CatalogStore(env.DB, env.FLISTS), env);
 }

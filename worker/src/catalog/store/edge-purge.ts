@@ -9,9 +9,10 @@ import type { Env } from "../../env";
 import { edgeCache } from "../../cost/meter";
 import type { CatalogChange, CatalogStore, LinkTarget } from "./catalog-store";
 import { edgeSeconds } from "../../edge/config";
+import { memoryTier } from "../../edge/memory";
 import { catalogKeys, edgeKeys, entryKeys } from "../../edge/keys";
 
-type PurgeEnv = Partial<Pick<Env, "HUB_PUBLIC_URL" | "HUB_EDGE_CACHE_SECONDS">>;
+type PurgeEnv = Partial<Pick<Env, "HUB_PUBLIC_URL" | "HUB_EDGE_CACHE_SECONDS" | "HUB_MEMORY_CACHE_MB">>;
 
 /** What a list of changes touched: entry names (links may point at them) and tags (taglinks may). */
 export function changedTargets(changes: CatalogChange[]): LinkTarget[] {
@@ -70,7 +71,11 @@ export async function dependentKeys(env: PurgeEnv, store: CatalogStore, changes:
 /** Deletes the direct keys while the query for the dependent ones runs, then those (a write waits for one of each). */
 async function purge(env: PurgeEnv, store: CatalogStore, changes: CatalogChange[]): Promise<void> {
   const cache = edgeCache(env);
-  const remove = (keys: string[]) => Promise.all(keys.map((k) => cache.delete(new Request(k))));
+  const memory = memoryTier(env);
+  const remove = (keys: string[]) => {
+    memory?.deleteTexts(keys);
+    return Promise.all(keys.map((k) => cache.delete(new Request(k))));
+  };
   await Promise.all([remove(directKeys(env, changes)), dependentKeys(env, store, changes).then(remove)]);
 }
 
