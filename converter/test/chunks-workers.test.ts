@@ -70,3 +70,22 @@ it("workers start from a bundled module that plain node runs, and encrypt as the
   const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script], { timeout: 60_000 });
   expect(JSON.parse(stdout)).toEqual({ hash: hex(expected.hash), key: hex(expected.key), length: expected.data.length });
 });
+
+/**
+ * Workers read their thread CPU only every few replies (worker-impl.ts CPU_EVERY) and once more when the pool
+ * closes: the figures of `zhub flist create --json` must include that last reading. A worker's start-up (loading
+ * its module, compiling WebAssembly) is CPU outside the timed stages, so a complete reading shows overhead > 0;
+ * with the reading of the latest reply only (none here: fewer replies than CPU_EVERY), it would be 0.
+ */
+it("stage figures after close include each worker's final CPU reading", async () => {
+  const { WorkerPool } = await import("../src/chunks/workers.ts");
+  const { MAX_STORED_SIZE } = await import("../src/chunks/transform.ts");
+  const pool = new WorkerPool(1);
+  const buf = new SharedArrayBuffer(MAX_STORED_SIZE);
+  new Uint8Array(buf).fill(7, 0, 4096);
+  for (let i = 0; i < 3; i++) await pool.encrypt(0, buf, 4096).then(() => new Uint8Array(buf).fill(7, 0, 4096));
+  await pool.close();
+  const s = pool.stageSeconds();
+  expect(s.hashing + s.compression + s.encryption).toBeGreaterThan(0);
+  expect(s.overhead).toBeGreaterThan(0);
+});

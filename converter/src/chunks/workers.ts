@@ -11,7 +11,7 @@ import type { WorkerReply, WorkerRequest } from "./worker-impl.ts";
 /** An encrypted piece: the slot's buffer `buf` holds the stored value in its first `length` bytes. */
 export interface EncryptedPiece { hash: Uint8Array; key: Uint8Array; buf: SharedArrayBuffer; length: number }
 
-interface Task { req: WorkerRequest; buf: SharedArrayBuffer; resolve: (c: EncryptedPiece) => void; reject: (e: Error) => void }
+interface Task { req: Extract<WorkerRequest, { id: number }>; buf: SharedArrayBuffer; resolve: (c: EncryptedPiece) => void; reject: (e: Error) => void }
 
 interface Slot {
   worker: Worker;
@@ -21,8 +21,10 @@ interface Slot {
   known: Set<number>;
   /** The worker's stage totals as of its latest reply. */
   times: StageTimes;
-  /** The worker thread's CPU seconds as of its latest reply (undefined where /proc is missing). */
+  /** The worker thread's CPU seconds as of its latest reading (undefined where /proc is missing). */
   cpu: number | undefined;
+  /** Resolves the pending request for the final figures (collectStats). */
+  stats?: () => void;
 }
 
 /** Tasks handed to one worker ahead of time, so it never idles between a reply and the next request. */
@@ -80,13 +82,19 @@ export class WorkerPool {
       this.pump();
       return;
     }
+    if ("stats" in msg) {
+      slot.times = msg.times;
+      slot.cpu = msg.cpu;
+      slot.stats?.();
+      return;
+    }
     const task = slot.running.get(msg.id);
     if (!task) return;
     slot.running.delete(msg.id);
     if ("error" in msg) task.reject(new Error(msg.error));
     else {
       slot.times = msg.times;
-      slot.cpu = msg.cpu;
+      if (msg.cpu !== undefined) slot.cpu = msg.cpu;
       task.resolve({ hash: msg.hash, key: msg.key, buf: task.buf, length: msg.length });
     }
     this.pump();
@@ -134,8 +142,28 @@ export class WorkerPool {
     void this.close(e);
   }
 
+  /**
+   * Asks every idle worker for its final stage times and CPU (they read their CPU only now and then), so that
+   * stageSeconds() is complete; a worker that does not answer within a second keeps its latest figures.
+   */
+  private async collectStats(): Promise<void> {
+    await Promise.all(
+      this.slots
+        .filter((s) => s.ready && s.running.size === 0)
+        .map((s) => new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 1000);
+          s.stats = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+          s.worker.postMessage({ stats: true } satisfies WorkerRequest);
+        })),
+    );
+  }
+
   /** Stops the workers; work still queued or running rejects with `reason`. */
   async close(reason: Error = new Error("chunk workers stopped")): Promise<void> {
+    if (!this.failure && this.queue.length === 0) await this.collectStats();
     this.failure ??= reason;
     for (const t of this.queue.splice(0)) t.reject(this.failure);
     for (const s of this.slots) {
