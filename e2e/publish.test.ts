@@ -111,6 +111,24 @@ describe("tarball upload", () => {
   });
 });
 
+describe("downloads through the front's revalidating cache (scripts/lib/front-cache.ts)", () => {
+  it("a name uploaded again downloads its new bytes at once; every whole download is counted", async () => {
+    const bodies: Buffer[] = [];
+    for (const tarball of ["tree-main.tar.gz", "tree-main.tar.gz", "tree-overlay.tar.gz"]) {
+      if (bodies.length !== 1) expect((await upload("upload", fixture(tarball), { name: "again.tar.gz" })).status).toBe(200);
+      const { bytes, md5 } = await download(USER, "again.flist");
+      expect(md5, tarball).toBe(`${createHash("md5").update(bytes).digest("hex")}\n`);
+      bodies.push(bytes);
+    }
+    expect(bodies[1]!.equals(bodies[0]!)).toBe(true); // the second one: a 304 to the front, the kept body
+    expect(bodies[2]!.equals(bodies[0]!)).toBe(false);
+    await expectReadBack(bodies[2]!, fixture("tree-overlay.tar.gz"));
+    const counted = async () => ((await (await fetch(`${stack.hubUrl}/api/flist/${USER}/again.flist/downloads`)).json()) as { downloads: number }).downloads;
+    for (let i = 0; i < 80 && (await counted()) < 3; i++) await new Promise((r) => setTimeout(r, 250));
+    expect(await counted()).toBe(3);
+  });
+});
+
 describe("merge", () => {
   it("merges two uploads like zflist (the fixture's merged listing)", async () => {
     // The uploads of the describe above (files run in order); uploaded again if this test runs alone.

@@ -18,6 +18,7 @@ import fs from "node:fs";
 import http from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
+import { cacheableAnswer, cacheableRequest, FrontCache, REVALIDATION_HEADER, refreshedHeaders } from "./front-cache.ts";
 
 /** An idle client connection (its last response fully written) is closed after this long. */
 export const IDLE_KEEP_ALIVE_MS = 10 * 60_000;
@@ -34,6 +35,11 @@ export interface FrontOptions {
   tls?: { keyPath: string; certPath: string };
   /** One line per request that could not be relayed. */
   log?: (line: string) => void;
+  /**
+   * The Worker's INTERNAL_SECRET: turns on the revalidating cache of small public downloads (./front-cache.ts),
+   * whose 304s the Worker counts as downloads when they carry it. Without it every body is relayed.
+   */
+  revalidationSecret?: string;
 }
 
 export interface Front {
@@ -67,6 +73,32 @@ function bodyless(req: http.IncomingMessage): boolean {
   return req.headers["transfer-encoding"] === undefined && (req.headers["content-length"] === undefined || req.headers["content-length"] === "0");
 }
 
+/** Drops a client's own revalidation header: only the front sends it (with the secret). */
+function withoutRevalidation(headers: string[]): string[] {
+  const name = REVALIDATION_HEADER.toLowerCase();
+  const out: string[] = [];
+  for (let i = 0; i + 1 < headers.length; i += 2) if (headers[i]!.toLowerCase() !== name) out.push(headers[i]!, headers[i + 1]!);
+  return out;
+}
+
+/** Keeps a copy of the body of a cacheable 200 once it arrived whole; anything else forgets the URL's entry. */
+function keep(cache: FrontCache, url: string, answer: http.IncomingMessage, headers: string[]): void {
+  const cacheable = cacheableAnswer(answer);
+  if (!cacheable) {
+    cache.delete(url);
+    return;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  answer.on("data", (chunk: Buffer) => {
+    chunks.push(chunk);
+    size += chunk.length;
+  });
+  answer.on("end", () => {
+    if (size === cacheable.length) cache.set(url, { etag: cacheable.etag, statusMessage: answer.statusMessage, headers, body: Buffer.concat(chunks, size) });
+  });
+}
+
 export async function startFront(options: FrontOptions): Promise<Front> {
   const ca = options.tls ? fs.readFileSync(options.tls.certPath) : undefined;
   const log = options.log ?? (() => undefined);
@@ -76,17 +108,22 @@ export async function startFront(options: FrontOptions): Promise<Front> {
   // docs advise for `reusedSocket`). Requests with a body (uploads) get a connection of their own, never reused.
   const agent = new (options.tls ? https : http).Agent({ keepAlive: true, maxFreeSockets: 64, scheduling: "lifo", ...(ca ? { ca } : {}) });
 
+  const cache = options.revalidationSecret ? new FrontCache() : undefined;
+
   const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const headers = forwardedHeaders(req.rawHeaders, req.headers.connection);
+    const headers = withoutRevalidation(forwardedHeaders(req.rawHeaders, req.headers.connection));
     const reusable = bodyless(req);
+    const cacheKey = cache && cacheableRequest(req) ? req.url : undefined;
     const send = (retry: boolean) => {
+      const kept = cacheKey === undefined ? undefined : cache!.get(cacheKey);
+      const sent = kept ? [...headers, "If-None-Match", kept.etag, REVALIDATION_HEADER, options.revalidationSecret!] : headers;
       const requestOptions: http.RequestOptions = {
         host: options.host,
         port: options.cdnCgiPort !== undefined && req.url?.startsWith("/cdn-cgi/") ? options.cdnCgiPort : options.upstreamPort,
         method: req.method,
         path: req.url,
         agent: reusable ? agent : false,
-        headers: (reusable ? headers : [...headers, "Connection", "close"]) as unknown as http.OutgoingHttpHeaders,
+        headers: (reusable ? sent : [...sent, "Connection", "close"]) as unknown as http.OutgoingHttpHeaders,
         ...(ca ? { ca } : {}),
       };
       const upstream = (options.tls ? https : http).request(requestOptions);
@@ -94,7 +131,16 @@ export async function startFront(options: FrontOptions): Promise<Front> {
 
       upstream.on("response", (answer) => {
         responded = true;
-        res.writeHead(answer.statusCode ?? 502, answer.statusMessage, forwardedHeaders(answer.rawHeaders, answer.headers.connection));
+        const answerHeaders = forwardedHeaders(answer.rawHeaders, answer.headers.connection);
+        if (kept && answer.statusCode === 304) {
+          // The Worker says the kept body is still the answer: it is sent from here.
+          answer.resume();
+          res.writeHead(200, kept.statusMessage, refreshedHeaders(kept.headers, answerHeaders));
+          res.end(kept.body);
+          return;
+        }
+        if (cacheKey !== undefined) keep(cache!, cacheKey, answer, answerHeaders);
+        res.writeHead(answer.statusCode ?? 502, answer.statusMessage, answerHeaders);
         answer.pipe(res);
         // A response that breaks off upstream must break off here too, not end as if it were complete.
         answer.on("error", () => res.destroy());

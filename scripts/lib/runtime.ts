@@ -109,6 +109,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     // workerd CPU per request (docs/benchmarks.md "Catalog"). Over TLS the Worker must see https:// URLs, which the
     // entry gives it.
     const direct = !options.tls && !options.requestLines;
+    const bindings: Record<string, unknown> = { ...(config.workerOptions.bindings ?? {}), ...options.vars };
     const signalListeners = SIGNALS.map((signal) => new Set(process.listeners(signal)));
     mf = new Miniflare({
       host: options.host,
@@ -131,7 +132,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
           name: config.name,
           modulesRoot: path.dirname(bundle.main),
           modules: bundle.modules,
-          bindings: { ...(config.workerOptions.bindings ?? {}), ...options.vars },
+          bindings,
           ...(direct ? { unsafeDirectSockets: [{ host: options.host, port: 0 }] } : {}),
         },
       ],
@@ -151,6 +152,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       ...(direct ? { cdnCgiPort: Number(workerUrl.port) } : {}),
       ...(options.tls ? { tls: options.tls } : {}),
       log: (line) => onLine(`[front] ${line}`, "error"),
+      ...(typeof bindings.INTERNAL_SECRET === "string" && bindings.INTERNAL_SECRET ? { revalidationSecret: bindings.INTERNAL_SECRET } : {}),
     });
     const url = `${scheme}://${options.host}:${front.port}`;
     const triggerScheduled = async () => {

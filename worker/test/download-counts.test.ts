@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import worker from "../src/index";
 import { meteredEnv } from "../src/cost/meter";
 import { emptyCost, parseCost } from "../src/cost/header";
+import { FRONT_REVALIDATION_HEADER } from "../../protocol/front-revalidation";
 import { fetchHub, fixtureBytes, json, md5Hex, me, migrate, publish } from "./support/hub";
 
 async function countOf(path: string): Promise<number> {
@@ -32,12 +33,18 @@ beforeAll(async () => {
 });
 
 describe("counting downloads", () => {
-  it("counts whole GETs, from R2 or from the edge cache, through links; not HEAD, 304 or ranges", async () => {
+  it("counts whole GETs, from R2 or from the edge cache, through links, and the local front's revalidations; not HEAD, 304 or ranges", async () => {
     const etag = `"${await md5Hex(fixtureBytes("main"))}"`;
     // Not counted: nothing was downloaded.
     expect((await fetchHub("/cnt/app.flist", { method: "HEAD" })).status).toBe(200);
     expect((await fetchHub("/cnt/app.flist", { headers: { "If-None-Match": etag } })).status).toBe(304);
     expect((await fetchHub("/cnt/app.flist", { headers: { Range: "bytes=0-9" } })).status).toBe(206);
+    // A client's 304 that claims to be the front's revalidation without the secret downloads nothing either.
+    const guessed = { "If-None-Match": etag, [FRONT_REVALIDATION_HEADER]: "not-the-secret" };
+    expect((await fetchHub("/cnt/app.flist", { headers: guessed })).status).toBe(304);
+    // The front's revalidation (scripts/lib/front-cache.ts): it sends the body it kept, so this 304 is a download.
+    const front = { "If-None-Match": etag, [FRONT_REVALIDATION_HEADER]: env.INTERNAL_SECRET };
+    expect((await fetchHub("/cnt/app.flist", { headers: front })).status).toBe(304);
 
     const costs = [];
     for (const path of ["/cnt/app.flist", "/cnt/app.flist", "/cnt/app.flist", "/cnt/latest.flist"]) {
@@ -51,10 +58,10 @@ describe("counting downloads", () => {
     for (const cost of costs) expect(cost.d1RowsWritten).toBe(0);
     expect(costs.some((cost) => cost.d1Queries === 0 && cost.cacheHits > 0)).toBe(true);
 
-    await until(async () => (await countOf("/api/flist/cnt/app/downloads")) >= 4, "4 counted downloads");
+    await until(async () => (await countOf("/api/flist/cnt/app/downloads")) >= 5, "5 counted downloads");
     // One batch timeout more: a wrongly counted HEAD/304/range would have arrived by now.
     await new Promise((r) => setTimeout(r, 6_000));
-    expect(await countOf("/api/flist/cnt/app/downloads")).toBe(4);
+    expect(await countOf("/api/flist/cnt/app/downloads")).toBe(5);
   }, 120_000);
 
   it("the consumer writes a whole batch in one D1 statement and drops malformed messages", async () => {

@@ -15,7 +15,7 @@ import type { BlobRow } from "../store/rows";
 import { checked } from "../../http/validate";
 import { edgeValue } from "../../edge/read";
 import { edgeKeys } from "../../edge/keys";
-import { countDownload } from "../../counts/record";
+import { countDownload, isWholeDownload } from "../../counts/record";
 
 export const downloads = new Hono<AppEnv>();
 
@@ -45,7 +45,7 @@ function resolution(c: Context<AppEnv>, repo: string, name: string): Promise<Res
 /** Serves the bytes and counts a whole download (counts/record.ts: after the answer, never in its way). */
 async function download(c: Context<AppEnv>, blob: BlobRow, counted: { repository: string; name: string }, lastModified: number) {
   const res = await serveFlist(c, blob, { lastModified, cacheControl: CACHE_NAMED });
-  if (c.req.method === "GET" && res.status === 200) countDownload(c, counted.repository, counted.name);
+  if (await isWholeDownload(c, res.status)) countDownload(c, counted.repository, counted.name);
   return res;
 }
 
