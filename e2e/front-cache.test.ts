@@ -90,12 +90,13 @@ describe("the front's revalidating cache", () => {
     expect(seen.map((s) => s.inm !== undefined)).toEqual([false, true, true]);
   });
 
-  it("never revalidates ranges, conditionals, credentials, private, unsized or oversized answers", async () => {
+  it("never revalidates ranges, conditionals, credentials, no-cache, private, unsized or oversized answers", async () => {
     const cases: [string, Record<string, string>][] = [
       ["/r/c.flist", { Range: "bytes=0-9" }],
       ["/r/c.flist", { Authorization: "bearer x" }],
       ["/r/c.flist", { Cookie: "s=1" }],
       ["/r/c.flist", { "If-None-Match": '"other"' }],
+      ["/r/c.flist", { "Cache-Control": "no-cache" }],
       ["/r/private.flist", {}],
       ["/r/nolength.flist", {}],
       ["/r/big.flist", {}],

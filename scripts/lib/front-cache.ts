@@ -5,7 +5,7 @@
  * `If-None-Match: <the kept ETag>`: the Worker decides, so the cache can never answer anything the Worker would
  * not (RFC 9111 §4.3, what nginx's `proxy_cache_revalidate` does). A 200 replaces the entry.
  *
- * Only what a shared cache may keep: GET without Range, conditionals, Authorization or Cookie; a 200 with a strong
+ * Only what a shared cache may keep: GET without Range, conditionals, Authorization, Cookie or `no-cache`; a 200 with a strong
  * ETag, a Content-Length up to MAX_ENTRY, `Cache-Control: public`, no Set-Cookie, no Vary.
  */
 import type http from "node:http";
@@ -27,7 +27,9 @@ export interface CachedAnswer {
 const REQUEST_BLOCKERS = ["range", "if-none-match", "if-modified-since", "if-match", "if-unmodified-since", "if-range", "authorization", "cookie"];
 
 export function cacheableRequest(req: http.IncomingMessage): boolean {
-  return req.method === "GET" && REQUEST_BLOCKERS.every((h) => req.headers[h] === undefined);
+  // `no-cache` asks for an answer made anew (the benchmark's cold reads, bench/lib/request-cost.ts): relayed whole.
+  const control = `${req.headers["cache-control"] ?? ""} ${req.headers.pragma ?? ""}`;
+  return req.method === "GET" && REQUEST_BLOCKERS.every((h) => req.headers[h] === undefined) && !/\bno-(cache|store)\b/i.test(control);
 }
 
 /** The ETag and length of a response the cache may keep, else null. */
