@@ -46,6 +46,24 @@ function npmStart(env: Record<string, string>, lines: string[], errors: string[]
   });
 }
 
+/** Every process below `pid` (Linux /proc). */
+function descendants(pid: number): number[] {
+  const out: number[] = [];
+  const children = (parent: number): number[] => {
+    try {
+      return fs
+        .readFileSync(`/proc/${parent}/task/${parent}/children`, "utf8")
+        .split(" ")
+        .filter(Boolean)
+        .map(Number);
+    } catch {
+      return [];
+    }
+  };
+  for (const queue = [pid]; queue.length > 0; ) for (const c of children(queue.shift()!)) out.push(c), queue.push(c);
+  return out;
+}
+
 /** The number of migrations of the first start's line ("npm start: D1 migrations 10 applied (10 in all)"). */
 function migrationCount(errors: string[]): number {
   return Number(/\((\d+) in all\)/.exec(errors.find((l) => l.startsWith("npm start: D1 migrations")) ?? "")?.[1]);
@@ -156,6 +174,30 @@ describe("npm start (scripts/start.ts)", () => {
     } finally {
       await child.stop("SIGKILL", 1000);
       await restarted?.stop("SIGKILL", 1000);
+    }
+  });
+
+  it("stops everything and exits 1 when workerd goes away under it (a crash, an OOM kill)", async () => {
+    const [hubPort, converterPort, backendPort] = [await freePort(), await freePort(), await freePort()];
+    const lines: string[] = [];
+    const errors: string[] = [];
+    const child = npmStart(
+      { HUB_PORT: String(hubPort), CONVERTER_PORT: String(converterPort), HUB_BACKEND: `127.0.0.1:${backendPort}`, HUB_PERSIST_DIR: path.join(work, "crash") },
+      lines,
+      errors,
+    );
+    const log = () => [...lines, ...errors.slice(-40)].join("\n");
+    try {
+      await waitFor(() => lines.some((l) => l.startsWith("API token")), child, "token line", 240_000, log);
+      const workerd = descendants(child.pid).find((pid) => fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("workerd"));
+      expect(workerd, "a workerd process under npm start").toBeDefined();
+      process.kill(workerd!, "SIGKILL");
+      const exit = await Promise.race([child.exited, new Promise<null>((r) => setTimeout(() => r(null), 30_000))]);
+      expect(exit, log()).toEqual({ code: 1, signal: null });
+      expect(errors).toContain("npm start: the Worker's runtime (workerd) exited, stopping");
+      for (const port of [hubPort, converterPort, backendPort]) expect(await portIsFree(port), `port ${port}`).toBe(true);
+    } finally {
+      await child.stop("SIGKILL", 1000);
     }
   });
 

@@ -209,6 +209,9 @@ async function main(): Promise<void> {
         onLine: (line, kind) => {
           if (verbose || runtimeLine(line, kind)) console.error(`[worker] ${readable(line)}`);
         },
+        onExit: (reason) => {
+          if (!stopping) stop(reason, 1);
+        },
       });
     }
     if (stopping) return;

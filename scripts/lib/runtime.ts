@@ -46,6 +46,11 @@ export interface RuntimeOptions {
    * `stdout`: console.log/info), Miniflare's own messages and request lines (`info`, warnings and errors as `error`).
    */
   onLine?: (line: string, kind: "stdout" | "stderr" | "info" | "error") => void;
+  /**
+   * Called once if workerd goes away while the runtime is not being closed (a crash, an OOM kill): the hub cannot
+   * answer any more, and the front alone would only answer 502s. `npm start` stops everything and exits 1.
+   */
+  onExit?: (reason: string) => void;
 }
 
 export interface Runtime {
@@ -90,7 +95,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   let mf: Miniflare | undefined;
   let front: Front | undefined;
   let cron: NodeJS.Timeout | undefined;
+  let closing = false;
   const close = async () => {
+    closing = true;
     if (cron) clearInterval(cron);
     await front?.close();
     await mf?.dispose();
@@ -125,6 +132,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       handleRuntimeStdio: (stdout: Readable, stderr: Readable) => {
         relayLines(stdout, (line) => onLine(line, "stdout"));
         relayLines(stderr, (line) => onLine(line, "stderr"));
+        // Miniflare has no event for workerd's exit; its output ending is one (the process's pipes close with it).
+        stdout.once("end", () => {
+          if (!closing) options.onExit?.("the Worker's runtime (workerd) exited");
+        });
       },
       workers: [
         {
