@@ -11,8 +11,10 @@
  * speaks to workerd with a client (node:http) that reads a response to its end whatever the server does with the
  * connection afterwards.
  *
- * Bodies stream both ways with backpressure (never buffered); a client that goes away mid-request reaches workerd as
- * a broken request body, and a response that breaks off upstream breaks off for the client, as they would directly.
+ * Bodies stream both ways with backpressure; a client that goes away mid-request reaches workerd as a broken request
+ * body, and a response that breaks off upstream breaks off for the client, as they would directly. The one exception:
+ * with `revalidationSecret`, small public downloads are also kept whole and sent again after the Worker's 304
+ * (./front-cache.ts): the Worker still answers every request, the front only saves relaying the same bytes again.
  */
 import fs from "node:fs";
 import http from "node:http";

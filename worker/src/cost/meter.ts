@@ -16,6 +16,12 @@ export function costOf(env: object): Cost | null {
   return (env as Metered)[METER] ?? null;
 }
 
+/** Counts an answer found in the isolate's memory tier (edge/memory.ts), when `env` is metered. */
+export function countMemoryHit(env: object): void {
+  const cost = costOf(env);
+  if (cost) cost.memoryHits += 1;
+}
+
 function countMeta(cost: Cost, meta: D1Meta | undefined): void {
   cost.d1RowsRead += meta?.rows_read ?? 0;
   cost.d1RowsWritten += meta?.rows_written ?? 0;

@@ -6,7 +6,7 @@
  */
 import type { Context } from "hono";
 import type { AppEnv } from "../env";
-import { costOf, edgeCache, wantsCold } from "../cost/meter";
+import { countMemoryHit, edgeCache, wantsCold } from "../cost/meter";
 import { memoryTier } from "./memory";
 import { edgeSeconds } from "./config";
 
@@ -30,8 +30,7 @@ export async function edgeText(c: Context<AppEnv>, key: string, load: () => Prom
   const memory = memoryTier(c.env);
   const remembered = cold ? undefined : memory?.text(key);
   if (remembered !== undefined) {
-    const cost = costOf(c.env);
-    if (cost) cost.memoryHits += 1;
+    countMemoryHit(c.env);
     return remembered;
   }
   const cache = edgeCache(c.env);

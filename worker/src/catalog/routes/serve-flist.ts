@@ -10,7 +10,7 @@ import type { BlobRow } from "../store/rows";
 import { httpDate } from "../../time";
 import { fail } from "../../http/respond";
 import { catalogStore } from "../store/d1-r2";
-import { costOf, edgeCache, wantsCold } from "../../cost/meter";
+import { countMemoryHit, edgeCache, wantsCold } from "../../cost/meter";
 import { MAX_BYTES_ENTRY, type MemoryTier, memoryTier } from "../../edge/memory";
 
 /** Content-addressed URL of a blob: its bytes can never change, so it is cacheable forever. */
@@ -166,8 +166,7 @@ export async function serveFlist(c: Context<AppEnv>, blob: BlobRow, options: Ser
   const memory = memoryTier(c.env);
   const inMemory = cold ? undefined : memory?.bytes(blob.sha256);
   if (inMemory) {
-    const cost = costOf(c.env);
-    if (cost) cost.memoryHits += 1;
+    countMemoryHit(c.env);
     if (range) {
       headers.set("Content-Range", `bytes ${range.offset}-${range.offset + range.length - 1}/${blob.size}`);
       headers.set("Content-Length", String(range.length));
