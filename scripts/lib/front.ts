@@ -53,7 +53,8 @@ export interface Front {
 /** Hop-by-hop headers (RFC 9110 §7.6.1): they describe one connection, never the other. */
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "expect"]);
 
-function forwardedHeaders(raw: string[], connection: string | string[] | undefined): string[] {
+/** `dropped`: more lower-case names that must not pass (a client's copy of the front's own revalidation header). */
+function forwardedHeaders(raw: string[], connection: string | string[] | undefined, dropped: ReadonlySet<string> = new Set()): string[] {
   const named = new Set(
     [connection ?? []]
       .flat()
@@ -65,7 +66,7 @@ function forwardedHeaders(raw: string[], connection: string | string[] | undefin
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i] as string;
     const lower = name.toLowerCase();
-    if (!HOP_BY_HOP.has(lower) && !named.has(lower)) out.push(name, raw[i + 1] as string);
+    if (!HOP_BY_HOP.has(lower) && !named.has(lower) && !dropped.has(lower)) out.push(name, raw[i + 1] as string);
   }
   return out;
 }
@@ -75,13 +76,8 @@ function bodyless(req: http.IncomingMessage): boolean {
   return req.headers["transfer-encoding"] === undefined && (req.headers["content-length"] === undefined || req.headers["content-length"] === "0");
 }
 
-/** Drops a client's own revalidation header: only the front sends it (with the secret). */
-function withoutRevalidation(headers: string[]): string[] {
-  const name = REVALIDATION_HEADER.toLowerCase();
-  const out: string[] = [];
-  for (let i = 0; i + 1 < headers.length; i += 2) if (headers[i]!.toLowerCase() !== name) out.push(headers[i]!, headers[i + 1]!);
-  return out;
-}
+/** Only the front sends its revalidation header (with the secret): a client's copy is dropped. */
+const FRONT_ONLY = new Set([REVALIDATION_HEADER.toLowerCase()]);
 
 /** Keeps a copy of the body of a cacheable 200 once it arrived whole; anything else forgets the URL's entry. */
 function keep(cache: FrontCache, url: string, answer: http.IncomingMessage, headers: string[]): void {
@@ -113,7 +109,7 @@ export async function startFront(options: FrontOptions): Promise<Front> {
   const cache = options.revalidationSecret ? new FrontCache() : undefined;
 
   const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const headers = withoutRevalidation(forwardedHeaders(req.rawHeaders, req.headers.connection));
+    const headers = forwardedHeaders(req.rawHeaders, req.headers.connection, FRONT_ONLY);
     const reusable = bodyless(req);
     const cacheKey = cache && cacheableRequest(req) ? req.url : undefined;
     const send = (retry: boolean) => {
